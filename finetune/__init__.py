@@ -1,0 +1,1 @@
+"""medgate finetune."""
