@@ -1,0 +1,88 @@
+"""What a suite is: items, a spec, and a `run` that turns a model into records and metrics.
+
+Modelled on Inspect AI's dataset/solver/scorer split and lm-evaluation-harness's YAML
+tasks: a suite is declared in suites/specs/<name>.yaml and only formats that need code
+(perturbations, safety judging) point at a Python class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from harness.records import Record
+
+if TYPE_CHECKING:
+    from harness.backends.base import ModelHandle
+
+SuiteKind = Literal["multiple_choice", "generation", "perplexity", "derived"]
+
+
+@dataclass(frozen=True)
+class MCItem:
+    """A multiple-choice item. `answer` indexes `options`; `context` is e.g. an abstract."""
+
+    item_id: str
+    question: str
+    options: tuple[str, ...]
+    answer: int
+    context: str | None = None
+    subject: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class GenItem:
+    """A free-text item: a prompt, and a reference answer where the metric needs one."""
+
+    item_id: str
+    prompt: str
+    reference: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """The declarative part of a suite, read from suites/specs/<name>.yaml."""
+
+    name: str
+    kind: SuiteKind
+    description: str
+    loader: str | None = None
+    prompt_format: str | None = None
+    metrics: tuple[str, ...] = ()
+    default_data: str | None = None
+    demo: bool = True
+    options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    cls: str | None = None
+
+
+@dataclass
+class RunContext:
+    """Everything a suite needs besides the model: where its data is and how to score."""
+
+    data_path: Path | None
+    is_demo_data: bool
+    limit: int | None = None
+    seed: int = 1234
+    batch_size: int = 8
+    num_fewshot: int = 0
+    apply_chat_template: bool = False
+    max_new_tokens: int = 96
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SuiteResult:
+    records: list[Record]
+    metrics: dict[str, Any]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Suite(Protocol):
+    spec: SuiteSpec
+
+    def run(self, model: ModelHandle, ctx: RunContext) -> SuiteResult:
+        """Score `model`; return per-item records and summary metrics for this suite."""
+        ...
