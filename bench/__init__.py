@@ -1,0 +1,1 @@
+"""Benchmarks behind `make bench`: speed, statistical power and judge quality, measured."""

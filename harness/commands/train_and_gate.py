@@ -1,0 +1,49 @@
+"""Fine-tune, evaluate and gate every checkpoint, then promote the best passing one or BLOCK.
+
+With no config this runs the embedded default: SmolLM2-135M-Instruct, the bundled demo
+data and the default gate policy. Exit code 0 PROMOTE, 1 BLOCK, 2 bad input, 3 failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", help="medgate.yaml (default: the embedded demo config)")
+    parser.add_argument("--run-dir", help="run directory (default: runs/<timestamp>)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override any config key, e.g. training.max_steps=20")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue a killed run in --run-dir from what it already wrote")
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.console import err, out
+    from harness.defaults import load_default_config
+    from harness.errors import BadInputError
+    from harness.lock import RunLock
+    from harness.pipeline import run_pipeline
+    from harness.rundir import RunDir
+
+    if args.config:
+        from harness.config import load_config
+
+        config = load_config(args.config, args.overrides)
+    else:
+        config = load_default_config(args.overrides)
+    if args.resume and not args.run_dir:
+        raise BadInputError("--resume needs --run-dir: the run to continue")
+    root = args.run_dir or config.output.run_dir
+    run_dir = RunDir.create(root, parent=config.output.runs_root)
+    err.print(f"run directory: [bold]{run_dir.root}[/]")
+    with RunLock(run_dir.root):
+        outcome = run_pipeline(config, run_dir, resume=args.resume)
+    colour = "green" if outcome.verdict == "PROMOTE" else "red"
+    out.print(f"[bold {colour}]{outcome.verdict}[/]" +
+              (f" {outcome.selected}" if outcome.selected else ""))
+    for reason in outcome.reasons:
+        out.print(f"  - {reason}", highlight=False)
+    out.print(f"gate: {run_dir.gate}")
+    out.print(f"reports: {run_dir.report_dir}")
+    return outcome.exit_code

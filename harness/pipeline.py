@@ -1,0 +1,171 @@
+"""`medgate train-and-gate`: the gated promotion pipeline.
+
+preflight -> baseline (cached) -> train, evaluating and gating each checkpoint as it is
+saved -> full evaluation of the candidates -> select the best passing checkpoint by the
+policy's stated rule -> promote, or BLOCK -> reports and manifest.
+
+Every stage writes into the run directory before the next starts, so `--resume` can pick
+up where a killed run stopped and `medgate gate` can re-judge without running a model.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.config import MedgateConfig, write_resolved
+from harness.console import err
+from harness.errors import EXIT_BLOCKED, EXIT_OK
+from harness.rundir import BASE_TAG, RunDir, checkpoint_tag
+
+
+@dataclass
+class PipelineOutcome:
+    verdict: str
+    selected: str | None
+    reasons: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.verdict == "PROMOTE" else EXIT_BLOCKED
+
+
+class _Stopwatch:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    def stage(self, name: str):
+        watch = self
+
+        class _Stage:
+            def __enter__(self_inner):
+                err.rule(f"[bold]{name}")
+                self_inner.start = time.perf_counter()
+
+            def __exit__(self_inner, *exc):
+                watch.timings[name] = round(time.perf_counter() - self_inner.start, 2)
+                return False
+
+        return _Stage()
+
+
+def _evaluate(config: MedgateConfig, run: RunDir, tag: str, *, adapter: Path | None,
+              limit: int | None) -> dict[str, Any]:
+    from harness.backends.base import open_model
+    from harness.evaluation import evaluate_model
+
+    handle = open_model(config.model.name, adapter=adapter, backend=config.evaluation.backend,
+                        tag=tag, dtype=config.model.dtype, token=config.hf_token(),
+                        batch_size=config.evaluation.batch_size)
+    return evaluate_model(handle, list(config.evaluation.suites), run.eval_dir(tag),
+                          data=dict(config.evaluation.data), limit=limit, config=config.evaluation)
+
+
+def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) -> PipelineOutcome:
+    from finetune.trainer import train
+    from gates import judge_checkpoint, judge_run, load_policy, promote, write_gate
+
+    watch = _Stopwatch()
+    write_resolved(config, run.config)
+    policy = load_policy(config.gates.policy)
+
+    with watch.stage("data preflight"):
+        preflight = run_data_preflight(config, run)
+    if preflight is not None and not preflight.passed:
+        return _block_on_preflight(run, preflight, policy, watch)
+
+    with watch.stage("baseline: base model on every suite"):
+        _evaluate(config, run, BASE_TAG, adapter=None, limit=config.evaluation.limit)
+
+    subset = config.evaluation.checkpoint_limit
+    early: dict[str, Any] = {}
+
+    def on_checkpoint(step: int, checkpoint_dir: Path) -> bool:
+        tag = checkpoint_tag(step)
+        _evaluate(config, run, tag, adapter=checkpoint_dir,
+                  limit=subset if subset is not None else config.evaluation.limit)
+        verdict = judge_checkpoint(run, tag, policy)
+        failed = [c.name for c in verdict.checks if c.passed is False]
+        err.print(f"[bold]{tag}[/]: {verdict.verdict}" + (f" (failed: {', '.join(failed)})" if failed else ""))
+        early[tag] = verdict.verdict
+        return False
+
+    with watch.stage("training (each checkpoint evaluated and gated as it is saved)"):
+        result = train(config, run, on_checkpoint=on_checkpoint, resume=resume)
+
+    candidates = [checkpoint_tag(step) for step, _ in result.checkpoints]
+    if subset is not None:
+        with watch.stage("full evaluation of the candidates"):
+            for step, path in result.checkpoints:
+                _evaluate(config, run, checkpoint_tag(step), adapter=path,
+                          limit=config.evaluation.limit)
+
+    with watch.stage("gate"):
+        gate_result = judge_run(run, policy, tags=candidates)
+        write_gate(run, gate_result)
+
+    if gate_result.verdict == "PROMOTE" and gate_result.selected:
+        with watch.stage(f"promote {gate_result.selected}"):
+            promote(run, gate_result.selected, gate_result, lineage=_lineage(config, run, preflight))
+
+    _finish(run, watch)
+    reasons = [f"{tag}: {c.name}: {c.reason}" for tag, v in gate_result.checkpoints.items()
+               for c in v.checks if c.passed is False]
+    return PipelineOutcome(gate_result.verdict, gate_result.selected, reasons, watch.timings)
+
+
+def run_data_preflight(config: MedgateConfig, run: RunDir):
+    """The data gate: PHI, train/test overlap and row quality, before any model loads."""
+    from finetune.datasets import read_training_rows
+    from harness.preflight import run_preflight
+    from suites.registry import eval_item_texts
+
+    rows, provenance = read_training_rows(config)
+    texts = [(i + 1, _row_text(row)) for i, row in enumerate(rows)]
+    items = {name: eval_item_texts(name, config.evaluation.data.get(name))
+             for name in config.evaluation.suites}
+    result = run_preflight(texts, items, config=config.preflight, out_path=run.preflight,
+                           provenance=provenance)
+    return result
+
+
+def _row_text(row: dict[str, Any]) -> str:
+    return " ".join(str(v) for v in row.values() if isinstance(v, str | int | float))
+
+
+def _block_on_preflight(run: RunDir, preflight, policy, watch: _Stopwatch) -> PipelineOutcome:
+    from gates import preflight_block, write_gate
+
+    gate_result = preflight_block(preflight, policy)
+    write_gate(run, gate_result)
+    _finish(run, watch)
+    return PipelineOutcome("BLOCK", None, [f"data preflight: {r}" for r in preflight.reasons],
+                           watch.timings)
+
+
+def _lineage(config: MedgateConfig, run: RunDir, preflight) -> dict[str, Any]:
+    from harness.models import fingerprint, resolve_model
+
+    spec = resolve_model(config.model.name, config.model.gguf_file, config.model.revision)
+    return {
+        "base_model": spec.describe(),
+        "base_fingerprint": fingerprint(spec),
+        "data": getattr(preflight, "provenance", None),
+        "config": config.to_public_dict(),
+    }
+
+
+def _finish(run: RunDir, watch: _Stopwatch) -> None:
+    from harness.manifest import write_manifest
+
+    try:
+        from reports import render_all
+    except ImportError:
+        render_all = None
+    if render_all is not None:
+        with watch.stage("reports"):
+            render_all(run)
+    write_manifest(run, extra={"timings_s": watch.timings})
