@@ -1,0 +1,112 @@
+"""What a gate reads about one evaluated model: its summary and its per-item records.
+
+Every way the evidence can be missing or broken (no summary, a malformed file, a suite
+that crashed, a records file that is absent) becomes an `EvidenceError` whose message
+is the reason a check fails. A gate never turns a missing measurement into a pass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.errors import BadInputError
+from harness.records import Record, read_records, read_summary, records_path, summary_path
+
+
+class EvidenceError(Exception):
+    """Why a check could not be judged; the check fails with this message as its reason."""
+
+
+class ModelEvidence:
+    """The evals/<tag>/ folder of one model, read lazily and once."""
+
+    def __init__(self, eval_dir: str | Path, label: str) -> None:
+        self.eval_dir = Path(eval_dir)
+        self.label = label
+        self._summary: dict[str, Any] | None = None
+        self._summary_error: str | None = None
+        self._records: dict[str, list[Record] | str] = {}
+
+    @property
+    def exists(self) -> bool:
+        return self.eval_dir.is_dir()
+
+    def summary(self) -> dict[str, Any]:
+        if self._summary is None and self._summary_error is None:
+            path = summary_path(self.eval_dir)
+            if not path.exists():
+                self._summary_error = f"{self.label}: no summary ({path})"
+            else:
+                try:
+                    data = read_summary(self.eval_dir)
+                except BadInputError as exc:
+                    self._summary_error = f"{self.label}: {exc}"
+                else:
+                    if isinstance(data, dict):
+                        self._summary = data
+                    else:
+                        self._summary_error = f"{self.label}: {path} is not a JSON object"
+        if self._summary_error is not None:
+            raise EvidenceError(self._summary_error)
+        return self._summary  # type: ignore[return-value]
+
+    def suite(self, suite: str) -> dict[str, Any]:
+        """A suite's summary entry; missing or crashed suites are errors naming the suite."""
+        summary = self.summary()
+        if suite not in summary:
+            raise EvidenceError(f"{self.label}: suite '{suite}' missing from "
+                                f"{summary_path(self.eval_dir)}")
+        entry = summary[suite]
+        if not isinstance(entry, dict):
+            raise EvidenceError(f"{self.label}: suite '{suite}' entry is not an object")
+        if entry.get("_error"):
+            raise EvidenceError(f"{self.label}: suite '{suite}' evaluation crashed: "
+                                f"{entry['_error']}")
+        return entry
+
+    def metric(self, suite: str, name: str) -> dict[str, Any]:
+        entry = self.suite(suite)
+        if name not in entry:
+            raise EvidenceError(f"{self.label}: metric '{suite}.{name}' missing")
+        value = entry[name]
+        if not isinstance(value, dict):
+            raise EvidenceError(f"{self.label}: metric '{suite}.{name}' is not a metric entry")
+        return value
+
+    def device(self) -> str | None:
+        """The device the suites report in `_info.device`, if any suite says."""
+        try:
+            summary = self.summary()
+        except EvidenceError:
+            return None
+        devices = [str(v["_info"]["device"]) for v in summary.values()
+                   if isinstance(v, dict) and isinstance(v.get("_info"), dict)
+                   and v["_info"].get("device")]
+        if any(d.startswith("cuda") for d in devices):
+            return "cuda"
+        return devices[0] if devices else None
+
+    def demo_suites(self) -> list[str]:
+        """Suites whose `_info.demo` says they scored bundled demo data."""
+        try:
+            summary = self.summary()
+        except EvidenceError:
+            return []
+        return [name for name, v in summary.items() if isinstance(v, dict)
+                and isinstance(v.get("_info"), dict) and v["_info"].get("demo")]
+
+    def records(self, suite: str) -> list[Record]:
+        if suite not in self._records:
+            path = records_path(self.eval_dir, suite)
+            if not path.exists():
+                self._records[suite] = f"{self.label}: no records for suite '{suite}' ({path})"
+            else:
+                try:
+                    self._records[suite] = read_records(path)
+                except BadInputError as exc:
+                    self._records[suite] = f"{self.label}: {exc}"
+        got = self._records[suite]
+        if isinstance(got, str):
+            raise EvidenceError(got)
+        return got

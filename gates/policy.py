@@ -1,0 +1,180 @@
+"""Gate policy files: which checks a checkpoint must pass, and how each is judged.
+
+A policy is YAML so that a reviewer can read and diff it; pydantic validates it so a
+typo (`treshold:`) is an error naming the file and key path, never a check that silently
+judges against a default. The policy's sha256 goes into gate.json, binding a verdict to
+the exact rules that produced it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from harness.errors import BadInputError
+
+POLICIES_DIR = Path(__file__).parent / "policies"
+
+Op = Literal["<", "<=", ">", ">="]
+Judge = Literal["point", "ci_upper", "ci_lower", "non_inferior", "no_regression",
+                "delta_vs_base", "improvement"]
+Bound = Literal["point", "ci_upper", "ci_lower"]
+
+# Judges that pair the model's per-item records with the base model's.
+PAIRED_JUDGES = frozenset({"non_inferior", "no_regression", "delta_vs_base", "improvement"})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Check(_Strict):
+    """One rule. See gates/policies/default.yaml for the meaning of every judge."""
+
+    name: str = Field(min_length=1)
+    suite: str = Field(min_length=1)
+    metric: str = Field(min_length=1)
+    judge: Judge = "point"
+    op: Op | None = None
+    threshold: float | None = None
+    margin: float | None = Field(None, ge=0)
+    bound: Bound | None = None
+    min_n: int | None = Field(None, ge=0)
+    variants: list[str] | None = None
+    gate_on: Literal["any", "cuda"] = "any"
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _complete(self) -> Check:
+        if self.judge in ("non_inferior", "no_regression"):
+            if self.margin is None:
+                raise ValueError(f"judge '{self.judge}' needs 'margin'")
+            if self.op is not None or self.threshold is not None or self.bound is not None:
+                raise ValueError(f"judge '{self.judge}' takes 'margin', not op/threshold/bound")
+        else:
+            if self.op is None or self.threshold is None:
+                raise ValueError(f"judge '{self.judge}' needs 'op' and 'threshold'")
+            if self.margin is not None:
+                raise ValueError(f"'margin' only applies to non_inferior/no_regression, "
+                                 f"not '{self.judge}'")
+        if self.judge in ("delta_vs_base", "improvement"):
+            if self.bound is None:
+                self.bound = "point" if self.judge == "delta_vs_base" else "ci_lower"
+        elif self.bound is not None:
+            raise ValueError(f"'bound' only applies to delta_vs_base/improvement, not "
+                             f"'{self.judge}' (the judge itself names the bound)")
+        if self.judge in PAIRED_JUDGES and self.metric != "accuracy":
+            raise ValueError(f"judge '{self.judge}' pairs per-item correctness, so its metric "
+                             f"must be 'accuracy', not '{self.metric}'")
+        return self
+
+    @property
+    def paired(self) -> bool:
+        return self.judge in PAIRED_JUDGES
+
+
+class Selection(_Strict):
+    """How the promoted checkpoint is chosen among the passing ones."""
+
+    rule: Literal["best_primary", "last_passing"] = "best_primary"
+    suite: str = "medqa"
+    metric: str = "accuracy"
+
+    def describe(self) -> str:
+        if self.rule == "best_primary":
+            return (f"among checkpoints that pass every gated check, the highest "
+                    f"{self.suite}.{self.metric}; ties go to the earliest checkpoint")
+        return "among checkpoints that pass every gated check, the last one saved"
+
+
+class Policy(_Strict):
+    name: str = Field(min_length=1)
+    description: str = ""
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    n_boot: int = Field(2000, ge=100)
+    seed: int = 0
+    min_n: int = Field(30, ge=0)
+    selection: Selection = Selection()
+    checks: list[Check] = Field(min_length=1)
+    # Set by load_policy, not read from the file.
+    path: str = Field("", exclude=True)
+    sha256: str = Field("", exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Policy:
+        seen: set[str] = set()
+        for check in self.checks:
+            if check.name in seen:
+                raise ValueError(f"two checks are named '{check.name}'")
+            seen.add(check.name)
+        return self
+
+    def min_n_for(self, check: Check) -> int:
+        return self.min_n if check.min_n is None else check.min_n
+
+    def describe(self) -> dict[str, str]:
+        return {"name": self.name, "path": self.path, "sha256": self.sha256}
+
+
+def builtin_policies() -> list[str]:
+    return sorted(p.stem for p in POLICIES_DIR.glob("*.yaml"))
+
+
+def _format(exc: ValidationError, source: str, data: object) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        path = ".".join(str(p) for p in loc) or "(top level)"
+        # Name the check as well as its index: `checks.3 (forgetting).threshold`.
+        if len(loc) >= 2 and loc[0] == "checks" and isinstance(loc[1], int) \
+                and isinstance(data, dict) and isinstance(data.get("checks"), list) \
+                and loc[1] < len(data["checks"]) and isinstance(data["checks"][loc[1]], dict):
+            name = data["checks"][loc[1]].get("name")
+            if name:
+                path = ".".join([str(loc[0]), f"{loc[1]} ({name})", *map(str, loc[2:])])
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{source}: unknown key '{path}'")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{source}: key '{path}': {msg}")
+    return "\n".join(lines)
+
+
+def parse_policy(text: str, source: str) -> Policy:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise BadInputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=where) from exc
+    if not isinstance(data, dict):
+        raise BadInputError("a policy is a mapping with 'name' and 'checks'", where=source)
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as exc:
+        raise BadInputError(_format(exc, source, data)) from exc
+    policy.path = source
+    policy.sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return policy
+
+
+def load_policy(name_or_path: str | Path) -> Policy:
+    """A built-in policy by name ("default", "strict", "permissive") or a YAML file."""
+    candidate = Path(name_or_path)
+    if not candidate.suffix and not candidate.exists():
+        builtin = POLICIES_DIR / f"{name_or_path}.yaml"
+        if not builtin.exists():
+            raise BadInputError(f"no such policy '{name_or_path}' (built-in: "
+                                f"{', '.join(builtin_policies())}; or give a YAML file)")
+        candidate = builtin
+    try:
+        text = candidate.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise BadInputError("policy file not found", where=str(candidate)) from exc
+    except (UnicodeDecodeError, IsADirectoryError) as exc:
+        raise BadInputError("policy file is not UTF-8 text", where=str(candidate)) from exc
+    return parse_policy(text, str(candidate))
