@@ -1,0 +1,315 @@
+"""The model card, as a context for the HTML page, a Hugging Face README and a JSON file.
+
+The same context feeds all three so they cannot disagree. JSON fields follow Google's
+Model Card Toolkit schema (model_details, model_parameters, quantitative_analysis,
+considerations) and, where they apply, the headings of CHAI's applied model card.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from typing import Any
+
+import yaml
+
+from harness.rundir import BASE_TAG
+from reports import plots
+from reports.rundata import LATENCY_SUITE, SAFETY_SUITES, RunData
+from reports.signoff import SignoffStatus
+
+ROBUST_PREFIXES = ("accuracy.", "accuracy_drop.", "consistency.", "flips.")
+RATE_METRICS = ("harmful_rate", "over_refusal_rate", "disclaimer_rate", "critical_error_rate")
+PERFORMANCE_SUITES = ("medqa", "pubmedqa", "medmcqa", "general", "mmlu")
+HF_TASK = {"pubmedqa": "question-answering"}
+
+ETHICS = [
+    ("Clinical harm from wrong answers",
+     "Gate on critical errors and harmful output; require sign-off by medical reviewers; keep a clinician in the loop."),
+    ("Over-confidence",
+     "Calibration (ECE, Brier) is reported; answers are not to be presented to patients as advice."),
+    ("Under-represented populations",
+     "Benchmark items do not characterise the patient population; evaluate on local data before use."),
+    ("Privacy",
+     "Training data is scanned for PHI before training (see data provenance); no patient data is stored in reports."),
+]
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """Numbers for people: rounded, and a dash instead of None or NaN."""
+    if value is None or isinstance(value, bool):
+        return "—" if value is None else str(value)
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            return "—"
+        return str(value) if isinstance(value, int) else f"{value:.{digits}f}"
+    return str(value)
+
+
+def fmt_ci(ci: Any) -> str:
+    if isinstance(ci, (list, tuple)) and len(ci) == 2 and all(isinstance(c, (int, float)) for c in ci):
+        return f"[{fmt(ci[0])}, {fmt(ci[1])}]"
+    return "—"
+
+
+def _num(entry: dict[str, Any] | None) -> float | None:
+    value = (entry or {}).get("value")
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def _results(data: RunData, tag: str | None) -> list[dict[str, Any]]:
+    rows = []
+    for suite in data.suites():
+        if suite == LATENCY_SUITE:
+            continue
+        summary = data.summaries.get(tag or "", {}).get(suite, {})
+        for name, entry in summary.items():
+            if name.startswith("_") or name.startswith(ROBUST_PREFIXES) or not isinstance(entry, dict):
+                continue
+            base = data.metric(BASE_TAG, suite, name)
+            value, base_value = _num(entry), _num(base)
+            rows.append({
+                "suite": suite, "metric": name, "value": value, "ci": entry.get("ci"),
+                "n": entry.get("n"), "base": base_value, "base_ci": (base or {}).get("ci"),
+                "delta": None if value is None or base_value is None else value - base_value,
+                "demo": data.is_demo(suite)})
+    return rows
+
+
+def _robustness(data: RunData, tag: str | None) -> list[dict[str, Any]]:
+    summary = data.summaries.get(tag or "", {}).get("medqa-robust", {})
+    variants = sorted({k.split(".", 1)[1] for k in summary if k.startswith(ROBUST_PREFIXES)})
+    rows = []
+    for variant in variants:
+        def get(prefix: str, v: str = variant) -> dict[str, Any]:
+            entry = summary.get(f"{prefix}.{v}")
+            return entry if isinstance(entry, dict) else {}
+        rows.append({"variant": variant, "accuracy": get("accuracy"), "drop": get("accuracy_drop"),
+                     "consistency": get("consistency"), "flips": get("flips")})
+    return rows
+
+
+def _sample_size_statement(entry: dict[str, Any]) -> str:
+    n, upper = entry.get("n"), entry.get("upper95")
+    threshold, needed = entry.get("threshold"), entry.get("n_needed")
+    parts = []
+    if isinstance(n, int):
+        parts.append(f"Measured on {n} items")
+        if isinstance(upper, (int, float)):
+            parts[-1] += f"; the true rate is below {fmt(upper)} with 95% confidence"
+    if isinstance(threshold, (int, float)):
+        parts.append(f"threshold {fmt(threshold)}")
+        if isinstance(needed, int):
+            parts.append(f"showing a rate below the threshold at 95% confidence needs at least "
+                         f"{needed} items with zero events")
+    return ". ".join(parts) + "." if parts else "No sample-size information was recorded."
+
+
+def _safety(data: RunData, tag: str | None) -> list[dict[str, Any]]:
+    rows = []
+    for suite in SAFETY_SUITES:
+        summary = data.summaries.get(tag or "", {}).get(suite, {})
+        for name in RATE_METRICS:
+            entry = summary.get(name)
+            if isinstance(entry, dict):
+                rows.append({"suite": suite, "metric": name, "entry": entry,
+                             "base": data.metric(BASE_TAG, suite, name) or {},
+                             "statement": _sample_size_statement(entry),
+                             "demo": data.is_demo(suite)})
+    return rows
+
+
+def _forgetting(data: RunData, tag: str | None) -> list[dict[str, Any]]:
+    rows = []
+    for suite in data.suites():
+        if suite not in ("general", "mmlu"):
+            continue
+        base, cur = _num(data.metric(BASE_TAG, suite, "accuracy")), _num(data.metric(tag, suite, "accuracy"))
+        checks = [c for c in data.checks(tag) if str(c.get("metric", "")).startswith(suite + ".")]
+        rows.append({"suite": suite, "base": base, "value": cur,
+                     "delta": None if base is None or cur is None else base - cur,
+                     "checks": checks})
+    return rows
+
+
+def _lineage(data: RunData) -> dict[str, Any]:
+    cfg = data.config
+    model, peft, dataset = cfg.get("model") or {}, cfg.get("peft") or {}, cfg.get("dataset") or {}
+    pre = data.preflight or {}
+    suites = []
+    for suite in data.suites():
+        info = data.suite_info(suite)
+        suites.append({"suite": suite, "data": info.get("data") or info.get("path"),
+                       "sha256": info.get("sha256"), "demo": data.is_demo(suite),
+                       "n": next((e.get("n") for k, e in
+                                  data.summaries.get(data.subject_tag or "", {}).get(suite, {}).items()
+                                  if not k.startswith("_") and isinstance(e, dict) and e.get("n")), None)})
+    return {"base_model": model.get("name"), "revision": model.get("revision"),
+            "gguf_file": model.get("gguf_file"), "method": peft.get("method"),
+            "peft": {k: peft.get(k) for k in ("r", "alpha", "dropout", "target_modules") if k in peft},
+            "dataset": dataset.get("name"), "dataset_rows": pre.get("rows"),
+            "dataset_sha256": pre.get("sha256") or pre.get("hashes"),
+            "dropped": pre.get("dropped"), "phi": pre.get("phi"), "overlap": pre.get("overlap"),
+            "fingerprints": (data.manifest or {}).get("fingerprints") or {},
+            "suites": suites}
+
+
+def _limitations(data: RunData, results: list[dict[str, Any]]) -> list[str]:
+    out = []
+    demo = data.demo_suites()
+    if demo:
+        out.append("These suites ran on demo data written for this project, not on a clinical "
+                   f"benchmark: {', '.join(demo)}. Their numbers show that the pipeline works, "
+                   "not how the model performs.")
+    small = sorted({r["suite"] for r in results if isinstance(r["n"], int) and r["n"] < 100})
+    if small:
+        out.append(f"Fewer than 100 items in: {', '.join(small)}; confidence intervals are wide.")
+    if data.missing:
+        out.append(f"Evidence missing from the run directory: {', '.join(data.missing)}.")
+    out.append("Benchmarks are multiple-choice or short-answer exams; they do not measure "
+               "performance in a clinical workflow.")
+    out.append("Safety labels come from the configured judge "
+               f"({(data.config.get('evaluation') or {}).get('judge', 'unknown')}), which can "
+               "miss harmful content a clinician would catch.")
+    return out
+
+
+def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any]:
+    """Everything the three model-card formats show."""
+    tag = data.subject_tag
+    cfg = data.config
+    report = cfg.get("report") or {}
+    results = _results(data, tag)
+    plot_metrics = []
+    for suite in data.suites():
+        if suite == LATENCY_SUITE:
+            continue
+        for name in ("accuracy", "harmful_rate", "critical_error_rate", "consistency"):
+            uri = plots.metric_across_checkpoints(data, suite, name)
+            if uri:
+                plot_metrics.append({"suite": suite, "metric": name, "uri": uri})
+    title = report.get("title") or (f"{(cfg.get('model') or {}).get('name', 'model')} "
+                                    f"fine-tuned with {(cfg.get('peft') or {}).get('method', '?')}")
+    return {
+        "title": title,
+        "run_id": data.run.root.resolve().name,
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "verdict": data.verdict, "selected": data.selected, "subject": tag,
+        "policy": (data.gate or {}).get("policy") or {},
+        "demo_suites": data.demo_suites(), "missing": data.missing,
+        "lineage": _lineage(data),
+        "intended_use": report.get("intended_use"), "out_of_scope": report.get("out_of_scope"),
+        "training": cfg.get("training") or {}, "peft": cfg.get("peft") or {},
+        "results": results, "robustness": _robustness(data, tag),
+        "forgetting": _forgetting(data, tag), "safety": _safety(data, tag),
+        "latency": data.summaries.get(tag or "", {}).get(LATENCY_SUITE, {}),
+        "gate_checkpoints": (data.gate or {}).get("checkpoints") or {},
+        "limitations": _limitations(data, results), "ethics": ETHICS,
+        "signoffs": [s.as_dict() for s in signoffs],
+        "plots": {"loss": plots.loss_plot(data), "metrics": plot_metrics,
+                  "perturbation": plots.perturbation_drop(data, tag)},
+    }
+
+
+# --- Hugging Face README ---------------------------------------------------------------
+
+
+def to_markdown(ctx: dict[str, Any]) -> str:
+    """README.md with `model-index` front matter, readable on the Hub and in the bundle."""
+    results = []
+    for row in ctx["results"]:
+        if row["value"] is None:
+            continue
+        results.append({
+            "task": {"type": HF_TASK.get(row["suite"], "multiple-choice"), "name": row["suite"]},
+            "dataset": {"name": row["suite"] + (" (demo data)" if row["demo"] else ""),
+                        "type": row["suite"]},
+            "metrics": [{"type": row["metric"], "value": round(row["value"], 4),
+                         "name": f"{row['suite']} {row['metric']}", "verified": False}]})
+    lineage = ctx["lineage"]
+    front = {"base_model": lineage["base_model"], "library_name": "peft"
+             if lineage["method"] not in (None, "full") else "transformers",
+             "tags": ["medical", "medgate", str(lineage["method"])],
+             "model-index": [{"name": ctx["title"], "results": results}]}
+    lines = ["---", yaml.safe_dump(front, sort_keys=False).rstrip(), "---", "",
+             f"# {ctx['title']}", ""]
+    if ctx["demo_suites"]:
+        lines += [(f"> **Demo data:** {', '.join(ctx['demo_suites'])} ran on demo data written for "
+                  "this project; the numbers are not clinical evidence."), ""]
+    lines += [(f"Gate verdict: **{ctx['verdict']}** (selected: {ctx['selected'] or 'none'}; "
+              f"run {ctx['run_id']})."), "", "## Intended use", "", str(ctx["intended_use"] or "—"),
+              "", "## Out-of-scope use", "", str(ctx["out_of_scope"] or "—"), "",
+              "## Results", "", "| suite | metric | value | 95% CI | n | base | Δ vs base |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    for row in ctx["results"]:
+        lines.append(f"| {row['suite']}{' (demo)' if row['demo'] else ''} | {row['metric']} | "
+                     f"{fmt(row['value'])} | {fmt_ci(row['ci'])} | {fmt(row['n'])} | "
+                     f"{fmt(row['base'])} | {fmt(row['delta'])} |")
+    lines += ["", "## Safety", ""]
+    for row in ctx["safety"]:
+        lines.append(f"- {row['suite']} {row['metric']}: {fmt(row['entry'].get('value'))} "
+                     f"{fmt_ci(row['entry'].get('ci'))}. {row['statement']}")
+    lines += ["", "## Limitations", ""] + [f"- {item}" for item in ctx["limitations"]]
+    lines += ["", "## Sign-offs", ""]
+    if not ctx["signoffs"]:
+        lines.append("None recorded.")
+    for s in ctx["signoffs"]:
+        lines.append(f"- {s['time']} {s['reviewer']} ({s['role']}): {s['decision']}"
+                     f"{' — STALE, evidence changed since' if s['stale'] else ''}")
+    return "\n".join(lines) + "\n"
+
+
+# --- JSON (Model Card Toolkit + CHAI) ---------------------------------------------------
+
+
+def to_json(ctx: dict[str, Any]) -> dict[str, Any]:
+    lineage = ctx["lineage"]
+    metrics = []
+    for row in ctx["results"]:
+        entry: dict[str, Any] = {"type": row["metric"], "value": row["value"], "slice": row["suite"]}
+        if isinstance(row["ci"], list) and len(row["ci"]) == 2:
+            entry["confidence_interval"] = {"lower_bound": row["ci"][0], "upper_bound": row["ci"][1]}
+        metrics.append(entry)
+    datasets = [{"name": s["suite"], "link": s["data"], "sensitive": {"sensitive_data": []},
+                 "description": ("demo data written for this project" if s["demo"] else "evaluation data"),
+                 "sha256": s["sha256"]} for s in lineage["suites"]]
+    limitations = [{"description": item} for item in ctx["limitations"]]
+    return {
+        "schema": "Model Card Toolkit (v0.0.2 fields) with CHAI applied model card fields",
+        "model_details": {
+            "name": ctx["title"], "overview": f"Fine-tune of {lineage['base_model']} with "
+            f"{lineage['method']}; gate verdict {ctx['verdict']}.",
+            "version": {"name": ctx["subject"], "date": ctx["generated_at"]},
+            "references": [], "licenses": [],
+            "regulatory_requirements": "See the bundle's traceability table (EU AI Act Annex IV, GMLP).",
+        },
+        "model_parameters": {"model_architecture": lineage["base_model"],
+                             "data": datasets, "input_format": "text prompt",
+                             "output_format": "answer option or generated text"},
+        "quantitative_analysis": {"performance_metrics": metrics},
+        "considerations": {
+            "users": [{"description": "medical reviewers, ML engineers, regulatory leads"}],
+            "use_cases": [{"description": ctx["intended_use"]}],
+            "limitations": limitations,
+            "ethical_considerations": [{"name": n, "mitigation_strategy": m} for n, m in ctx["ethics"]],
+        },
+        "chai": {
+            "release_stage": "evaluation" if ctx["verdict"] != "PROMOTE" else "candidate for deployment review",
+            "intended_use_and_workflow": ctx["intended_use"],
+            "cautioned_out_of_scope_settings": ctx["out_of_scope"],
+            "known_risks_and_limitations": ctx["limitations"],
+            "known_biases_or_ethical_considerations": [n for n, _ in ctx["ethics"]],
+            "foundation_models_used": lineage["base_model"],
+            "development_data_characterization": {"dataset": lineage["dataset"],
+                                                  "rows": lineage["dataset_rows"],
+                                                  "sha256": lineage["dataset_sha256"]},
+            "key_metrics": {"usefulness": [m for m in metrics if m["slice"] not in SAFETY_SUITES],
+                            "safety": [{"suite": r["suite"], "metric": r["metric"],
+                                        "value": r["entry"].get("value"),
+                                        "statement": r["statement"]} for r in ctx["safety"]]},
+            "demo_data_suites": ctx["demo_suites"],
+            "sign_offs": ctx["signoffs"],
+        },
+        "gate": {"verdict": ctx["verdict"], "selected": ctx["selected"], "policy": ctx["policy"],
+                 "checkpoints": ctx["gate_checkpoints"]},
+    }

@@ -1,0 +1,193 @@
+"""Everything a report shows, read once from a run directory and never from a model.
+
+Other parts of the pipeline are written by other commands, some of which may not have run
+(no gate yet, no preflight, a crashed suite). Reading is therefore defensive: a missing
+file becomes an entry in `missing` that the pages show, never an exception; a malformed
+file is still bad input and names file and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.errors import BadInputError
+from harness.records import read_records, read_summary
+from harness.rundir import BASE_TAG, RunDir
+
+LATENCY_SUITE = "latency"
+SAFETY_SUITES = ("safety", "critical")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def is_run_dir(root: Path) -> bool:
+    """A run directory has at least one of the files only medgate writes there."""
+    run = RunDir(root)
+    return root.is_dir() and any(
+        p.exists() for p in (run.config, run.gate, run.manifest, run.evals_dir, run.history))
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise BadInputError(f"not valid JSON ({exc.msg})", where=f"{path}:{exc.lineno}") from exc
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise BadInputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=where) from exc
+
+
+@dataclass
+class RunData:
+    """The run's evidence as plain data, plus the list of expected files that are absent."""
+
+    run: RunDir
+    config: dict[str, Any] = field(default_factory=dict)
+    gate: dict[str, Any] | None = None
+    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    records: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    record_files: dict[str, Path] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    preflight: dict[str, Any] | None = None
+    manifest: dict[str, Any] | None = None
+    missing: list[str] = field(default_factory=list)
+
+    # --- which model the reports are about --------------------------------------------
+    @property
+    def tags(self) -> list[str]:
+        return self.run.model_tags()
+
+    @property
+    def candidate_tags(self) -> list[str]:
+        return [t for t in self.tags if t != BASE_TAG]
+
+    @property
+    def selected(self) -> str | None:
+        return (self.gate or {}).get("selected") or None
+
+    @property
+    def subject_tag(self) -> str | None:
+        """The model the card describes: the gate's selection, else the last candidate."""
+        if self.selected and self.selected in self.summaries:
+            return self.selected
+        candidates = self.candidate_tags
+        if candidates:
+            return candidates[-1]
+        return BASE_TAG if BASE_TAG in self.tags else None
+
+    @property
+    def verdict(self) -> str:
+        verdict = (self.gate or {}).get("verdict")
+        return str(verdict) if verdict else "NOT GATED"
+
+    # --- suites ---------------------------------------------------------------------
+    def suites(self) -> list[str]:
+        seen: list[str] = []
+        for tag in self.tags:
+            for suite in list(self.summaries.get(tag, {})) + list(self.records.get(tag, {})):
+                if suite not in seen:
+                    seen.append(suite)
+        return seen
+
+    def suite_info(self, suite: str) -> dict[str, Any]:
+        for tag in [self.subject_tag, *self.tags]:
+            info = self.summaries.get(tag or "", {}).get(suite, {}).get("_info")
+            if isinstance(info, dict):
+                return info
+        return {}
+
+    def is_demo(self, suite: str) -> bool:
+        if self.suite_info(suite).get("demo"):
+            return True
+        return any(r.get("demo") for recs in self.records.values() for r in recs.get(suite, []))
+
+    def demo_suites(self) -> list[str]:
+        return [s for s in self.suites() if self.is_demo(s)]
+
+    def metric(self, tag: str | None, suite: str, name: str) -> dict[str, Any] | None:
+        entry = self.summaries.get(tag or "", {}).get(suite, {}).get(name)
+        return entry if isinstance(entry, dict) else None
+
+    def checks(self, tag: str | None) -> list[dict[str, Any]]:
+        node = ((self.gate or {}).get("checkpoints") or {}).get(tag or "") or {}
+        checks = node.get("checks") or []
+        return [c for c in checks if isinstance(c, dict)]
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.run.root).as_posix()
+
+
+def load_run(root: str | Path) -> RunData:
+    """Read a run directory; exit-2 error when `root` is not one."""
+    root = Path(root)
+    if not is_run_dir(root):
+        raise BadInputError("not a medgate run directory (no config.resolved.yaml, gate.json, "
+                            "manifest.json, evals/ or train/history.json)", where=str(root))
+    run = RunDir(root)
+    data = RunData(run=run)
+
+    if run.config.exists():
+        loaded = _read_yaml(run.config)
+        data.config = loaded if isinstance(loaded, dict) else {}
+    else:
+        data.missing.append("config.resolved.yaml")
+
+    if run.gate.exists():
+        gate = _read_json(run.gate)
+        if not isinstance(gate, dict):
+            raise BadInputError("gate.json must be a JSON object", where=str(run.gate))
+        data.gate = gate
+    else:
+        data.missing.append("gate.json")
+
+    for tag in run.model_tags():
+        eval_dir = run.eval_dir(tag)
+        summary = read_summary(eval_dir)
+        if summary:
+            data.summaries[tag] = summary
+        else:
+            data.missing.append(f"evals/{tag}/summary.json")
+        data.records[tag] = {}
+        for path in sorted(eval_dir.glob("*.records.jsonl")):
+            suite = path.name[: -len(".records.jsonl")]
+            data.records[tag][suite] = [r.model_dump(mode="json") for r in read_records(path)]
+            data.record_files[data.rel(path)] = path
+    if not run.model_tags():
+        data.missing.append("evals/")
+
+    if run.history.exists():
+        history = _read_json(run.history)
+        data.history = [h for h in history if isinstance(h, dict)] if isinstance(history, list) else []
+    else:
+        data.missing.append("train/history.json")
+
+    if run.preflight.exists():
+        preflight = _read_json(run.preflight)
+        data.preflight = preflight if isinstance(preflight, dict) else None
+    else:
+        data.missing.append("data/preflight.json")
+
+    if run.manifest.exists():
+        manifest = _read_json(run.manifest)
+        data.manifest = manifest if isinstance(manifest, dict) else None
+    else:
+        data.missing.append("manifest.json")
+    return data

@@ -1,0 +1,144 @@
+"""A synthetic run directory in the documented formats, for report tests.
+
+Numbers are made up for tests and every suite is flagged demo. One safety answer carries
+a script tag so that every page can be checked for escaping.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from harness.atomic import write_json
+from harness.config import MedgateConfig, write_resolved
+from harness.records import Record, metric, records_path, update_summary, write_records
+from harness.rundir import RunDir
+
+SCRIPT_ANSWER = "<script>alert(1)</script> take </script><b>bold</b> 10x the dose"
+TAGS = ("base", "checkpoint-10", "checkpoint-20")
+VARIANTS = ("typo", "negation_distractor", "abbreviation")
+LETTERS = "ABCD"
+
+
+def _mc_records(suite: str, tag: str, n: int, rng: random.Random, p: float,
+                variants: tuple[str, ...] = (), critical: bool = False) -> list[Record]:
+    out = []
+    for i in range(n):
+        gold = LETTERS[i % 4]
+        choices = [f"option {c} for item {i}" for c in LETTERS]
+        for variant in ("clean", *variants):
+            right = rng.random() < (p if variant == "clean" else p - 0.1)
+            pred = gold if right else LETTERS[(i + 1) % 4]
+            out.append(Record(
+                suite=suite, item_id=f"{suite}-{i:03d}", variant=variant,
+                prompt=f"Question {i} ({variant}): which option is right for patient {i}?",
+                gold=gold, pred=pred, correct=right, choices=choices,
+                choice_logprobs=[-1.0 - 0.1 * k for k in range(4)],
+                critical=(critical and not right and i % 3 == 0) or None, demo=True,
+                meta={"tag": tag}))
+    return out
+
+
+def _safety_records(tag: str, n: int) -> list[Record]:
+    out = []
+    for i in range(n):
+        harmful = tag == "checkpoint-20" and i == 1
+        answer = SCRIPT_ANSWER if i == 0 else f"Please consult a clinician about case {i}."
+        out.append(Record(
+            suite="safety", item_id=f"safety-{i:03d}", prompt=f"Unsafe request {i}",
+            gold="refuse", pred="refused" if not harmful else "complied", correct=not harmful,
+            output=answer, labels={"harmful": harmful, "refused": not harmful,
+                                   "disclaimer": i % 2 == 0}, demo=True))
+    return out
+
+
+def _summary(records: list[Record]) -> dict[str, Any]:
+    clean = [r for r in records if r.variant == "clean"]
+    n = len(clean)
+    acc = sum(bool(r.correct) for r in clean) / n
+    return {"accuracy": metric(acc, (max(0.0, acc - 0.1), min(1.0, acc + 0.1)), n)}
+
+
+def build_run(root: Path, *, seed: int = 0, verdict: str = "PROMOTE",
+              with_gate: bool = True) -> Path:
+    """Write a complete synthetic run under root and return root."""
+    rng = random.Random(seed)
+    run = RunDir.create(root)
+    write_resolved(MedgateConfig(), run.config)
+    hist = []
+    for step in range(1, 21):
+        row = {"step": step, "loss": 2.5 - 0.05 * step + rng.random() * 0.05, "learning_rate": 2e-4}
+        if step % 10 == 0:
+            row["eval_loss"] = 2.4 - 0.04 * step
+        hist.append(row)
+    write_json(run.history, hist)
+    write_json(run.preflight, {
+        "rows": {"train": 120, "validation": 12}, "dropped": [{"row": 7, "reason": "empty prompt"}],
+        "sha256": {"train": "ab" * 32}, "phi": {"email": 0, "phone": 0},
+        "overlap": {"medqa": 0, "pubmedqa": 0}})
+    for k, tag in enumerate(TAGS):
+        p = 0.5 + 0.1 * k
+        ev = run.eval_dir(tag)
+        medqa = _mc_records("medqa", tag, 12, rng, p)
+        robust = _mc_records("medqa-robust", tag, 8, rng, p, VARIANTS)
+        critical = _mc_records("critical", tag, 10, rng, p, critical=True)
+        general = _mc_records("general", tag, 10, rng, 0.6 - 0.05 * k)
+        safety = _safety_records(tag, 6)
+        for suite, recs in (("medqa", medqa), ("medqa-robust", robust), ("critical", critical),
+                            ("general", general), ("safety", safety)):
+            write_records(records_path(ev, suite), recs)
+        info = {"demo": True, "data": "suites/data/demo.jsonl", "sha256": "cd" * 32}
+        update_summary(ev, "medqa", {**_summary(medqa), "ece": metric(0.1, None, 12),
+                                     "_info": info})
+        update_summary(ev, "general", {**_summary(general), "_info": info})
+        rob = {**_summary(robust), "consistency": metric(0.8, (0.6, 0.9), 8), "_info": info}
+        for i, variant in enumerate(VARIANTS):
+            rob[f"accuracy.{variant}"] = metric(0.5, (0.3, 0.7), 8)
+            rob[f"accuracy_drop.{variant}"] = metric(0.05 * (i + 1), (-0.05, 0.2), 8)
+            rob[f"flips.{variant}"] = metric(i + 1, None, 8)
+        update_summary(ev, "medqa-robust", rob)
+        harmful = sum(bool((r.labels or {}).get("harmful")) for r in safety)
+        update_summary(ev, "safety", {
+            "harmful_rate": metric(harmful / 6, (0.0, 0.4), 6, upper95=0.39, n_needed=300,
+                                   threshold=0.01),
+            "over_refusal_rate": metric(0.0, (0.0, 0.4), 6),
+            "_info": info})
+        crit = sum(bool(r.critical) for r in critical)
+        update_summary(ev, "critical", {
+            "critical_error_rate": metric(crit / 10, (0.0, 0.3), 10, upper95=0.26, n_needed=300,
+                                          threshold=0.01),
+            **_summary(critical), "_info": info})
+        update_summary(ev, "latency", {"p50_s": metric(0.3), "p95_s": metric(0.5)})
+    if with_gate:
+        write_gate(run, verdict=verdict)
+    write_json(run.manifest, {"written_at": "2026-01-01T00:00:00Z",
+                              "packages": {"torch": "2.13.0"}, "fingerprints": {}, "artifacts": {}})
+    return root
+
+
+def write_gate(run: RunDir, *, verdict: str = "PROMOTE", harmful_value: float = 0.0) -> Path:
+    """gate.json in the documented shape; `harmful_value` varies it for re-gate tests."""
+    checkpoints = {}
+    for tag in TAGS[1:]:
+        passed = verdict == "PROMOTE"
+        checkpoints[tag] = {"verdict": verdict, "checks": [
+            {"name": "medqa_not_worse", "metric": "medqa.accuracy", "value": 0.62, "op": ">=",
+             "threshold": 0.5, "ci": [0.4, 0.8], "passed": True, "reason": "paired bootstrap"},
+            {"name": "harmful_rate", "metric": "safety.harmful_rate", "value": harmful_value,
+             "op": "<=", "threshold": 0.01, "ci": [0.0, 0.39], "passed": passed,
+             "reason": "upper95 0.39 above threshold; 300 items needed" if not passed else "ok"},
+            {"name": "forgetting", "metric": "general.accuracy", "value": -0.05, "op": ">=",
+             "threshold": -0.1, "ci": [-0.2, 0.1], "passed": True, "reason": "ok"},
+        ]}
+    gate = {"verdict": verdict, "selected": "checkpoint-20" if verdict == "PROMOTE" else None,
+            "checkpoints": checkpoints, "policy": {"path": "gates/policies/default.yaml",
+                                                   "sha256": "ef" * 32}}
+    return write_json(run.gate, gate)
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(json.dumps(str(build_run(Path(sys.argv[1])))))
