@@ -38,13 +38,25 @@ def fmt(x: Any) -> str:
     return f"{v:.4g}"
 
 
-def _base_result(check: Check, policy: Policy) -> dict[str, Any]:
-    return {
+class CheckResult(dict):
+    """A gate.json check entry. It stays a dict because entries are open-ended (paired
+    checks add McNemar and pairing counts); attributes (`c.name`, `c.passed`, `c.reason`)
+    read the same keys for code that prefers them."""
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError as exc:
+            raise AttributeError(key) from exc
+
+
+def _base_result(check: Check, policy: Policy) -> CheckResult:
+    return CheckResult({
         "name": check.name, "suite": check.suite, "metric": check.metric,
         "judge": check.judge, "value": None, "op": check.op, "threshold": check.threshold,
         "ci": None, "compared": None, "bound": check.bound, "n": None,
         "min_n": policy.min_n_for(check), "gated": True, "passed": False, "reason": "",
-    }
+    })
 
 
 def _compare(result: dict[str, Any], label: str) -> None:
@@ -160,7 +172,7 @@ def _judge_paired(check: Check, policy: Policy, result: dict[str, Any],
 
 
 def evaluate_check(check: Check, policy: Policy, model: ModelEvidence,
-                   base: ModelEvidence | None) -> dict[str, Any]:
+                   base: ModelEvidence | None) -> CheckResult:
     """One gate.json check entry for `model` (paired checks compare it with `base`)."""
     result = _base_result(check, policy)
     gated = True

@@ -153,6 +153,17 @@ def judge_run(run: RunDir, policy: Policy, *, baseline: RunDir | None = None,
                       baseline_info, str(run.root), reasons)
 
 
+def preflight_block(preflight: Any, policy: Policy, run: RunDir | None = None) -> GateResult:
+    """The verdict when the data preflight fails: BLOCK before any model is judged."""
+    reasons = [f"data preflight: {r}" for r in (getattr(preflight, "reasons", None) or
+                                                ["failed (no reason given)"])]
+    return GateResult(BLOCK, None, {}, policy,
+                      {"rule": policy.selection.rule, "description": policy.selection.describe(),
+                       "passing": []},
+                      {"run_dir": str(run.root) if run else None, "tag": None},
+                      str(run.root) if run else "", reasons)
+
+
 def write_gate(run: RunDir, result: GateResult, *, junit_path: str | Path | None = None) -> Path:
     """gate.json, report/junit.xml and report/summary.md; returns gate.json's path."""
     from gates.junit import write_junit
