@@ -1,0 +1,70 @@
+"""Promotion copies the selected checkpoint with lineage bound to gate.json's hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from gates.judge import judge_run, write_gate
+from gates.policy import load_policy
+from gates.promote import promote
+from harness.errors import BadInputError
+
+
+def add_checkpoint_files(run, tag="checkpoint-10", merged=True):
+    folder = run.checkpoints_dir / tag
+    folder.mkdir(parents=True)
+    (folder / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA"}))
+    (folder / "adapter_model.safetensors").write_bytes(b"weights")
+    (folder / "optimizer.pt").write_bytes(b"optimizer state")
+    if merged:
+        (folder / "merged").mkdir()
+        (folder / "merged" / "model.safetensors").write_bytes(b"merged weights")
+
+
+def test_promote_with_lineage(make_run):
+    run = make_run()
+    add_checkpoint_files(run)
+    result = judge_run(run, load_policy("default"))
+    write_gate(run, result)
+    lineage = {"base_fingerprint": "abc", "data": {"train.jsonl": "f00"},
+               "config": {"model": {"name": "smollm2-135m", "hf_token": "hf_secretsecretsecret1234"}}}
+    out = promote(run, result.selected, result, lineage=lineage)
+    assert (out / "adapter" / "adapter_model.safetensors").read_bytes() == b"weights"
+    assert not (out / "adapter" / "optimizer.pt").exists()
+    assert (out / "merged" / "model.safetensors").read_bytes() == b"merged weights"
+    record = json.loads((out / "lineage.json").read_text())
+    assert record["gate"]["sha256"] == hashlib.sha256(run.gate.read_bytes()).hexdigest()
+    assert record["base_fingerprint"] == "abc" and record["data"] == {"train.jsonl": "f00"}
+    assert record["promoted_tag"] == "checkpoint-10"
+    assert "hf_token" not in json.dumps(record) and "hf_secret" not in json.dumps(record)
+
+
+def test_no_merged_and_no_base_is_recorded(make_run):
+    run = make_run()
+    add_checkpoint_files(run, merged=False)
+    result = judge_run(run, load_policy("default"))
+    write_gate(run, result)
+    out = promote(run, "checkpoint-10", result, lineage={})
+    record = json.loads((out / "lineage.json").read_text())
+    assert record["merged"]["how"].startswith("not merged") and record["merged"]["files"] is None
+
+
+def test_refuses_block_and_other_tags(make_run):
+    run = make_run(drop={"general": 20})
+    add_checkpoint_files(run)
+    result = judge_run(run, load_policy("default"))
+    write_gate(run, result)
+    with pytest.raises(BadInputError, match="refusing"):
+        promote(run, "checkpoint-10", result, lineage={})
+    assert not run.promoted_dir.exists()
+
+
+def test_refuses_without_gate_json(make_run):
+    run = make_run()
+    add_checkpoint_files(run)
+    result = judge_run(run, load_policy("default"))
+    with pytest.raises(BadInputError, match="gate.json"):
+        promote(run, "checkpoint-10", result, lineage={})
