@@ -14,7 +14,7 @@ import operator
 from typing import Any
 
 from gates.evidence import EvidenceError, ModelEvidence
-from gates.paired import pair_records, paired_diff
+from gates.paired import PairedDiff, pair_records, paired_diff
 from gates.policy import Check, Policy
 from harness.stats import n_needed
 
@@ -66,8 +66,8 @@ def _compare(result: dict[str, Any], label: str) -> None:
         result["passed"] = False
         result["reason"] = f"{label} is {fmt(compared)}: cannot be judged"
         return
-    ok = OPS[op](float(compared), float(threshold))
-    result["passed"] = bool(ok)
+    ok = passes(result)
+    result["passed"] = ok
     result["reason"] = (f"{label} {fmt(compared)} {op} {fmt(threshold)}" if ok
                         else f"{label} {fmt(compared)} is not {op} {fmt(threshold)}")
 
@@ -129,6 +129,38 @@ def _judge_summary(check: Check, result: dict[str, Any], model: ModelEvidence) -
                              f"needs n >= {result['n_needed']})")
 
 
+def paired_decision(check: Check, d: PairedDiff) -> dict[str, Any]:
+    """value, ci, bound, op, threshold and the number compared, for a paired judge.
+
+    A pure function of the paired difference, so the statistics simulation exercises
+    exactly the rule a gate applies.
+    """
+    lo, hi = d.ci
+    if check.judge == "delta_vs_base":
+        value, ci = -d.diff, [_finite(-hi), _finite(-lo)]
+    else:
+        value, ci = d.diff, [_finite(lo), _finite(hi)]
+    out: dict[str, Any] = {"value": _finite(value), "ci": ci, "op": check.op,
+                           "threshold": check.threshold, "bound": check.bound}
+    if check.judge == "non_inferior":
+        # The checkpoint carries the burden: its CI must exclude a drop of `margin`.
+        out.update(op=">", threshold=-float(check.margin), bound="ci_lower", compared=ci[0])
+    elif check.judge == "no_regression":
+        # Blocks only when the CI shows a drop beyond `margin`.
+        out.update(op=">=", threshold=-float(check.margin), bound="ci_upper", compared=ci[1])
+    else:
+        idx = {"point": None, "ci_lower": 0, "ci_upper": 1}[check.bound or "point"]
+        out["compared"] = out["value"] if idx is None else ci[idx]
+    return out
+
+
+def passes(decision: dict[str, Any]) -> bool:
+    """Whether a decision's compared number meets its threshold; NaN never passes."""
+    compared = _finite(decision["compared"])
+    return compared is not None and bool(OPS[decision["op"]](compared,
+                                                             float(decision["threshold"])))
+
+
 def _judge_paired(check: Check, policy: Policy, result: dict[str, Any],
                   model: ModelEvidence, base: ModelEvidence | None) -> None:
     if base is None:
@@ -146,24 +178,9 @@ def _judge_paired(check: Check, policy: Policy, result: dict[str, Any],
                    "unpaired_base": un_b, "baseline": base.label})
     if not _check_n(result, d.n, f"paired items in {check.suite}"):
         return
-    lo, hi = d.ci
-    if check.judge == "delta_vs_base":
-        value, ci, name = -d.diff, (-hi, -lo), "Δ (base - model)"
-    else:
-        value, ci, name = d.diff, (lo, hi), "model - base"
-    result["value"], result["ci"] = _finite(value), [_finite(ci[0]), _finite(ci[1])]
-    if check.judge == "non_inferior":
-        # The checkpoint carries the burden: its CI must exclude a drop of `margin`.
-        result.update(op=">", threshold=-float(check.margin), bound="ci_lower",
-                      compared=result["ci"][0])
-    elif check.judge == "no_regression":
-        # Blocks only when the CI shows a drop beyond `margin`.
-        result.update(op=">=", threshold=-float(check.margin), bound="ci_upper",
-                      compared=result["ci"][1])
-    else:
-        idx = {"point": None, "ci_lower": 0, "ci_upper": 1}[check.bound or "point"]
-        result["compared"] = result["value"] if idx is None else result["ci"][idx]
+    result.update(paired_decision(check, d))
     bound = {"ci_lower": "CI lower", "ci_upper": "CI upper"}.get(result["bound"] or "", "")
+    name = "Δ (base - model)" if check.judge == "delta_vs_base" else "model - base"
     _compare(result, f"{name}{' ' + bound if bound else ''}")
     result["reason"] += (f" (acc {fmt(d.acc_model)} vs {fmt(d.acc_base)}, n={d.n} paired, "
                          f"McNemar p={fmt(d.mcnemar_p)})")
