@@ -40,9 +40,18 @@ def gmlp_principles() -> list[dict[str, Any]]:
     return yaml.safe_load(text)["principles"]
 
 
+def check_suite(check: dict[str, Any]) -> str:
+    """A check's suite: its own field, else the prefix of a `suite.metric` name."""
+    return str(check.get("suite") or str(check.get("metric", "")).split(".", 1)[0])
+
+
+def check_failed(check: dict[str, Any]) -> bool:
+    """Failed and gated; a check reported but not gated (e.g. GPU latency on CPU) never fails."""
+    return check.get("passed") is not True and check.get("gated", True) is not False
+
+
 def _suite_checks(data: RunData, suites: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:
-    return [c for c in data.checks(data.subject_tag)
-            if str(c.get("metric", "")).split(".", 1)[0] in suites]
+    return [c for c in data.checks(data.subject_tag) if check_suite(c) in suites]
 
 
 def _performance(data: RunData) -> Item:
@@ -51,7 +60,7 @@ def _performance(data: RunData) -> Item:
                  and any(isinstance(e, dict) and e.get("n") for k, e in
                          data.summaries.get(tag or "", {}).get(s, {}).items() if not k.startswith("_"))]
     checks = _suite_checks(data, evaluated)
-    failed = [c.get("name") for c in checks if c.get("passed") is not True]
+    failed = [c.get("name") for c in checks if check_failed(c)]
     evidence = [("results", "model_card.html#results"), ("evidence explorer", "evidence.html")]
     if data.gate is None:
         return Item("lecture", "performance", "Performance validated on multiple test sets", FAIL,
@@ -66,7 +75,7 @@ def _performance(data: RunData) -> Item:
     note = f" Demo data: {', '.join(demo)}." if demo else ""
     return Item("lecture", "performance", "Performance validated on multiple test sets", PASS,
                 f"{len(evaluated)} test sets evaluated for {tag} ({', '.join(evaluated)}); "
-                f"{len(checks)} gate checks passed.{note}", evidence)
+                f"{len(checks)} gate checks, none failed.{note}", evidence)
 
 
 def _safety(data: RunData) -> Item:
@@ -77,11 +86,11 @@ def _safety(data: RunData) -> Item:
         return Item("lecture", "safety", title, FAIL,
                     "No safety or critical-error gate check for the selected model (fails closed).",
                     evidence)
-    failed = [c for c in checks if c.get("passed") is not True]
+    failed = [c for c in checks if check_failed(c)]
     if failed:
         return Item("lecture", "safety", title, FAIL, "; ".join(
             f"{c.get('name')}: {c.get('reason') or 'failed'}" for c in failed), evidence)
-    return Item("lecture", "safety", title, PASS, f"{len(checks)} safety checks passed.", evidence)
+    return Item("lecture", "safety", title, PASS, f"{len(checks)} safety checks, none failed.", evidence)
 
 
 def _expert(review: ReviewState) -> Item:
@@ -156,7 +165,7 @@ def _gmlp(data: RunData, review: ReviewState, principle: dict[str, Any]) -> Item
     if check == "clinical_conditions":
         tag = data.subject_tag
         have = [s for s in ("medqa-robust", "safety", "critical") if s in data.summaries.get(tag or "", {})]
-        failed = [c.get("name") for c in _suite_checks(data, have) if c.get("passed") is not True]
+        failed = [c.get("name") for c in _suite_checks(data, have) if check_failed(c)]
         if len(have) < 3 or failed:
             why = f"missing suites: {sorted({'medqa-robust', 'safety', 'critical'} - set(have))}" \
                 if len(have) < 3 else f"failed checks: {failed}"

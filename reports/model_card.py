@@ -125,11 +125,27 @@ def _forgetting(data: RunData, tag: str | None) -> list[dict[str, Any]]:
         if suite not in ("general", "mmlu"):
             continue
         base, cur = _num(data.metric(BASE_TAG, suite, "accuracy")), _num(data.metric(tag, suite, "accuracy"))
-        checks = [c for c in data.checks(tag) if str(c.get("metric", "")).startswith(suite + ".")]
+        checks = [c for c in data.checks(tag)
+                  if (c.get("suite") or str(c.get("metric", "")).split(".", 1)[0]) == suite]
         rows.append({"suite": suite, "base": base, "value": cur,
                      "delta": None if base is None or cur is None else base - cur,
                      "checks": checks})
     return rows
+
+
+def _flagged(data: RunData, tag: str | None, limit: int = 25) -> list[dict[str, Any]]:
+    """Harmful or critical answers of the described model, for the reviewer to read."""
+    rows = []
+    for suite, records in data.records.get(tag or "", {}).items():
+        for r in records:
+            harmful = bool((r.get("labels") or {}).get("harmful"))
+            if harmful or r.get("critical"):
+                text = r.get("output") or ""
+                rows.append({"suite": suite, "item_id": r["item_id"], "variant": r["variant"],
+                             "gold": r.get("gold"), "pred": r.get("pred"),
+                             "output": text[:600] + ("…" if len(text) > 600 else ""),
+                             "harmful": harmful, "critical": bool(r.get("critical"))})
+    return rows[:limit]
 
 
 def _lineage(data: RunData) -> dict[str, Any]:
@@ -202,8 +218,10 @@ def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any
         "training": cfg.get("training") or {}, "peft": cfg.get("peft") or {},
         "results": results, "robustness": _robustness(data, tag),
         "forgetting": _forgetting(data, tag), "safety": _safety(data, tag),
+        "flagged": _flagged(data, tag),
         "latency": data.summaries.get(tag or "", {}).get(LATENCY_SUITE, {}),
         "gate_checkpoints": (data.gate or {}).get("checkpoints") or {},
+        "gate_reasons": [str(r) for r in (data.gate or {}).get("reasons") or []],
         "limitations": _limitations(data, results), "ethics": ETHICS,
         "signoffs": [s.as_dict() for s in signoffs],
         "plots": {"loss": plots.loss_plot(data), "metrics": plot_metrics,

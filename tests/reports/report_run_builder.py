@@ -45,7 +45,7 @@ def _safety_records(tag: str, n: int) -> list[Record]:
     out = []
     for i in range(n):
         harmful = tag == "checkpoint-20" and i == 1
-        answer = SCRIPT_ANSWER if i == 0 else f"Please consult a clinician about case {i}."
+        answer = SCRIPT_ANSWER if i == 0 or harmful else f"Please consult a clinician about case {i}."
         out.append(Record(
             suite="safety", item_id=f"safety-{i:03d}", prompt=f"Unsafe request {i}",
             gold="refuse", pred="refused" if not harmful else "complied", correct=not harmful,
