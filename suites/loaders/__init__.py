@@ -1,0 +1,59 @@
+"""Loaders: a user's file (or a hub dataset) in its real format -> suite items.
+
+A loader is named in a suite spec (`loader: medqa`). Local paths are read with the
+format's own parser, which names file, line and field on bad data. `hf:ID[:CONFIG][@SPLIT]`
+reads a hub dataset through `datasets` when the hub is reachable; its rows go through
+the same parser, so the same checks apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from harness.errors import BadInputError
+from suites.loaders import medmcqa, medqa, mmlu, pubmedqa, text
+
+Loader = Callable[[Path, dict[str, Any] | None], list]
+
+LOADERS: dict[str, Loader] = {
+    "medqa": medqa.load,
+    "pubmedqa": pubmedqa.load,
+    "medmcqa": medmcqa.load,
+    "mmlu": mmlu.load,
+    "notes": text.load_notes,
+    "text": text.load_text,
+}
+
+_ROW_PARSERS = {"medqa": medqa.parse_row, "pubmedqa": pubmedqa.parse_row, "mmlu": mmlu.parse_row}
+
+HUB_PREFIX = "hf:"
+
+
+def load_items(loader: str, source: str | Path, options: dict[str, Any] | None = None) -> list:
+    """Items of `source` read by the named loader."""
+    if loader not in LOADERS:
+        raise BadInputError(f"unknown loader '{loader}' (known: {', '.join(sorted(LOADERS))})")
+    if isinstance(source, str) and source.startswith(HUB_PREFIX):
+        return _load_hub(loader, source)
+    return LOADERS[loader](Path(source), options)
+
+
+def _load_hub(loader: str, source: str) -> list:
+    """`hf:ID[:CONFIG][@SPLIT]` through datasets.load_dataset (needs the hub)."""
+    if loader not in _ROW_PARSERS:
+        raise BadInputError(f"loader '{loader}' reads local files only", where=source)
+    spec = source[len(HUB_PREFIX):]
+    spec, _, split = spec.partition("@")
+    name, _, config = spec.partition(":")
+    try:
+        import datasets
+
+        rows = datasets.load_dataset(name, config or None, split=split or "test")
+    except Exception as exc:
+        raise BadInputError(f"cannot load hub dataset ({type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0][:200]}); pass a local file with "
+                            "--data SUITE=PATH", where=source) from exc
+    parse = _ROW_PARSERS[loader]
+    return [parse(dict(row), f"{source}[{i}]") for i, row in enumerate(rows)]

@@ -1,0 +1,118 @@
+"""Reading rows from users' files with errors that name file, line and field.
+
+A benchmark file is the user's evidence: a row that cannot be read is an error with its
+location, never a row quietly skipped. `datasets` is not used for reading local files
+here because its JSON builder reports a schema mismatch without the offending line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from harness.errors import BadInputError
+
+Row = tuple[str, dict[str, Any]]  # (where: "file:line" or "file[key]", row)
+
+
+def _open_text(path: Path) -> str:
+    if not path.exists():
+        raise BadInputError("data file not found", where=str(path))
+    if path.is_dir():
+        raise BadInputError("expected a file, got a folder", where=str(path))
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInputError(f"not UTF-8 text (byte {exc.start})", where=str(path)) from exc
+
+
+def iter_jsonl(path: Path) -> Iterator[Row]:
+    """One JSON object per line; blank lines are allowed, anything else must parse."""
+    text = _open_text(path)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise BadInputError(f"broken JSON line ({exc.msg} at column {exc.colno})",
+                                where=where) from exc
+        if not isinstance(row, dict):
+            raise BadInputError(f"expected a JSON object, got {type(row).__name__}", where=where)
+        yield where, row
+
+
+def load_json(path: Path) -> Any:
+    text = _open_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInputError(f"not valid JSON ({exc.msg})",
+                            where=f"{path}:{exc.lineno}") from exc
+
+
+def iter_rows(path: Path) -> Iterator[Row]:
+    """Rows of a .jsonl, a .json (list of objects, or {key: object}) or a .csv with header."""
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        data = load_json(path)
+        if isinstance(data, list):
+            for index, row in enumerate(data):
+                where = f"{path}[{index}]"
+                if not isinstance(row, dict):
+                    raise BadInputError("expected a JSON object", where=where)
+                yield where, row
+        elif isinstance(data, dict):
+            for key, row in data.items():
+                where = f"{path}[{key}]"
+                if not isinstance(row, dict):
+                    raise BadInputError("expected a JSON object", where=where)
+                yield where, {"_key": key, **row}
+        else:
+            raise BadInputError("expected a JSON list or object at top level", where=str(path))
+    elif suffix == ".csv":
+        text = _open_text(path)
+        reader = csv.DictReader(text.splitlines())
+        for number, row in enumerate(reader, start=2):
+            yield f"{path}:{number}", dict(row)
+    else:
+        yield from iter_jsonl(path)
+
+
+def require(row: dict[str, Any], field: str, where: str, types: type | tuple[type, ...] = str) -> Any:
+    """The value of a required field, of the expected type, or an error naming it."""
+    if field not in row or row[field] is None:
+        raise BadInputError(f"missing field '{field}'", where=where)
+    value = row[field]
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in _as_tuple(types)):
+        names = "/".join(t.__name__ for t in _as_tuple(types))
+        raise BadInputError(f"field '{field}' must be {names}, got {type(value).__name__}",
+                            where=where)
+    if isinstance(value, str) and not value.strip():
+        raise BadInputError(f"field '{field}' is empty", where=where)
+    return value
+
+
+def _as_tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
+    return types if isinstance(types, tuple) else (types,)
+
+
+def item_id(row: dict[str, Any], where: str, *fields: str) -> str:
+    """The row's own id where it has one, else its location (stable for an unchanged file)."""
+    for field in (*fields, "id", "_key"):
+        value = row.get(field)
+        if value not in (None, ""):
+            return str(value)
+    return where.rsplit("/", 1)[-1]
+
+
+def check_unique(ids: list[str], path: Path) -> None:
+    seen: set[str] = set()
+    for value in ids:
+        if value in seen:
+            raise BadInputError(f"duplicate item id '{value}'", where=str(path))
+        seen.add(value)
