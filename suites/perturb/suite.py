@@ -1,0 +1,139 @@
+"""`medqa-robust`: a multiple-choice suite scored clean and under named perturbations.
+
+Records: one per (item, variant), variant "clean" or a perturbation name. Summary
+entries (the gate reads these names): `accuracy.clean`, `accuracy.<v>`,
+`accuracy_drop.<v>` (clean minus variant over the same items, paired bootstrap CI),
+`consistency.<v>`, `consistency` (all kept variant records), `flips.<v>` (count of
+correctness flips, with both directions and McNemar's p) and `_info` with what the guard
+dropped and what did not apply, per variant.
+
+Spec options: `variants` (list, default all), `lexicon` (path; default
+suites/data/medical_lexicon.yaml), `age_shift_years` (0 keeps ages), `loader` via the
+spec's `loader` key (default medqa).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from harness.errors import BadInputError
+from harness.records import Record
+from suites.base import MCItem, RunContext, SuiteResult, SuiteSpec
+from suites.perturb.metrics import robustness_metrics
+from suites.perturb.variants import ALL_VARIANTS, Perturber, Variant
+
+MAX_REASONS_PER_VARIANT = 5
+
+
+def _load_items(spec: SuiteSpec, ctx: RunContext) -> list[MCItem]:
+    from suites.benchmark import load_spec_items
+
+    items = load_spec_items(spec, ctx)
+    return items if ctx.limit is None else items[: ctx.limit]
+
+
+class RobustSuite:
+    """Clean items plus each perturbation, kept only where the guard passes."""
+
+    def __init__(self, spec: SuiteSpec) -> None:
+        self.spec = spec
+
+    def _option(self, ctx: RunContext, key: str, default: Any) -> Any:
+        return ctx.options.get(key, self.spec.options.get(key, default))
+
+    def variants(self, ctx: RunContext) -> list[str]:
+        wanted = self._option(ctx, "variants", list(ALL_VARIANTS))
+        if isinstance(wanted, str):
+            wanted = [v.strip() for v in wanted.split(",") if v.strip()]
+        unknown = [v for v in wanted if v not in ALL_VARIANTS]
+        if unknown:
+            raise BadInputError(f"suite '{self.spec.name}': options.variants has unknown "
+                                f"perturbation(s) {unknown} (known: {list(ALL_VARIANTS)})")
+        return list(wanted)
+
+    def perturber(self, ctx: RunContext, variants: list[str]) -> Perturber:
+        from suites.perturb.synonyms import load_lexicon
+
+        lexicon = None
+        if "synonym" in variants:
+            path = self._option(ctx, "lexicon", None)
+            lexicon = load_lexicon(Path(path) if path else None)
+        age = self._option(ctx, "age_shift_years", 4)
+        if not isinstance(age, int) or age < 0:
+            raise BadInputError(f"suite '{self.spec.name}': options.age_shift_years must be a "
+                                f"non-negative integer, got {age!r}")
+        return Perturber(ctx.seed, lexicon, age_shift_years=age)
+
+    def build(self, items: list[MCItem], ctx: RunContext, variants: list[str]
+              ) -> tuple[dict[str, list[MCItem]], dict[str, Any]]:
+        """Kept items per variant, and the counts of what was not kept and why."""
+        perturber = self.perturber(ctx, variants)
+        kept: dict[str, list[MCItem]] = defaultdict(list)
+        status: dict[str, Counter] = {v: Counter() for v in variants}
+        reasons: dict[str, list[str]] = defaultdict(list)
+        for item in items:
+            for name in variants:
+                result: Variant = perturber.perturb(item, name)
+                status[name][result.status] += 1
+                if result.status == "kept" and result.item is not None:
+                    kept[name].append(result.item)
+                elif result.status == "dropped" and \
+                        len(reasons[name]) < MAX_REASONS_PER_VARIANT:
+                    reasons[name].append(f"{item.item_id}: {'; '.join(result.reasons)}")
+        info: dict[str, Any] = {
+            "guard_dropped": {v: status[v]["dropped"] for v in variants},
+            "not_applicable": {v: status[v]["not_applicable"] for v in variants},
+            "unchanged": {v: status[v]["unchanged"] for v in variants},
+            "kept": {v: status[v]["kept"] for v in variants},
+            "guard_examples": dict(reasons),
+        }
+        if perturber.lexicon is not None:
+            info["lexicon"] = {"path": str(perturber.lexicon.path),
+                               "groups_in_file": perturber.lexicon.groups_in_file,
+                               "groups_used": len(perturber.lexicon.groups),
+                               "terms_set_aside": len(perturber.lexicon.terms_set_aside)}
+        return kept, info
+
+    def run(self, model, ctx: RunContext) -> SuiteResult:
+        variants = self.variants(ctx)
+        items = _load_items(self.spec, ctx)
+        if not items:
+            raise BadInputError(f"suite '{self.spec.name}' has no items",
+                                where=str(ctx.data_path))
+        kept, info = self.build(items, ctx, variants)
+        fmt = self.spec.prompt_format or "medqa"
+        clean = model.score_mc(items, fmt, suite=self.spec.name, variant="clean", ctx=ctx)
+        by_variant: dict[str, list[Record]] = {}
+        for name in variants:
+            if kept.get(name):
+                by_variant[name] = model.score_mc(kept[name], fmt, suite=self.spec.name,
+                                                  variant=name, ctx=ctx)
+            else:
+                by_variant[name] = []
+        records = list(clean) + [r for name in variants for r in by_variant[name]]
+        for record in records:
+            record.demo = ctx.is_demo_data
+        metrics = robustness_metrics(clean, by_variant, seed=ctx.seed)
+        info.update({"items": len(items), "variants": variants, "seed": ctx.seed,
+                     "demo": ctx.is_demo_data, "data": str(ctx.data_path),
+                     "optional_augmenters": optional_augmenters()})
+        metrics["_info"] = info
+        return SuiteResult(records=records, metrics=metrics, info=info)
+
+
+def optional_augmenters() -> dict[str, str]:
+    """Augmenters that need downloaded resources: none is used by this suite, and this
+    says whether each could be (so a reader knows what was not tested and why)."""
+    status = {}
+    try:
+        import nltk
+
+        nltk.data.find("corpora/wordnet")
+        status["wordnet_synonym"] = "resource present, not enabled (lexicon swap is used)"
+    except (ImportError, LookupError):
+        status["wordnet_synonym"] = "absent: needs the NLTK WordNet corpus"
+    status["back_translation"] = "absent: needs translation model weights"
+    status["contextual_embeddings"] = "absent: needs a masked language model's weights"
+    return status
