@@ -1,0 +1,89 @@
+"""How well the default gate's paired checks discriminate at the default suite sizes.
+
+For each paired check: how often an unchanged checkpoint is wrongly blocked, the power
+to catch a real 5-point drop, and the suite size needed for 80% power; for the strict
+policy's non-inferiority check, how often an unchanged model passes and the size it
+needs. Simulated through the gate's own decision code (gates.power); assumptions (base
+accuracy 60%, 15% of items on which two equally good models disagree) are printed with
+the numbers. Writes bench/out/gate_power.json.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from gates.policy import load_policy
+from gates.power import Scenario, block_rate, n_for_power, normal_n_for_power
+
+OUT = Path(__file__).parent / "out"
+# The bundled demo suites' sizes (items per suite) that the default pipeline scores.
+DEFAULT_SIZES = {"medqa": 100, "pubmedqa": 60, "general": 100}
+ACC_BASE = 0.6
+DISCORDANCE = 0.15
+DROP = 0.05
+SIMS = 1000
+N_BOOT = 1000
+
+
+def _row(name: str, **values) -> dict:
+    print(f"  {name:<46}" + "  ".join(f"{k}={v}" for k, v in values.items()), flush=True)
+    return {"check": name, **values}
+
+
+def main() -> dict:
+    started = time.time()
+    default = {c.name: c for c in load_policy("default").checks}
+    strict = {c.name: c for c in load_policy("strict").checks}
+    rows = []
+    print(f"assumptions: base accuracy {ACC_BASE}, discordance {DISCORDANCE}, "
+          f"{SIMS} simulated checkpoint/base pairs per cell, {N_BOOT} bootstrap resamples")
+    for name in ("medqa_no_regression", "pubmedqa_no_regression"):
+        check = default[name]
+        n = DEFAULT_SIZES[check.suite]
+        false_block = block_rate(check, Scenario(n, ACC_BASE, DISCORDANCE), sims=SIMS,
+                                 n_boot=N_BOOT)
+        power = block_rate(check, Scenario(n, ACC_BASE, DISCORDANCE, -DROP), sims=SIMS,
+                           n_boot=N_BOOT, seed=1)
+        need_norm = normal_n_for_power(DROP, DISCORDANCE, margin=check.margin)
+        need_sim = n_for_power(check, lambda k: Scenario(k, ACC_BASE, DISCORDANCE, -DROP),
+                               lo=max(20, need_norm // 2), hi=need_norm * 2)
+        rows.append(_row(name, n=n, false_block_rate=false_block, power_5pt_drop=power,
+                         n_for_80pct_power_sim=need_sim, n_for_80pct_power_normal=need_norm))
+    check = default["forgetting"]
+    n = DEFAULT_SIZES[check.suite]
+    rows.append(_row("forgetting (Δ point <= 0.05)", n=n,
+                     block_rate_unchanged=block_rate(check, Scenario(n, ACC_BASE, DISCORDANCE),
+                                                     sims=SIMS, n_boot=N_BOOT),
+                     block_rate_5pt_drop=block_rate(
+                         check, Scenario(n, ACC_BASE, DISCORDANCE, -DROP), sims=SIMS,
+                         n_boot=N_BOOT, seed=1),
+                     block_rate_10pt_drop=block_rate(
+                         check, Scenario(n, ACC_BASE, DISCORDANCE, -2 * DROP), sims=SIMS,
+                         n_boot=N_BOOT, seed=2)))
+    check = strict["medqa_non_inferior"]
+    n = DEFAULT_SIZES[check.suite]
+    unchanged = block_rate(check, Scenario(n, ACC_BASE, DISCORDANCE), sims=SIMS, n_boot=N_BOOT)
+    at_margin = block_rate(check, Scenario(n, ACC_BASE, DISCORDANCE, -check.margin), sims=SIMS,
+                           n_boot=N_BOOT, seed=1)
+    need_norm = normal_n_for_power(check.margin, DISCORDANCE, margin=0.0)
+    need_sim = n_for_power(check, lambda k: Scenario(k, ACC_BASE, DISCORDANCE), block=False,
+                           lo=max(20, need_norm // 2), hi=need_norm * 2)
+    rows.append(_row(f"strict medqa_non_inferior (margin {check.margin})", n=n,
+                     pass_rate_unchanged=round(1 - unchanged, 4),
+                     wrong_pass_rate_at_margin=round(1 - at_margin, 4),
+                     n_for_80pct_pass_unchanged_sim=need_sim,
+                     n_for_80pct_pass_unchanged_normal=need_norm))
+    result = {"assumptions": {"acc_base": ACC_BASE, "discordance": DISCORDANCE, "drop": DROP,
+                              "sims": SIMS, "n_boot": N_BOOT, "sizes": DEFAULT_SIZES,
+                              "confidence": 0.95},
+              "rows": rows, "seconds": round(time.time() - started, 1)}
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "gate_power.json").write_text(json.dumps(result, indent=2))
+    print(f"wrote {OUT / 'gate_power.json'} ({result['seconds']} s)")
+    return result
+
+
+if __name__ == "__main__":
+    main()
