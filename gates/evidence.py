@@ -21,9 +21,10 @@ class EvidenceError(Exception):
 class ModelEvidence:
     """The evals/<tag>/ folder of one model, read lazily and once."""
 
-    def __init__(self, eval_dir: str | Path, label: str) -> None:
+    def __init__(self, eval_dir: str | Path, label: str, device_hint: str | None = None) -> None:
         self.eval_dir = Path(eval_dir)
         self.label = label
+        self.device_hint = device_hint
         self._summary: dict[str, Any] | None = None
         self._summary_error: str | None = None
         self._records: dict[str, list[Record] | str] = {}
@@ -75,17 +76,17 @@ class ModelEvidence:
         return value
 
     def device(self) -> str | None:
-        """The device the suites report in `_info.device`, if any suite says."""
+        """The device the suites report in `_info.device`, else the run's (device_hint)."""
         try:
             summary = self.summary()
         except EvidenceError:
-            return None
+            return self.device_hint
         devices = [str(v["_info"]["device"]) for v in summary.values()
                    if isinstance(v, dict) and isinstance(v.get("_info"), dict)
                    and v["_info"].get("device")]
         if any(d.startswith("cuda") for d in devices):
             return "cuda"
-        return devices[0] if devices else None
+        return devices[0] if devices else self.device_hint
 
     def demo_suites(self) -> list[str]:
         """Suites whose `_info.demo` says they scored bundled demo data."""

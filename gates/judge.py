@@ -103,6 +103,19 @@ def _base_evidence(run: RunDir, baseline: RunDir | None,
             {"run_dir": str(baseline.root), "tag": tag})
 
 
+def run_device(run: RunDir) -> str | None:
+    """'cuda' if the run's manifest says a GPU was present, so a GPU run that skipped the
+    latency suite cannot escape a cuda-gated check; None when nothing says."""
+    try:
+        manifest = json.loads(run.manifest.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    env = manifest.get("environment") if isinstance(manifest, dict) else None
+    if isinstance(env, dict) and "cuda" in env:
+        return "cuda" if env["cuda"] else "cpu"
+    return None
+
+
 def _primary(model: ModelEvidence, policy: Policy) -> float | None:
     try:
         value = model.metric(policy.selection.suite, policy.selection.metric).get("value")
@@ -117,7 +130,7 @@ def judge_checkpoint(run: RunDir, tag: str, policy: Policy, *, baseline: RunDir 
                      baseline_tag: str | None = None) -> CheckpointVerdict:
     """Every check of `policy` for one evaluated model; PROMOTE only if all gated pass."""
     base, _ = _base_evidence(run, baseline, baseline_tag)
-    return _judge(ModelEvidence(run.eval_dir(tag), tag), tag, policy, base)
+    return _judge(ModelEvidence(run.eval_dir(tag), tag, run_device(run)), tag, policy, base)
 
 
 def _judge(model: ModelEvidence, tag: str, policy: Policy,
@@ -136,7 +149,8 @@ def judge_run(run: RunDir, policy: Policy, *, baseline: RunDir | None = None,
     base, baseline_info = _base_evidence(run, baseline, baseline_tag)
     if tags is None:
         tags = [t for t in run.model_tags() if t != BASE_TAG]
-    verdicts = {tag: _judge(ModelEvidence(run.eval_dir(tag), tag), tag, policy, base)
+    device = run_device(run)
+    verdicts = {tag: _judge(ModelEvidence(run.eval_dir(tag), tag, device), tag, policy, base)
                 for tag in tags}
     selected, record = select_checkpoint(verdicts, policy.selection, selection)
     reasons: list[str] = []

@@ -220,3 +220,14 @@ def test_unevaluated_tag_blocks(make_run):
     result = judge_run(make_run(), load_policy("default"), tags=["checkpoint-99"])
     assert result.verdict == "BLOCK"
     assert "checkpoint-99: no summary" in result.reasons[0]
+
+
+def test_latency_missing_on_a_gpu_run_fails(make_run):
+    run = make_run(skip=("latency",))
+    run.manifest.write_text(json.dumps({"environment": {"cuda": True}}))
+    verdict, checks = checks_of(run)
+    assert checks["latency_p95"]["gated"] is True and checks["latency_p95"]["passed"] is False
+    assert verdict.verdict == "BLOCK"
+    run.manifest.write_text(json.dumps({"environment": {"cuda": False}}))
+    _, checks = checks_of(run)
+    assert checks["latency_p95"]["passed"] is None
