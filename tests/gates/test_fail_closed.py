@@ -224,6 +224,11 @@ def test_unevaluated_tag_blocks(make_run):
 
 def test_latency_missing_on_a_gpu_run_fails(make_run):
     run = make_run(skip=("latency",))
+
+    def no_device(data):
+        for entry in data.values():
+            entry.get("_info", {}).pop("device", None)
+    edit_summary(run, "checkpoint-10", no_device)
     run.manifest.write_text(json.dumps({"environment": {"cuda": True}}))
     verdict, checks = checks_of(run)
     assert checks["latency_p95"]["gated"] is True and checks["latency_p95"]["passed"] is False
