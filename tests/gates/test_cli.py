@@ -113,3 +113,17 @@ def test_compare_writes_paired_rows(make_run):
     medqa = next(r for r in rows if r["suite"] == "medqa" and r["metric"] == "accuracy")
     assert medqa["significant"] is False and medqa["p_value"] == 1.0
     assert main(["compare", str(run.root), str(run.root), "--tag-a", "checkpoint-7"]) == 2
+
+
+def test_markup_in_evidence_is_escaped(make_run):
+    run = make_run()
+    path = run.eval_dir("checkpoint-10") / "general.records.jsonl"
+    lines = path.read_text().splitlines()
+    row = json.loads(lines[0])
+    row["item_id"] = "<img src=x onerror=alert(1)>|&"
+    path.write_text("\n".join([json.dumps(row), json.dumps(row), *lines[1:]]) + "\n")
+    assert gate("--run-dir", str(run.root)) == 1
+    md = (run.report_dir / "summary.md").read_text()
+    assert "<img" not in md and "&lt;img" in md
+    root = ET.parse(run.report_dir / "junit.xml").getroot()
+    assert any("<img" in f.get("message") for f in root.iter("failure"))
