@@ -92,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         if bad or not tags:
             raise BadInputError(f"--tags: not a model tag: {', '.join(bad) or '(empty)'} "
                                 "(base, final or checkpoint-N)")
+    if args.baseline_tag and not is_model_tag(args.baseline_tag):
+        raise BadInputError(f"--baseline-tag: not a model tag: '{args.baseline_tag}'")
     policy = load_policy(args.policy or _run_policy_name(run_dir))
     err.print(f"judging {run_dir.root} with policy '{policy.name}' ({policy.path})")
     result = judge_run(run_dir, policy, baseline=baseline, tags=tags,

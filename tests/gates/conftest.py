@@ -21,9 +21,11 @@ def base_pattern(suite: str, n: int, acc: float = 0.6) -> np.ndarray:
 
 
 def write_model(run: RunDir, tag: str, *, drop: dict[str, int] | None = None,
+                gain: dict[str, int] | None = None,
                 skip: tuple[str, ...] = (), overrides: dict | None = None,
                 device: str = "cpu", sizes: dict[str, int] | None = None) -> None:
-    """Evaluate a fake model: `drop[suite]` correct base items become wrong."""
+    """Evaluate a fake model: `drop[suite]` items the base gets right become wrong,
+    `gain[suite]` items it gets wrong become right."""
     eval_dir = run.eval_dir(tag)
     eval_dir.mkdir(parents=True, exist_ok=True)
     sizes = {**PAIRED_SUITES, **(sizes or {})}
@@ -34,6 +36,8 @@ def write_model(run: RunDir, tag: str, *, drop: dict[str, int] | None = None,
         k = (drop or {}).get(suite, 0)
         idx = np.flatnonzero(correct)[:k]
         correct[idx] = False
+        wrong = np.flatnonzero(~base_pattern(suite, n))[:(gain or {}).get(suite, 0)]
+        correct[wrong] = True
         write_records(eval_dir / f"{suite}.records.jsonl", [
             Record(suite=suite, item_id=f"{suite}-{i}", prompt=f"{suite} question {i}",
                    gold="A", pred="A" if c else "B", correct=bool(c), demo=True)
