@@ -43,7 +43,7 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
     "cache_hits": int, "seconds": {suite: s}}.
     """
     from harness.console import err
-    from suites.registry import check_data_keys, get_spec, get_suite, make_context
+    from suites.registry import get_spec, get_suite, make_context
 
     config = config or EvaluationConfig()
     data = {**config.data, **(data or {})}
@@ -52,9 +52,8 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
     eval_dir = Path(eval_dir)
     if not suite_names:
         raise BadInputError("no suites to evaluate")
-    for name in suite_names:  # unknown names and missing files fail before any work
+    for name in [*suite_names, *data]:  # unknown names and missing files fail before any work
         get_spec(name)
-    check_data_keys(data, list(suite_names))
     contexts = {name: make_context(name, data, limit=limit, seed=config.seed,
                                    batch_size=config.batch_size, num_fewshot=config.num_fewshot,
                                    apply_chat_template=config.apply_chat_template,

@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         updates["apply_chat_template"] = True
     if args.no_cache:
         updates["cache"] = False
-    data = {**ev.data, **_parse_data(args.data)}
+    given = _parse_data(args.data)
+    data = {**ev.data, **given}
     updates["data"] = data
     if args.suites:
         updates["suites"] = [s.strip() for s in args.suites.split(",") if s.strip()]
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
     for name in ev.suites:
         get_spec(name)
-    check_data_keys(data, ev.suites)
+    check_data_keys(given, ev.suites)
     if args.adapter and not Path(args.adapter).is_dir():
         raise BadInputError("adapter folder not found", where=args.adapter)
 

@@ -1,0 +1,145 @@
+"""The evaluator writes records and summaries; the cache makes a re-run load no model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.config import EvaluationConfig
+from harness.records import read_records, read_summary
+
+ROWS = [{"id": f"g{i}", "subject": ["astronomy", "world_religions"][i % 2],
+         "question": f"Which of these is item {i}?", "choices": ["one", "two", "three", "four"],
+         "answer": i % 4} for i in range(6)]
+MEDQA = [{"id": f"m{i}", "question": f"Patient {i} has a fever. Best next step?",
+          "options": {"A": "Cultures", "B": "Discharge", "C": "Surgery", "D": "MRI"},
+          "answer_idx": "ABCD"[i % 4]} for i in range(5)]
+
+
+def write(path: Path, rows: list[dict]) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return str(path)
+
+
+@pytest.fixture
+def data(tmp_path):
+    return {"general": write(tmp_path / "general.jsonl", ROWS),
+            "medqa": write(tmp_path / "medqa.jsonl", MEDQA)}
+
+
+def handle(model_dir, cache_dir):
+    from harness.backends.base import open_model
+    from harness.cache import ResultCache
+
+    return open_model(str(model_dir), cache=ResultCache(cache_dir))
+
+
+def test_records_summary_and_cache_hit_loads_nothing(tiny_model_dir, tmp_path, data):
+    from harness.evaluation import evaluate_model
+
+    first = handle(tiny_model_dir, tmp_path / "cache")
+    out = evaluate_model(first, ["medqa", "general"], tmp_path / "a", data=data, progress=False)
+    assert out["failed"] == {}
+    assert first.stats["loads"] == 1 and first.stats["forward_calls"] > 0
+    summary = read_summary(tmp_path / "a")
+    assert set(summary["medqa"]) == {"accuracy", "ece", "brier", "_info"}
+    acc = summary["medqa"]["accuracy"]
+    assert acc["n"] == 5 and acc["ci"][0] <= acc["value"] <= acc["ci"][1]
+    info = summary["general"]["_info"]
+    assert info["demo"] is False and info["fingerprint"].startswith("sha256:")
+    assert info["data_sha256"] and info["backend"] == "hf" and info["n_items"] == 6
+    assert "accuracy.astronomy" in summary["general"]
+    records = read_records(tmp_path / "a" / "medqa.records.jsonl")
+    assert [r.item_id for r in records] == [f"m{i}" for i in range(5)]
+    assert all(r.gold in "ABCD" and r.pred in "ABCD" and len(r.choice_logprobs) == 4
+               for r in records)
+
+    second = handle(tiny_model_dir, tmp_path / "cache")
+    out2 = evaluate_model(second, ["medqa", "general"], tmp_path / "b", data=data, progress=False)
+    assert second.stats == {"loads": 0, "forward_calls": 0, "items_scored": 0, "cache_hits": 11}
+    assert out2["cache_hits"] == 11
+    again = read_records(tmp_path / "b" / "medqa.records.jsonl")
+    assert [r.model_dump() for r in again] == [r.model_dump() for r in records]
+
+
+def test_changed_item_is_rescored_alone(tiny_model_dir, tmp_path, data):
+    from harness.evaluation import evaluate_model
+
+    evaluate_model(handle(tiny_model_dir, tmp_path / "cache"), ["medqa"], tmp_path / "a",
+                   data=data, progress=False)
+    changed = [dict(r) for r in MEDQA]
+    changed[2] = {**changed[2], "question": "A different question?"}
+    data["medqa"] = write(tmp_path / "medqa2.jsonl", changed)
+    h = handle(tiny_model_dir, tmp_path / "cache")
+    evaluate_model(h, ["medqa"], tmp_path / "b", data=data, progress=False)
+    assert h.stats["items_scored"] == 1 and h.stats["cache_hits"] == 4
+
+
+def test_no_cache_config_scores_again(tiny_model_dir, tmp_path, data):
+    from harness.evaluation import evaluate_model
+
+    evaluate_model(handle(tiny_model_dir, tmp_path / "cache"), ["medqa"], tmp_path / "a",
+                   data=data, progress=False)
+    h = handle(tiny_model_dir, tmp_path / "cache")
+    evaluate_model(h, ["medqa"], tmp_path / "b", data=data, progress=False,
+                   config=EvaluationConfig(cache=False))
+    assert h.stats["items_scored"] == 5 and h.stats["cache_hits"] == 0
+
+
+def test_failing_suite_is_recorded_and_others_continue(tiny_model_dir, tmp_path, data):
+    from harness.evaluation import evaluate_model
+
+    bad = tmp_path / "broken.jsonl"
+    bad.write_text(json.dumps(MEDQA[0]) + "\n{not json\n")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "medqa.records.jsonl").write_text("stale\n")
+    out = evaluate_model(handle(tiny_model_dir, tmp_path / "cache"), ["medqa", "general"],
+                         tmp_path / "a", data={**data, "medqa": str(bad)}, progress=False)
+    assert out["bad_input"] == ["medqa"] and f"{bad}:2" in out["failed"]["medqa"]
+    summary = read_summary(tmp_path / "a")
+    assert "_error" in summary["medqa"] and "accuracy" not in summary["medqa"]
+    assert summary["general"]["accuracy"]["n"] == 6
+    assert not (tmp_path / "a" / "medqa.records.jsonl").exists()
+
+
+def test_forgetting_delta_pairs_items():
+    from harness.evaluation import forgetting_delta
+    from harness.records import Record
+
+    def recs(correct):
+        return [Record(suite="general", item_id=str(i), prompt="p", correct=c)
+                for i, c in enumerate(correct)]
+
+    entry = forgetting_delta(recs([True] * 8 + [False] * 2), recs([True] * 5 + [False] * 5))
+    assert entry["value"] == pytest.approx(0.3) and entry["n"] == 10
+    assert entry["ci"][0] <= 0.3 <= entry["ci"][1] and entry["unpaired"] == 0
+
+
+def test_generation_and_perplexity_suites(tiny_model_dir, tmp_path):
+    from harness.evaluation import evaluate_model
+
+    notes = write(tmp_path / "notes.jsonl", [
+        {"id": "n1", "note": "72M, chest pain 2h, troponin raised.", "summary": "NSTEMI, admit."},
+        {"id": "n2", "note": "30F, sore throat, afebrile.", "summary": "Viral pharyngitis."}])
+    text = write(tmp_path / "text.jsonl", [{"id": "t1", "text": "Aspirin inhibits platelets."},
+                                           {"id": "t2", "text": "Insulin lowers glucose."}])
+    h = handle(tiny_model_dir, tmp_path / "cache")
+    out = evaluate_model(h, ["notes-summary", "medtext-ppl"], tmp_path / "a",
+                         data={"notes-summary": notes, "medtext-ppl": text},
+                         config=EvaluationConfig(max_new_tokens=8), progress=False)
+    assert out["failed"] == {}
+    summary = read_summary(tmp_path / "a")
+    assert 0 <= summary["notes-summary"]["rouge_l"]["value"] <= 1
+    assert summary["notes-summary"]["bleu4"]["n"] == 2
+    ppl = summary["medtext-ppl"]["perplexity"]["value"]
+    assert ppl > 1 and summary["medtext-ppl"]["bits_per_byte"]["value"] > 0
+    records = read_records(tmp_path / "a" / "notes-summary.records.jsonl")
+    assert records[0].output is not None and records[0].gold == "NSTEMI, admit."
+    h2 = handle(tiny_model_dir, tmp_path / "cache")
+    evaluate_model(h2, ["notes-summary", "medtext-ppl"], tmp_path / "b",
+                   data={"notes-summary": notes, "medtext-ppl": text},
+                   config=EvaluationConfig(max_new_tokens=8), progress=False)
+    assert h2.stats["loads"] == 0
+    assert read_summary(tmp_path / "b")["medtext-ppl"]["perplexity"]["value"] == ppl

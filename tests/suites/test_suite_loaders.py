@@ -1,0 +1,133 @@
+"""Loaders read every real format, and bad data names file, line and field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.errors import BadInputError
+from suites.loaders import load_items
+
+
+def write_jsonl(path: Path, rows: list) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
+
+
+MEDQA4 = {"question": "A 30-year-old presents with fever. Next step?", "answer": "Blood cultures",
+          "options": {"A": "Discharge", "B": "Blood cultures", "C": "MRI", "D": "Surgery"},
+          "meta_info": "step1", "answer_idx": "B"}
+
+
+def test_medqa_four_and_five_options(tmp_path):
+    five = {**MEDQA4, "options": {**MEDQA4["options"], "E": "Observe"}}
+    items = load_items("medqa", write_jsonl(tmp_path / "m.jsonl", [MEDQA4, five]))
+    assert [len(i.options) for i in items] == [4, 5]
+    assert items[0].answer == 1 and items[0].options[1] == "Blood cultures"
+    assert items[0].item_id == "m.jsonl:1"
+
+
+def test_medqa_endings_form(tmp_path):
+    row = {"id": "q1", "sent1": "Which drug?", "sent2": "", "ending0": "a", "ending1": "b",
+           "ending2": "c", "ending3": "d", "label": 3}
+    (item,) = load_items("medqa", write_jsonl(tmp_path / "m.jsonl", [row]))
+    assert item.item_id == "q1" and item.answer == 3 and item.options == ("a", "b", "c", "d")
+
+
+@pytest.mark.parametrize("row, needle", [
+    ({**MEDQA4, "answer_idx": "F"}, "answer key 'answer_idx'='F' is not among the options"),
+    ({k: v for k, v in MEDQA4.items() if k != "question"}, "missing field 'question'"),
+    ({**MEDQA4, "answer": "MRI"}, "field 'answer'"),
+    ({"sent1": "q", "ending0": "a", "ending1": "b", "label": 5}, "answer key 'label'=5"),
+])
+def test_medqa_bad_rows_name_file_line_field(tmp_path, row, needle):
+    path = write_jsonl(tmp_path / "bad.jsonl", [MEDQA4, row])
+    with pytest.raises(BadInputError) as exc:
+        load_items("medqa", path)
+    assert f"{path}:2" in str(exc.value) and needle in str(exc.value)
+
+
+def test_broken_json_line(tmp_path):
+    path = write_jsonl(tmp_path / "bad.jsonl", [MEDQA4, MEDQA4, '{"question": "x", '])
+    with pytest.raises(BadInputError, match=r"bad\.jsonl:3: broken JSON line"):
+        load_items("medqa", path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(BadInputError, match="not found"):
+        load_items("medqa", tmp_path / "nope.jsonl")
+
+
+ORI = {"QUESTION": "Does X reduce Y?", "CONTEXTS": ["Background.", "Results."],
+       "LABELS": ["BACKGROUND", "RESULTS"], "LONG_ANSWER": "Yes.", "final_decision": "yes"}
+
+
+def test_pubmedqa_ori_pqal(tmp_path):
+    path = tmp_path / "ori_pqal.json"
+    path.write_text(json.dumps({"12345": ORI, "678": {**ORI, "final_decision": "maybe"}}))
+    items = load_items("pubmedqa", path)
+    assert [i.item_id for i in items] == ["12345", "678"]
+    assert items[0].context == "Background.\nResults." and items[1].answer == 2
+
+
+def test_pubmedqa_hf_forms_and_flat(tmp_path):
+    bigbio = {**ORI, "id": "b1"}
+    pqa = {"pubid": 99, "question": "Q?", "context": {"contexts": ["c1", "c2"], "labels": []},
+           "long_answer": "", "final_decision": "no"}
+    flat = {"id": "f1", "question": "Q?", "context": "an abstract", "answer": "Maybe"}
+    items = load_items("pubmedqa", write_jsonl(tmp_path / "p.jsonl", [bigbio, pqa, flat]))
+    assert [i.item_id for i in items] == ["b1", "99", "f1"]
+    assert [i.answer for i in items] == [0, 1, 2]
+    assert items[1].context == "c1\nc2"
+
+
+def test_pubmedqa_bad_label(tmp_path):
+    path = tmp_path / "ori_pqal.json"
+    path.write_text(json.dumps({"1": {**ORI, "final_decision": "perhaps"}}))
+    with pytest.raises(BadInputError, match=r"ori_pqal\.json\[1\].*final_decision.*not among"):
+        load_items("pubmedqa", path)
+
+
+def test_medmcqa_zero_and_one_based(tmp_path):
+    row = {"id": "a", "question": "Q?", "opa": "1", "opb": "2", "opc": "3", "opd": "4", "cop": 0}
+    items = load_items("medmcqa", write_jsonl(tmp_path / "z.jsonl", [row, {**row, "id": "b", "cop": 3}]))
+    assert [i.answer for i in items] == [0, 3]
+    items = load_items("medmcqa", write_jsonl(tmp_path / "o.jsonl", [{**row, "cop": 4},
+                                                                     {**row, "id": "b", "cop": 1}]))
+    assert [i.answer for i in items] == [3, 0]
+    with pytest.raises(BadInputError, match="missing field 'opc'"):
+        load_items("medmcqa", write_jsonl(tmp_path / "bad.jsonl",
+                                          [{k: v for k, v in row.items() if k != "opc"}]))
+
+
+def test_mmlu_forms(tmp_path):
+    hf = {"subject": "anatomy", "question": "Q1", "choices": ["a", "b", "c", "d"], "answer": 2}
+    letter = {"subject": "virology", "question": "Q2", "A": "a", "B": "b", "C": "c", "D": "d",
+              "answer": "D"}
+    items = load_items("mmlu", write_jsonl(tmp_path / "m.jsonl", [hf, letter]))
+    assert [(i.subject, i.answer) for i in items] == [("anatomy", 2), ("virology", 3)]
+    csv_path = tmp_path / "college_medicine_test.csv"
+    csv_path.write_text('"What, exactly?",a,b,c,d,B\nQ,a,b,c,d,A\n')
+    items = load_items("mmlu", csv_path)
+    assert items[0].question == "What, exactly?" and items[0].subject == "college_medicine"
+    with pytest.raises(BadInputError, match=r"m2\.jsonl:1.*answer key 'answer'=7"):
+        load_items("mmlu", write_jsonl(tmp_path / "m2.jsonl", [{**hf, "answer": 7}]))
+    with pytest.raises(BadInputError, match=r"m3\.jsonl:1: missing field 'subject'"):
+        load_items("mmlu", write_jsonl(tmp_path / "m3.jsonl",
+                                       [{k: v for k, v in hf.items() if k != "subject"}]))
+
+
+def test_text_loaders(tmp_path):
+    notes = load_items("notes", write_jsonl(tmp_path / "n.jsonl",
+                                            [{"id": "n1", "note": "BP 120/80.", "summary": "Stable."}]))
+    assert "BP 120/80." in notes[0].prompt and notes[0].reference == "Stable."
+    with pytest.raises(BadInputError, match="missing field 'summary'"):
+        load_items("notes", write_jsonl(tmp_path / "n2.jsonl", [{"id": "n1", "note": "x"}]))
+
+
+def test_duplicate_ids(tmp_path):
+    with pytest.raises(BadInputError, match="duplicate item id 'x'"):
+        load_items("medqa", write_jsonl(tmp_path / "d.jsonl", [{**MEDQA4, "id": "x"},
+                                                               {**MEDQA4, "id": "x"}]))
