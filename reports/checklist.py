@@ -145,11 +145,13 @@ def _gmlp(data: RunData, review: ReviewState, principle: dict[str, Any]) -> Item
     demo = data.demo_suites()
     check = principle.get("check")
     if check == "software":
-        ok = data.run.manifest.exists() and data.run.config.exists()
-        return Item("gmlp", key, title, PASS if ok else FAIL,
-                    "manifest.json (artifact hashes, package versions) and the resolved config "
-                    "without secrets are present." if ok else
-                    "manifest.json or config.resolved.yaml is missing.", evidence)
+        if not data.run.config.exists():
+            return Item("gmlp", key, title, FAIL, "config.resolved.yaml is missing.", evidence)
+        if not data.run.manifest.exists():
+            return Item("gmlp", key, title, PENDING, "manifest.json (artifact hashes, package "
+                        "versions) is not written yet; re-render with `medgate report`.", evidence)
+        return Item("gmlp", key, title, PASS, "manifest.json (artifact hashes, package versions) "
+                    "and the resolved config without secrets are present.", evidence)
     if check == "independence":
         if data.preflight is None:
             return Item("gmlp", key, title, FAIL, "No data/preflight.json: independence of training "

@@ -156,10 +156,12 @@ def _lineage(data: RunData) -> dict[str, Any]:
     for suite in data.suites():
         info = data.suite_info(suite)
         suites.append({"suite": suite, "data": info.get("data") or info.get("path"),
-                       "sha256": info.get("sha256"), "demo": data.is_demo(suite),
+                       "sha256": info.get("data_sha256") or info.get("sha256"),
+                       "demo": data.is_demo(suite), "n_items": info.get("n_items"),
                        "n": next((e.get("n") for k, e in
                                   data.summaries.get(data.subject_tag or "", {}).get(suite, {}).items()
-                                  if not k.startswith("_") and isinstance(e, dict) and e.get("n")), None)})
+                                  if not k.startswith("_") and isinstance(e, dict) and e.get("n")),
+                                 info.get("n_items"))})
     return {"base_model": model.get("name"), "revision": model.get("revision"),
             "gguf_file": model.get("gguf_file"), "method": peft.get("method"),
             "peft": {k: peft.get(k) for k in ("r", "alpha", "dropout", "target_modules") if k in peft},

@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 
 from harness.atomic import write_text
+from harness.rundir import RunDir
 from reports import checklist, evidence, model_card, traceability
 from reports.rundata import RunData, load_run
 from reports.signoff import ReviewState, read_signoffs, review_state
@@ -60,7 +61,7 @@ def _reviewers_required(data: RunData) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 3
 
 
-def render_all(root: str | Path) -> Rendered:
+def render_all(root: str | Path | RunDir) -> Rendered:
     """Write report/model_card.{html,md,json}, checklist.html and evidence.html."""
     data = load_run(root)
     signoffs = read_signoffs(data.run.root)
@@ -70,7 +71,8 @@ def render_all(root: str | Path) -> Rendered:
     env = environment()
     css, js = _static("style.css"), _static("evidence.js")
     common: dict[str, Any] = {"css": css, "run_id": ctx["run_id"], "generated_at": ctx["generated_at"],
-                              "demo_suites": ctx["demo_suites"], "missing": ctx["missing"]}
+                              "demo_suites": ctx["demo_suites"], "missing": ctx["missing"],
+                              "suite_errors": data.suite_errors()}
     out = data.run.report_dir
     paths: dict[str, Path] = {}
 

@@ -122,6 +122,12 @@ class RunData:
     def demo_suites(self) -> list[str]:
         return [s for s in self.suites() if self.is_demo(s)]
 
+    def suite_errors(self) -> list[tuple[str, str, str]]:
+        """(tag, suite, message) for every suite whose evaluation crashed."""
+        return [(tag, suite, str(entry["_error"])) for tag, summary in self.summaries.items()
+                for suite, entry in summary.items()
+                if isinstance(entry, dict) and entry.get("_error")]
+
     def metric(self, tag: str | None, suite: str, name: str) -> dict[str, Any] | None:
         entry = self.summaries.get(tag or "", {}).get(suite, {}).get(name)
         return entry if isinstance(entry, dict) else None
@@ -135,9 +141,9 @@ class RunData:
         return path.relative_to(self.run.root).as_posix()
 
 
-def load_run(root: str | Path) -> RunData:
+def load_run(root: str | Path | RunDir) -> RunData:
     """Read a run directory; exit-2 error when `root` is not one."""
-    root = Path(root)
+    root = root.root if isinstance(root, RunDir) else Path(root)
     if not is_run_dir(root):
         raise BadInputError("not a medgate run directory (no config.resolved.yaml, gate.json, "
                             "manifest.json, evals/ or train/history.json)", where=str(root))
@@ -189,5 +195,7 @@ def load_run(root: str | Path) -> RunData:
         manifest = _read_json(run.manifest)
         data.manifest = manifest if isinstance(manifest, dict) else None
     else:
-        data.missing.append("manifest.json")
+        # train-and-gate writes the manifest after the reports (it hashes them).
+        data.missing.append("manifest.json (train-and-gate writes it after this render; "
+                            "`medgate report` re-renders with it)")
     return data

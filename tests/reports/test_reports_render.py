@@ -136,3 +136,19 @@ def test_malformed_records_name_file_and_line(run_dir: Path, capsys: pytest.Capt
 @pytest.fixture()
 def run_dir(tmp_path: Path) -> Path:
     return build_run(tmp_path / "run")
+
+
+def test_crashed_suite_and_missing_manifest_are_shown(run_dir: Path) -> None:
+    from harness.records import update_summary
+    from harness.rundir import RunDir
+
+    update_summary(run_dir / "evals" / "checkpoint-20", "pubmedqa",
+                   {"_error": "RuntimeError: <b>boom</b>", "_info": {"demo": True}})
+    (run_dir / "manifest.json").unlink()
+    rendered = render_all(RunDir(run_dir))  # the pipeline passes a RunDir
+    status = {i.key: i.status for i in rendered.items}
+    assert status["gmlp2_engineering_security"] == "pending"
+    html = _page(run_dir, "model_card.html")
+    assert "Evaluation errors" in html and "checkpoint-20 / pubmedqa" in html
+    assert "RuntimeError: &lt;b&gt;boom&lt;/b&gt;" in html
+    assert "manifest.json (train-and-gate writes it after this render" in html
