@@ -200,9 +200,13 @@ def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any
     results = _results(data, tag)
     plot_metrics = []
     for suite in data.suites():
-        if suite == LATENCY_SUITE:
-            continue
-        for name in ("accuracy", "harmful_rate", "critical_error_rate", "consistency"):
+        names: list[str] = []
+        for tag in data.tags:
+            for name, entry in data.summaries.get(tag, {}).get(suite, {}).items():
+                if (isinstance(entry, dict) and not name.startswith("_")
+                        and not name.startswith(ROBUST_PREFIXES) and name not in names):
+                    names.append(name)
+        for name in names:  # every metric of every suite, per-perturbation ones aside
             uri = plots.metric_across_checkpoints(data, suite, name)
             if uri:
                 plot_metrics.append({"suite": suite, "metric": name, "uri": uri})
