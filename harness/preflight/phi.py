@@ -22,6 +22,7 @@ report shows the type and shape of what was found and never the value.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ _STREET_SUFFIX = (
 )
 # A run of digits and capitals that contains at least one digit: what record, account and
 # plan numbers look like ("A1234567", "MRN-00482913", "XHP-442-118-907").
-_ID_VALUE = r"(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{4,}[A-Z0-9]"
+_ID_VALUE = r"(?=[A-Z0-9-]{0,40}\d)[A-Z0-9][A-Z0-9-]{4,40}[A-Z0-9]"
 
 # (type, alternatives). A labelled alternative captures the value in a group. Order is
 # priority: where two detections overlap, the earlier type wins (an email's domain is not
@@ -61,10 +62,10 @@ _ID_VALUE = r"(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{4,}[A-Z0-9]"
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _H4 = r"[0-9a-fA-F]{1,4}"
 _PATTERNS: list[tuple[str, list[str]]] = [
-    ("email", [r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"]),
+    ("email", [r"\b[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b"]),
     ("url", [
-        r"\b(?:https?://|ftp://|www\.)[^\s<>\"')\]]+",
-        r"\b(?:[a-z0-9-]+\.)+(?:com|org|net|edu|gov|io|info|health|care|us|uk)/[^\s<>\"')\]]*",
+        r"\b(?:https?://|ftp://|www\.)[^\s<>\"')\]]{1,2000}",
+        r"\b(?:[a-z0-9-]{1,63}\.){1,8}(?:com|org|net|edu|gov|io|info|health|care|us|uk)/[^\s<>\"')\]]{0,2000}",
     ]),
     ("ip", [
         rf"(?<![\d.])(?:{_OCTET}\.){{3}}{_OCTET}(?![\d.]*\d)",
@@ -189,12 +190,17 @@ def _candidates(text: str) -> Iterator[Finding]:
 
 def scan_text(text: str) -> list[Finding]:
     """Every identifier in `text`, overlaps resolved by type priority, in text order."""
-    chosen: list[Finding] = []
+    chosen: list[Finding] = []  # non-overlapping, kept sorted by start (hence by end)
+    starts: list[int] = []
     for finding in sorted(_candidates(text), key=lambda f: (_PRIORITY[f.type], f.start)):
-        if any(finding.start < c.end and c.start < finding.end for c in chosen):
+        at = bisect.bisect_left(starts, finding.start)
+        if at > 0 and chosen[at - 1].end > finding.start:
             continue
-        chosen.append(finding)
-    return sorted(chosen, key=lambda f: f.start)
+        if at < len(chosen) and chosen[at].start < finding.end:
+            continue
+        chosen.insert(at, finding)
+        starts.insert(at, finding.start)
+    return chosen
 
 
 def scan_rows(rows: Iterable[tuple[int, str]], *, max_rows_listed: int = 50,
