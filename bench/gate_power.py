@@ -14,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-from gates.policy import load_policy
+from gates.policy import Check, load_policy
 from gates.power import Scenario, block_rate, n_for_power, normal_n_for_power
 
 OUT = Path(__file__).parent / "out"
@@ -62,19 +62,24 @@ def main() -> dict:
                      block_rate_10pt_drop=block_rate(
                          check, Scenario(n, ACC_BASE, DISCORDANCE, -2 * DROP), sims=SIMS,
                          n_boot=N_BOOT, seed=2)))
-    check = strict["medqa_non_inferior"]
-    n = DEFAULT_SIZES[check.suite]
-    unchanged = block_rate(check, Scenario(n, ACC_BASE, DISCORDANCE), sims=SIMS, n_boot=N_BOOT)
-    at_margin = block_rate(check, Scenario(n, ACC_BASE, DISCORDANCE, -check.margin), sims=SIMS,
-                           n_boot=N_BOOT, seed=1)
-    need_norm = normal_n_for_power(check.margin, DISCORDANCE, margin=0.0)
-    need_sim = n_for_power(check, lambda k: Scenario(k, ACC_BASE, DISCORDANCE), block=False,
-                           lo=max(20, need_norm // 2), hi=need_norm * 2)
-    rows.append(_row(f"strict medqa_non_inferior (margin {check.margin})", n=n,
-                     pass_rate_unchanged=round(1 - unchanged, 4),
-                     wrong_pass_rate_at_margin=round(1 - at_margin, 4),
-                     n_for_80pct_pass_unchanged_sim=need_sim,
-                     n_for_80pct_pass_unchanged_normal=need_norm))
+    # Non-inferiority puts the burden on the checkpoint: how often does an unchanged
+    # model pass at these sizes, and how many items would it need?
+    wider = Check(name="medqa_non_inferior", suite="medqa", metric="accuracy",
+                  judge="non_inferior", margin=0.05)
+    for label, check in (("strict", strict["medqa_non_inferior"]), ("margin 0.05", wider)):
+        n = DEFAULT_SIZES[check.suite]
+        unchanged = block_rate(check, Scenario(n, ACC_BASE, DISCORDANCE), sims=SIMS,
+                               n_boot=N_BOOT)
+        at_margin = block_rate(check, Scenario(n, ACC_BASE, DISCORDANCE, -check.margin),
+                               sims=SIMS, n_boot=N_BOOT, seed=1)
+        need_norm = normal_n_for_power(check.margin, DISCORDANCE, margin=0.0)
+        need_sim = n_for_power(check, lambda k: Scenario(k, ACC_BASE, DISCORDANCE),
+                               block=False, lo=max(20, need_norm // 2), hi=need_norm * 2)
+        rows.append(_row(f"{label} non_inferior (margin {check.margin})", n=n,
+                         pass_rate_unchanged=round(1 - unchanged, 4),
+                         wrong_pass_rate_at_margin=round(1 - at_margin, 4),
+                         n_for_80pct_pass_unchanged_sim=need_sim,
+                         n_for_80pct_pass_unchanged_normal=need_norm))
     result = {"assumptions": {"acc_base": ACC_BASE, "discordance": DISCORDANCE, "drop": DROP,
                               "sims": SIMS, "n_boot": N_BOOT, "sizes": DEFAULT_SIZES,
                               "confidence": 0.95},
