@@ -110,6 +110,7 @@ def brier(records: Sequence[Record]) -> dict[str, Any]:
         matrix[row, : p.size] = p
 
     def value(idx: np.ndarray) -> float:
-        return float(brier_score_loss(gold[idx], matrix[idx], labels=list(range(width))))
+        return float(brier_score_loss(gold[idx], matrix[idx], labels=list(range(width)),
+                                      scale_by_half=False))  # one scale for 2 or 5 options
 
     return metric(value(np.arange(n)) if n else math.nan, _bootstrap(value, n), n)
