@@ -112,6 +112,10 @@ def _rows_text(rows: list[int], total: int) -> str:
     return f"row{'s' if total != 1 else ''} {shown}" + (f" and {more} more" if more > 0 else "")
 
 
+def _items(n: int) -> str:
+    return f"{n} evaluation item overlaps" if n == 1 else f"{n} evaluation items overlap"
+
+
 def _phi_summary(phi: dict[str, dict[str, Any]]) -> str:
     parts = [f"{entry['count']} {phi_type} ({_rows_text(entry['rows'], entry['rows_total'])})"
              for phi_type, entry in phi.items() if entry["count"]]
@@ -159,11 +163,11 @@ def run_preflight(train_texts: list[tuple[int, str]],
     if n_contaminated:
         detail = _overlap_summary(overlap, config.ngram)
         if config.overlap == "block":
-            reasons.append(f"{n_contaminated} evaluation items overlap the training data "
+            reasons.append(f"{_items(n_contaminated)} the training data "
                            f"(preflight.overlap=block): {detail}")
         else:
-            warnings.append(f"{n_contaminated} evaluation items overlap the training data and "
-                            f"are removed from scoring (preflight.overlap=remove): {detail}")
+            warnings.append(f"{_items(n_contaminated)} the training data, removed from "
+                            f"scoring (preflight.overlap=remove): {detail}")
     for key, label in (("duplicates", "duplicate"), ("empty", "empty"),
                        ("over_long", f"over {config.max_row_chars} characters")):
         entry = quality[key]
