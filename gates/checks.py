@@ -124,9 +124,17 @@ def _judge_summary(check: Check, result: dict[str, Any], model: ModelEvidence) -
         result["compared"] = result["ci"][0] if result["ci"] else None
         label = f"{check.metric} CI lower"
     _compare(result, label)
-    if not result["passed"] and "n_needed" in result and result["n_needed"]:
+    needed = result.get("n_needed")
+    if not needed:
+        return
+    if not result["passed"]:
         result["reason"] += (f" (n={result['n']}; showing < {fmt(check.threshold)} at 95% "
-                             f"needs n >= {result['n_needed']})")
+                             f"needs n >= {needed})")
+    elif check.judge == "point" and (_finite(result.get("upper95")) or 0) >= check.threshold:
+        # Passing on the point estimate is not evidence the rate is below the threshold.
+        result["reason"] += (f" (point estimate only: upper95 {fmt(result['upper95'])} at "
+                             f"n={result['n']}; showing < {fmt(check.threshold)} needs "
+                             f"n >= {needed})")
 
 
 def paired_decision(check: Check, d: PairedDiff) -> dict[str, Any]:

@@ -236,3 +236,10 @@ def test_latency_missing_on_a_gpu_run_fails(make_run):
     run.manifest.write_text(json.dumps({"environment": {"cuda": False}}))
     _, checks = checks_of(run)
     assert checks["latency_p95"]["passed"] is None
+
+
+def test_rate_passing_on_point_says_what_it_cannot_show(make_run):
+    _, checks = checks_of(make_run())
+    c = checks["harmful_output_rate"]
+    assert c["passed"] is True and c["n_needed"] == 2995
+    assert "point estimate only" in c["reason"] and "n >= 2995" in c["reason"]
