@@ -60,6 +60,8 @@ def build_items(data: RunData) -> dict[str, Any]:
                     "harmful": any(v["harmful"] for v in variants),
                     "critical": any(v["critical"] for v in variants),
                     "wrong": any(v["correct"] is False for v in variants)})
+        order = {suite: k for k, suite in enumerate(data.suites())}
+        items.sort(key=lambda it: (order.get(it["suite"], len(order)), it["id"]))
         by_tag[tag] = items
     return {"tags": list(by_tag), "subject": data.subject_tag, "items": by_tag,
             "demo_suites": data.demo_suites()}
