@@ -61,6 +61,13 @@ def _reviewers_required(data: RunData) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 3
 
 
+def assess(root: str | Path | RunDir) -> tuple[list[checklist.Item], ReviewState]:
+    """The checklist's items and the sign-off state, without writing any page."""
+    data = load_run(root)
+    review = review_state(read_signoffs(data.run.root), _reviewers_required(data))
+    return checklist.build_items(data, review), review
+
+
 def render_all(root: str | Path | RunDir) -> Rendered:
     """Write report/model_card.{html,md,json}, checklist.html and evidence.html."""
     data = load_run(root)

@@ -11,7 +11,7 @@ from report_run_builder import build_run, write_gate
 
 from harness.cli import main
 from harness.rundir import RunDir
-from reports.render import render_all
+from reports.render import assess, render_all
 from reports.signoff import read_signoffs, record_signoff
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -28,7 +28,7 @@ def _sign(root: Path, who: str, decision: str = "approve", role: str = "physicia
 
 
 def _status(root: Path) -> dict[str, str]:
-    return {i.key: i.status for i in render_all(root).items}
+    return {i.key: i.status for i in assess(root)[0]}
 
 
 def test_signoff_file_binds_gate_and_every_records_file(run_dir: Path) -> None:
@@ -58,6 +58,7 @@ def test_a_fresh_rejection_keeps_expert_review_pending(run_dir: Path) -> None:
         _sign(run_dir, who, k=k)
     _sign(run_dir, "D", decision="reject", k=9)
     assert _status(run_dir)["expert_review"] == "pending"
+    render_all(run_dir)
     html = (run_dir / "report" / "checklist.html").read_text()
     assert "Rejected by: D (physician)" in html
 
@@ -70,6 +71,7 @@ def test_signoff_then_regate_with_different_results_is_stale(run_dir: Path) -> N
     signoffs = read_signoffs(run_dir)
     assert all(s.stale and s.changed == ["gate.json"] for s in signoffs)
     assert _status(run_dir)["expert_review"] == "pending"
+    render_all(run_dir)
     for page in ("checklist.html", "model_card.html"):
         html = (run_dir / "report" / page).read_text()
         assert "stale" in html and "evidence changed since: gate.json" in html
