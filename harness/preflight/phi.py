@@ -40,7 +40,7 @@ _NUMERIC_DATES = "|".join(
     rf"{_MON_NUM}{sep}{_DAY}{sep}(?:{_YEAR}|\d{{2}})|{_DAY}{sep}{_MON_NUM}{sep}{_YEAR}"  # 03/14/1962
     for sep in ("/", r"\.", "-"))
 _FULL_DATE = (
-    rf"(?:(?<![\d.,/-])(?:{_NUMERIC_DATES}|{_YEAR}-{_MON_NUM}-{_DAY})(?!\.?\d)"  # one separator
+    rf"(?:(?<![\d.,/-])(?:{_NUMERIC_DATES}|{_YEAR}-{_MON_NUM}-{_DAY}|{_YEAR}/{_MON_NUM}/{_DAY})(?!\.?\d)"
     rf"|{_MONTHS}\s+{_DAY}(?:st|nd|rd|th)?,?\s+{_YEAR}"            # March 14, 1962
     rf"|{_DAY}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS},?\s+{_YEAR})"  # 14 March 1962
 )
@@ -74,7 +74,7 @@ _PATTERNS: list[tuple[str, list[str]]] = [
     ]),
     ("ssn", [
         r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])",
-        (r"(?i:\b(?:SSN|social security(?: number| no\.?)?|SS#)\s*(?:is|:|#|no\.?)?\s*)"
+        (r"(?i:\b(?:SSN|social sec(?:urity)?(?: number| no\.?)?|SS#)\s*(?:is|:|#|no\.?)?\s*)"
         r"(\d{9}|\d{3} \d{2} \d{4})\b"),
     ]),
     ("dob", [
@@ -85,6 +85,7 @@ _PATTERNS: list[tuple[str, list[str]]] = [
         (r"(?i:\b(?:MRN|M\.R\.N\.?|MR#|medical record(?: number| no\.?| #)?|"
         r"record (?:number|no\.?|#)|chart (?:number|no\.?|#)|hospital (?:number|no\.?|ID)|"
         rf"patient (?:ID|number|no\.?))\s*(?:is|was|:|#|no\.?)?\s*)(#?{_ID_VALUE})"),
+        r"(?i:\bNHS\s*(?:number|no\.?|#)?\s*(?:is|:)?\s*)(\d{3}[ -]?\d{3}[ -]?\d{4})\b",
     ]),
     ("account", [
         (r"(?i:\b(?:account|acct\.?|policy|member|subscriber|beneficiary|health plan|"
@@ -99,22 +100,29 @@ _PATTERNS: list[tuple[str, list[str]]] = [
         r"\s*(?:is|:)?\s*)(\d{10})\b"),
     ]),
     ("address", [
-        (rf"\b\d{{1,6}}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][a-z]+\.?\s+){{1,4}}{_STREET_SUFFIX}\b\.?"
+        (rf"\b\d{{1,6}}\s+(?:(?:[NS][EW]?|[EW])\.?\s+)?(?:[A-Z][a-z]+\.?\s+){{1,4}}{_STREET_SUFFIX}\b\.?"
         r"(?:,?\s+(?:Apt|Apartment|Unit|Suite|Ste|#)\.?\s*[A-Za-z0-9-]+)?"),
         r"\bP\.?\s?O\.?\s+Box\s+\d+",
     ]),
     ("zip", [
         rf"(?<=,\s)(?:{_US_STATES})\s+(\d{{5}}(?:-\d{{4}})?)\b",
+        rf"\b[A-Z][a-z]+\s(?:{_US_STATES})\s+(\d{{5}}(?:-\d{{4}})?)\b",
         r"(?i:\b(?:ZIP|zip code|postal code|postcode)\s*(?:is|:)?\s*)(\d{5}(?:-\d{4})?)\b",
     ]),
     ("name", [
         (r"\b(?:Dr|Mr|Mrs|Ms|Mx|Miss|Prof|Doctor|Professor)\.?\s+(?:[A-Z]\.\s*)?"
+        r"(?:(?:de|da|del|della|di|du|la|le|van|von|der|den|bin|ibn|al)\s+){0,3}"
         r"[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)?(?:\s+[A-Z]\.)?(?:\s+[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)?)?"),
         (r"(?i:\b(?:patient name|pt name|name)\s*:\s*)"
         r"([A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]+(?:-[A-Z][a-z]+)?)"),
     ]),
     ("date", [_FULL_DATE]),
-    ("age_over_89", [r"(?i:\b(?:9\d|1[0-2]\d)[- ](?:year|yr)s?[- ]old\b|\baged?\s+(?:9\d|1[0-2]\d)\b)"]),
+    ("age_over_89", [
+        r"(?i:\b(?:9\d|1[0-2]\d)[- ](?:year|yr)s?[- ]old\b)",
+        r"(?i:\bage[d:]?\s*:?\s*)(9\d|1[0-2]\d)\b(?!\s*(?:%|mg|kg|mmol|mL|cm|mm|years? ago))",
+        (r"(?i:\b(?:ninety|one hundred)(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine))?"
+        r"[- ](?:year|yr)s?[- ]old\b)"),
+    ]),
 ]
 
 # Words after a title that are not a person ("Dr. Office", "Ms. Pac"): few, but they cost
@@ -161,6 +169,8 @@ def _phone_or_fax(text: str, start: int) -> str:
     """`fax` when the nearest label before the number (same line, 40 chars) says fax."""
     window = text[max(0, start - 40):start]
     window = window.rsplit("\n", 1)[-1]
+    if re.search(r"\b(?:F|Fx)\s*:\s*$", window):
+        return "fax"
     last_fax = max((m.start() for m in _FAX_CONTEXT.finditer(window)), default=-1)
     last_phone = max((m.start() for m in _PHONE_CONTEXT.finditer(window)), default=-1)
     return "fax" if last_fax > last_phone else "phone"
