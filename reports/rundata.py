@@ -160,6 +160,13 @@ def load_run(root: str | Path | RunDir) -> RunData:
         gate = _read_json(run.gate)
         if not isinstance(gate, dict):
             raise BadInputError("gate.json must be a JSON object", where=str(run.gate))
+        for key in ("checkpoints", "policy"):
+            if gate.get(key) is not None and not isinstance(gate[key], dict):
+                raise BadInputError(f"key '{key}' must be an object", where=str(run.gate))
+        for tag, node in (gate.get("checkpoints") or {}).items():
+            if not isinstance(node, dict) or not isinstance(node.get("checks", []), list):
+                raise BadInputError(f"key 'checkpoints.{tag}' must be an object with a list "
+                                    "'checks'", where=str(run.gate))
         data.gate = gate
     else:
         data.missing.append("gate.json")
@@ -167,6 +174,12 @@ def load_run(root: str | Path | RunDir) -> RunData:
     for tag in run.model_tags():
         eval_dir = run.eval_dir(tag)
         summary = read_summary(eval_dir)
+        if not isinstance(summary, dict):
+            raise BadInputError("must be an object of suites", where=str(eval_dir / "summary.json"))
+        for suite, entry in summary.items():
+            if not isinstance(entry, dict):
+                raise BadInputError(f"suite '{suite}' must be an object of metrics",
+                                    where=str(eval_dir / "summary.json"))
         if summary:
             data.summaries[tag] = summary
         else:

@@ -152,3 +152,19 @@ def test_crashed_suite_and_missing_manifest_are_shown(run_dir: Path) -> None:
     assert "Evaluation errors" in html and "checkpoint-20 / pubmedqa" in html
     assert "RuntimeError: &lt;b&gt;boom&lt;/b&gt;" in html
     assert "manifest.json (train-and-gate writes it after this render" in html
+
+
+@pytest.mark.parametrize("gate", [{"verdict": "PROMOTE", "checkpoints": []},
+                                  {"verdict": "PROMOTE", "checkpoints": {"checkpoint-20": {"checks": 3}}}])
+def test_malformed_gate_is_bad_input_naming_the_key(run_dir: Path, gate: dict,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    (run_dir / "gate.json").write_text(json.dumps(gate))
+    assert main(["report", "--run-dir", str(run_dir)]) == 2
+    message = capsys.readouterr().err.replace("\n", "")
+    assert "gate.json" in message and "checkpoints" in message
+
+
+def test_malformed_summary_is_bad_input(run_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    (run_dir / "evals" / "base" / "summary.json").write_text(json.dumps({"medqa": [1, 2]}))
+    assert main(["report", "--run-dir", str(run_dir)]) == 2
+    assert "suite 'medqa'" in capsys.readouterr().err.replace("\n", "")
