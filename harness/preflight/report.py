@@ -52,6 +52,8 @@ class PreflightResult:
         return set(self.contaminated.get(suite, ()))
 
     def to_dict(self) -> dict[str, Any]:
+        """data/preflight.json. `phi` and `overlap` are compact counts (type -> findings,
+        suite -> contaminated items) for reports; the details sit beside them."""
         total = sum(len(v) for v in self.contaminated.values())
         action = self.policy.get("overlap")
         return {
@@ -62,17 +64,15 @@ class PreflightResult:
             "policy": self.policy,
             "rows": {"train": self.rows},
             "sha256": {"train": self.sha256},
-            "phi": self.phi,
+            "phi": {phi_type: entry["count"] for phi_type, entry in self.phi.items()},
             "phi_total": sum(e["count"] for e in self.phi.values()),
-            "overlap": {
-                "ngram": self.policy.get("ngram"),
-                "action": action,
-                "contaminated": total,
-                # under `remove` the evaluation drops them; under `block` the run stops
-                "remaining": 0 if action == "remove" else total,
-                "suites": self.overlap,
-            },
+            "phi_findings": self.phi,
+            "overlap": {suite: entry["n"] for suite, entry in self.overlap.items()},
             "overlap_action": action,
+            "overlap_ngram": self.policy.get("ngram"),
+            # under `remove` the evaluation drops them; under `block` the run stops
+            "overlap_remaining": 0 if action == "remove" else total,
+            "overlap_detail": self.overlap,
             "contaminated": self.contaminated,
             "quality": self.quality,
             "provenance": self.provenance,

@@ -99,7 +99,8 @@ def test_policy_remove_passes_and_lists_items_to_exclude(suites, tmp_path):
     assert result.excluded_items("pubmedqa") == {item_id}
     assert load_excluded(out) == {"pubmedqa": {item_id}}
     data = json.loads(out.read_text())
-    assert data["overlap"]["contaminated"] == 1 and data["overlap"]["remaining"] == 0
+    assert data["overlap"] == {"pubmedqa": 1, "general": 0} and data["overlap_remaining"] == 0
+    assert data["overlap_detail"]["pubmedqa"]["items"] == [item_id]
     assert any("removed from scoring" in w for w in result.warnings)
 
 
@@ -112,7 +113,7 @@ def test_policy_block_fails_the_gate(suites, tmp_path):
     assert "overlap" in result.reasons[0] and "pubmedqa: 1 of" in result.reasons[0]
     assert result.excluded_items("pubmedqa") == set()
     assert load_excluded(tmp_path / "p.json") == {}
-    assert json.loads((tmp_path / "p.json").read_text())["overlap"]["remaining"] == 1
+    assert json.loads((tmp_path / "p.json").read_text())["overlap_remaining"] == 1
 
 
 def test_ngram_size_follows_the_config():

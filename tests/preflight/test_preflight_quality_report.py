@@ -57,7 +57,9 @@ def test_preflight_json_is_complete_and_keeps_provenance(tmp_path):
                               "max_row_chars": 20000}
     assert set(data["phi"]) >= {"name", "dob", "phone", "fax", "email", "ssn", "mrn",
                                 "address", "zip", "url", "ip"}
-    assert data["overlap"]["suites"]["safety"]["items_checked"] == 0
+    assert data["overlap"] == {"safety": 0} and data["overlap_action"] == "remove"
+    assert data["overlap_detail"]["safety"]["items_checked"] == 0
+    assert data["phi_findings"]["email"]["count"] == 0
     assert [p.name for p in out.parent.iterdir()] == ["preflight.json"]  # no temp file left
 
 
