@@ -240,16 +240,18 @@ def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any
 
 def to_markdown(ctx: dict[str, Any]) -> str:
     """README.md with `model-index` front matter, readable on the Hub and in the bundle."""
-    results = []
+    by_suite: dict[str, dict[str, Any]] = {}
     for row in ctx["results"]:
         if row["value"] is None:
             continue
-        results.append({
+        entry = by_suite.setdefault(row["suite"], {
             "task": {"type": HF_TASK.get(row["suite"], "multiple-choice"), "name": row["suite"]},
             "dataset": {"name": row["suite"] + (" (demo data)" if row["demo"] else ""),
                         "type": row["suite"]},
-            "metrics": [{"type": row["metric"], "value": round(row["value"], 4),
-                         "name": f"{row['suite']} {row['metric']}", "verified": False}]})
+            "metrics": []})
+        entry["metrics"].append({"type": row["metric"], "value": round(row["value"], 4),
+                                 "name": f"{row['suite']} {row['metric']}", "verified": False})
+    results = list(by_suite.values())
     lineage = ctx["lineage"]
     front = {"base_model": lineage["base_model"], "library_name": "peft"
              if lineage["method"] not in (None, "full") else "transformers",
