@@ -1,0 +1,284 @@
+"""Training data: read through `datasets`, validate every row, tokenize with a masked loss.
+
+`read_training_rows` needs no tokenizer, so the data preflight can check rows, hashes,
+PHI and overlap before a model is loaded. `load_training_data` adds tokenization, the
+length filter, the validation split and general-data replay, and reports what it kept
+and dropped (and why) in `provenance`: nothing a user gave disappears unreported.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from finetune.formatting import Example, detect_format, row_to_example, tokenize_example
+from harness.config import MedgateConfig
+from harness.errors import BadInputError
+
+DEMO_DATA = Path(__file__).parent / "data" / "demo_medical_instructions.jsonl"
+_SUFFIX_FORMATS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet",
+                   ".arrow": "arrow"}
+
+
+@dataclass
+class TrainingData:
+    train: Any  # datasets.Dataset
+    validation: Any | None
+    provenance: dict[str, Any]
+    texts: list[tuple[int, str]] = field(default_factory=list)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    from harness.models import file_sha256
+
+    return file_sha256(path)
+
+
+def _check_jsonl(path: Path) -> None:
+    """Name the line of a malformed JSON Lines file (datasets' own error does not)."""
+    with path.open(encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise BadInputError(f"not valid JSON ({exc.msg})", where=f"{path}:{line_no}") from exc
+            if not isinstance(value, dict):
+                raise BadInputError("each line must be a JSON object", where=f"{path}:{line_no}")
+
+
+def _local_dataset(path: Path, fmt: str):
+    import datasets
+
+    if fmt == "auto":
+        if path.is_dir():
+            fmt = "dataset"
+        else:
+            fmt = _SUFFIX_FORMATS.get(path.suffix.lower(), "")
+            if not fmt:
+                raise BadInputError("unknown data file type; set dataset.format "
+                                    "(json, jsonl, csv, parquet, arrow, dataset)", where=str(path))
+    try:
+        if fmt == "dataset":
+            loaded = datasets.load_from_disk(str(path))
+            return loaded
+        if fmt == "arrow":
+            return datasets.Dataset.from_file(str(path))
+        builder = "json" if fmt in ("json", "jsonl") else fmt
+        if path.suffix.lower() == ".jsonl" or fmt == "jsonl":
+            _check_jsonl(path)
+        return datasets.load_dataset(builder, data_files=str(path), split="train")
+    except BadInputError:
+        raise
+    except Exception as exc:  # any reader failure is the file's fault here
+        raise BadInputError(f"cannot read as {fmt}: {type(exc).__name__}: {str(exc)[:300]}",
+                            where=str(path)) from exc
+
+
+def _hub_dataset(name: str, config_name: str | None, split: str, token: str | None):
+    import datasets
+
+    try:
+        return datasets.load_dataset(name, config_name, split=split, token=token)
+    except Exception as exc:  # offline, missing or gated: the user's input
+        raise BadInputError(
+            f"cannot load dataset '{name}' split '{split}' ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:300] if str(exc) else ''}). It is not a local file or "
+            "folder and the hub could not be reached or does not have it.") from exc
+
+
+def _open_source(name: str, fmt: str, config_name: str | None, split: str,
+                 token: str | None) -> tuple[Any, dict[str, Any]]:
+    """A datasets.Dataset and what it is, for provenance."""
+    import datasets
+
+    if name == "demo":
+        path = DEMO_DATA
+        if not path.exists():
+            raise BadInputError("the bundled demo data file is missing", where=str(path))
+        ds = _local_dataset(path, "json")
+        return ds, {"source": "demo", "demo": True, "files": [{"path": str(path), "sha256": _sha256(path)}]}
+    path = Path(name).expanduser()
+    if path.exists():
+        ds = _local_dataset(path, fmt)
+        if isinstance(ds, datasets.DatasetDict):
+            if split not in ds:
+                raise BadInputError(f"split '{split}' not in saved dataset (has {sorted(ds)})", where=str(path))
+            ds = ds[split]
+        files = ([{"path": str(p), "sha256": _sha256(p)} for p in sorted(path.rglob("*")) if p.is_file()]
+                 if path.is_dir() else [{"path": str(path), "sha256": _sha256(path)}])
+        return ds, {"source": str(path), "demo": False, "files": files}
+    if name.startswith((".", "/", "~")) or name.endswith(tuple(_SUFFIX_FORMATS)):
+        raise BadInputError("dataset file not found", where=name)
+    ds = _hub_dataset(name, config_name, split, token)
+    fingerprint = getattr(ds, "_fingerprint", None)
+    return ds, {"source": f"hub:{name}", "demo": False, "split": split, "config_name": config_name,
+                "files": [], "hub_fingerprint": fingerprint}
+
+
+def _examples(ds, where: str, *, system_prompt: str | None, prompt_field: str,
+              limit: int = 0) -> tuple[list[Example], str]:
+    fmt = detect_format(list(ds.column_names), prompt_field)
+    examples = []
+    for index, row in enumerate(ds):
+        if limit and index >= limit:
+            break
+        row_no = index + 1
+        examples.append(row_to_example(row, fmt, row_no=row_no, where=f"{where}: row {row_no}",
+                                       system_prompt=system_prompt, prompt_field=prompt_field))
+    return examples, fmt
+
+
+def _source_label(info: dict[str, Any]) -> str:
+    return info["files"][0]["path"] if len(info["files"]) == 1 else info["source"]
+
+
+def read_examples(config: MedgateConfig) -> tuple[list[Example], dict[str, Any]]:
+    """Every training row, validated, as Examples (no tokenizer), plus provenance."""
+    dc = config.dataset
+    ds, info = _open_source(dc.name, dc.format, dc.config_name, dc.split, config.hf_token())
+    total = len(ds)
+    examples, fmt = _examples(ds, _source_label(info), system_prompt=dc.system_prompt,
+                              prompt_field=dc.prompt_field, limit=dc.max_samples)
+    full_seq = sum(1 for e in examples if e.meta.get("loss_on") == "full_sequence")
+    provenance = {
+        **info,
+        "format": fmt,
+        "rows_in_source": total,
+        "rows_read": len(examples),
+        "max_samples": dc.max_samples or None,
+        "rows_beyond_max_samples": max(0, total - len(examples)),
+        "loss_on": "response_only" if not full_seq else (
+            "full_sequence" if full_seq == len(examples) else "mixed"),
+        "rows_full_sequence_loss": full_seq,
+    }
+    if full_seq:
+        provenance["note"] = (f"{full_seq} pre-formatted rows have no assistant marker; "
+                              "the loss covers their whole text")
+    return examples, provenance
+
+
+def read_training_rows(config: MedgateConfig) -> tuple[list[dict], dict]:
+    """Raw, validated rows (row number, messages or prompt/response, text) and provenance."""
+    examples, provenance = read_examples(config)
+    return [e.to_dict() for e in examples], provenance
+
+
+def _read_replay(config: MedgateConfig) -> tuple[list[Example], dict[str, Any]]:
+    rc = config.dataset.replay
+    ds, info = _open_source(rc.dataset, "auto", None, rc.split, config.hf_token())
+    examples, fmt = _examples(ds, _source_label(info), system_prompt=config.dataset.system_prompt,
+                              prompt_field=config.dataset.prompt_field)
+    return examples, {**info, "format": fmt, "rows_in_source": len(examples)}
+
+
+# --- tokenizing ----------------------------------------------------------------------------
+
+
+def _tokenize(examples: list[Example], tokenizer, max_len: int) -> tuple[list[dict], dict[str, list[int]]]:
+    """Tokenized rows that fit, and the row numbers dropped per reason."""
+    kept: list[dict] = []
+    dropped: dict[str, list[int]] = {"too_long": [], "empty_response": []}
+    for example in examples:
+        tokens = tokenize_example(example, tokenizer)
+        if len(tokens["input_ids"]) > max_len:
+            dropped["too_long"].append(example.row)
+        elif all(label == -100 for label in tokens["labels"]):
+            dropped["empty_response"].append(example.row)
+        else:
+            kept.append({**tokens, "row": example.row})
+    return kept, dropped
+
+
+def _to_dataset(rows: list[dict]):
+    import datasets
+
+    return datasets.Dataset.from_list([{k: r[k] for k in ("input_ids", "attention_mask", "labels")}
+                                       for r in rows])
+
+
+def load_training_data(config: MedgateConfig, tokenizer) -> TrainingData:
+    """Tokenized train (and validation) sets with the loss on responses only."""
+    dc = config.dataset
+    examples, provenance = read_examples(config)
+    max_len = config.training.max_seq_length
+    texts = [(e.row, e.text) for e in examples]
+
+    validation_examples: list[Example] = []
+    if dc.validation_split:
+        val_path = Path(dc.validation_split).expanduser()
+        if val_path.exists() or dc.name == "demo" or Path(dc.name).exists():
+            if not val_path.exists():
+                raise BadInputError("dataset.validation_split must be a split of a hub dataset or "
+                                    "a local file", where=dc.validation_split)
+            ds, vinfo = _open_source(str(val_path), "auto", None, "train", config.hf_token())
+        else:
+            ds, vinfo = _open_source(dc.name, dc.format, dc.config_name, dc.validation_split,
+                                     config.hf_token())
+        validation_examples, _ = _examples(ds, _source_label(vinfo), system_prompt=dc.system_prompt,
+                                           prompt_field=dc.prompt_field)
+        train_examples = examples
+        provenance["validation"] = {"source": vinfo["source"], "split": dc.validation_split,
+                                    "rows_read": len(validation_examples)}
+    elif dc.validation_size > 0 and len(examples) >= 2:
+        order = list(range(len(examples)))
+        random.Random(config.training.seed).shuffle(order)
+        n_val = max(1, round(len(examples) * dc.validation_size))
+        val_idx = set(order[:n_val])
+        validation_examples = [e for i, e in enumerate(examples) if i in val_idx]
+        train_examples = [e for i, e in enumerate(examples) if i not in val_idx]
+        provenance["validation"] = {"source": "held out from training rows", "fraction": dc.validation_size,
+                                    "seed": config.training.seed,
+                                    "rows": sorted(e.row for e in validation_examples)}
+    else:
+        train_examples = examples
+        provenance["validation"] = None
+
+    train_rows, train_dropped = _tokenize(train_examples, tokenizer, max_len)
+    val_rows, val_dropped = _tokenize(validation_examples, tokenizer, max_len)
+    provenance["rows_kept"] = len(train_rows)
+    provenance["validation_rows_kept"] = len(val_rows)
+    provenance["rows_dropped"] = {k: len(train_dropped[k]) + len(val_dropped[k]) for k in train_dropped}
+    provenance["dropped_rows"] = {k: sorted(train_dropped[k] + val_dropped[k]) for k in train_dropped}
+    provenance["max_seq_length"] = max_len
+    if not train_rows:
+        raise BadInputError(
+            f"no training rows left of {len(train_examples)}: dropped {provenance['rows_dropped']} "
+            f"(training.max_seq_length={max_len} tokens)", where=provenance["source"])
+
+    replay_info = None
+    if dc.replay.dataset and dc.replay.ratio > 0:
+        replay_examples, replay_info = _read_replay(config)
+        replay_rows, replay_dropped = _tokenize(replay_examples, tokenizer, max_len)
+        wanted = round(len(train_rows) * dc.replay.ratio / (1.0 - dc.replay.ratio))
+        random.Random(config.training.seed + 1).shuffle(replay_rows)
+        chosen = replay_rows[:wanted]
+        replay_info.update({"ratio": dc.replay.ratio, "rows_wanted": wanted, "rows_used": len(chosen),
+                            "rows_dropped": {k: len(v) for k, v in replay_dropped.items()}})
+        if len(chosen) < wanted:
+            replay_info["note"] = (f"replay data has only {len(chosen)} usable rows for the "
+                                   f"{wanted} the ratio asks for")
+        train_rows = train_rows + chosen
+        random.Random(config.training.seed + 2).shuffle(train_rows)
+    elif dc.replay.dataset and dc.replay.ratio == 0:
+        replay_info = {"source": dc.replay.dataset, "ratio": 0.0, "rows_used": 0,
+                       "note": "dataset.replay.ratio is 0: no replay rows mixed in"}
+    elif dc.replay.ratio > 0:
+        raise BadInputError("dataset.replay.ratio > 0 needs dataset.replay.dataset")
+    provenance["replay"] = replay_info
+    provenance["replay_rows"] = replay_info["rows_used"] if replay_info else 0
+    provenance["train_rows"] = len(train_rows)
+    provenance["train_tokens"] = sum(len(r["input_ids"]) for r in train_rows)
+    provenance["train_response_tokens"] = sum(sum(1 for x in r["labels"] if x != -100)
+                                              for r in train_rows)
+
+    return TrainingData(train=_to_dataset(train_rows),
+                        validation=_to_dataset(val_rows) if val_rows else None,
+                        provenance=provenance, texts=texts)

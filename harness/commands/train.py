@@ -1,0 +1,74 @@
+"""Fine-tune a model (LoRA, QLoRA, prefix, IA3 or full) into a run directory.
+
+Without -c the embedded demo config runs: SmolLM2-135M-Instruct with LoRA on the bundled
+demo data, sized for a CPU. Progress (step, loss, tokens/s, ETA) goes to stderr; where
+the checkpoints, adapter and merged weights were written goes to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", help="medgate.yaml (default: the embedded demo config)")
+    parser.add_argument("--run-dir", help="run directory (default: output.run_dir or runs/<time>)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override any config key, e.g. training.max_steps=30 (repeatable)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the last checkpoint in the run directory")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.config import load_config
+    from harness.console import err, out
+    from harness.defaults import load_default_config
+    from harness.errors import BadInputError
+    from harness.rundir import RunDir
+    from harness.secrets import register_secret
+
+    config = load_config(args.config, args.overrides) if args.config else load_default_config(args.overrides)
+    register_secret(config.hf_token())
+    root = args.run_dir or config.output.run_dir
+    if args.resume and not root:
+        raise BadInputError("--resume needs --run-dir (or output.run_dir) naming the run to continue")
+    run_dir = RunDir.create(root, parent=config.output.runs_root)
+
+    from finetune.trainer import is_main_process, train
+
+    main = is_main_process()
+    if main:
+        err.print(f"[bold]medgate train[/] model={config.model.name} method={config.peft.method} "
+                  f"data={config.dataset.name} run={run_dir.root}")
+    result = train(config, run_dir, resume=args.resume, progress=not args.no_progress)
+    if not main:
+        return 0
+    first, last = result.first_loss(), result.last_loss()
+    prov = result.data_provenance
+    out.print(f"run directory   {run_dir.root}")
+    out.print(f"steps           {result.final_step}" + (f" (stopped early: {result.stop_reason})"
+                                                        if result.stopped_early else ""))
+    if first is not None and last is not None:
+        out.print(f"loss            first {first:.4f} -> last {last:.4f}")
+    evals = [h["eval_loss"] for h in result.history if "eval_loss" in h]
+    if evals:
+        out.print(f"eval loss       {' -> '.join(f'{v:.4f}' for v in evals)}")
+    dropped = {k: v for k, v in prov.get("rows_dropped", {}).items() if v}
+    out.print(f"data            {prov.get('source')} ({prov.get('format')}): {prov.get('rows_kept')} train rows, "
+              f"{prov.get('validation_rows_kept', 0)} validation rows"
+              + (f", dropped {dropped}" if dropped else "")
+              + (f", {prov.get('replay_rows')} replay rows" if prov.get("replay_rows") else "")
+              + (" [demo data]" if prov.get("demo") else ""))
+    for step, path in result.checkpoints:
+        out.print(f"checkpoint      {step:>5}  {path}")
+    if result.best_checkpoint:
+        out.print(f"best checkpoint {result.best_checkpoint}")
+    if result.adapter_dir:
+        out.print(f"adapter         {result.adapter_dir}")
+    if result.merged_dir:
+        out.print(f"merged weights  {result.merged_dir}")
+    out.print(f"history         {run_dir.history}")
+    out.print(f"log             {run_dir.train_log}")
+    out.print(f"config          {run_dir.config}")
+    return 0
