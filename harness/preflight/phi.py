@@ -133,7 +133,24 @@ _NOT_NAMES = frozenset({"The", "A", "An", "Who", "And", "Or", "Office", "Visit",
 PHI_TYPES: tuple[str, ...] = ("name", "dob", "date", "age_over_89", "phone", "fax", "email",
                               "ssn", "mrn", "account", "address", "zip", "url", "ip")
 
-_COMPILED = [(name, re.compile("|".join(alternatives))) for name, alternatives in _PATTERNS]
+# Where each type's matches can start: at a word boundary (`\\b`) and/or on one of a few
+# characters. The lookahead lets the regex engine skip most positions at once (the scan
+# runs several times faster); a test checks that it changes no result.
+_STARTS = {
+    "email": r"\b(?=[A-Za-z0-9._%+-])", "url": r"(?=[A-Za-z0-9])", "ip": r"(?=[0-9a-fA-F])",
+    "ssn": r"(?=[0-9Ss])", "dob": r"\b(?=[DdBb])", "mrn": r"\b(?=[MmRrCcHhPpNn])",
+    "account": r"\b(?=[AaPpMmSsBbHhIiGg])", "phone": r"(?=[0-9(+PpTtMmCcFf])",
+    "address": r"\b(?=[0-9P])", "zip": r"\b(?=[A-Zzp])", "name": r"\b(?=[A-Za-z])",
+    "date": r"(?=[0-9JFMASOND])", "age_over_89": r"\b(?=[0-9AaNnOo])",
+}
+
+
+def _compile(name: str, alternatives: list[str], *, anchored: bool = True) -> re.Pattern[str]:
+    body = "|".join(alternatives)
+    return re.compile(f"{_STARTS[name]}(?:{body})" if anchored else body)
+
+
+_COMPILED = [(name, _compile(name, alternatives)) for name, alternatives in _PATTERNS]
 _PRIORITY = {name: i for i, (name, _alternatives) in enumerate(_PATTERNS)}
 _PRIORITY["fax"] = _PRIORITY["phone"]
 _FAX_CONTEXT = re.compile(r"(?i)\bfax\b")
@@ -178,6 +195,8 @@ def _phone_or_fax(text: str, start: int) -> str:
 
 def _candidates(text: str) -> Iterator[Finding]:
     for phi_type, regex in _COMPILED:
+        if phi_type == "email" and "@" not in text:
+            continue
         for match in regex.finditer(text):
             start, end = _value_span(match)
             value = text[start:end].rstrip(".,;:")

@@ -123,3 +123,43 @@ def test_generated_phone_numbers_are_found(shape, digits, sentence):
                    "is not found by patterns (no offline NER model)")
 def test_bare_names_are_a_known_gap():
     assert any(f.type == "name" for f in scan_text("John Baxter, 57, attends with chest pain."))
+
+
+def _spans_both_ways(text: str) -> list[tuple[list, list]]:
+    from harness.preflight.phi import _PATTERNS, _compile
+
+    out = []
+    for name, alternatives in _PATTERNS:
+        fast = [m.span() for m in _compile(name, alternatives).finditer(text)]
+        plain = [m.span() for m in _compile(name, alternatives, anchored=False).finditer(text)]
+        out.append((fast, plain))
+    return out
+
+
+def test_start_anchors_change_no_match_on_the_planted_set(planted):
+    for row in planted:
+        for fast, plain in _spans_both_ways(row["text"]):
+            assert fast == plain, row["id"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("0123456789 -./:()+@#,abcDMNPSTFJ\nxyz")),
+               max_size=80))
+def test_start_anchors_change_no_match_on_generated_text(text):
+    for fast, plain in _spans_both_ways(text):
+        assert fast == plain
+
+
+_FRAGMENTS = ["DOB ", "born on ", "MRN ", "Dr. ", "Mrs ", "Smith", "Jo", "fax ", "phone ", "617",
+              "-", "555", "0143", "03/14/1962", "2021-02-28", "March 3, ", "1990", "@",
+              "example.com", "http://", "www.", "192.168.", "1.", ":", "::", "ab", " Ave",
+              " Street", "12 ", "Boston, MA ", "02115", "aged ", "93", "-year-old", "SSN ",
+              "123-45-", "6789", " ", ",", ".", "\n", "ninety-", "Policy ", "#", "A12345",
+              "Name: ", "Oak", "+44 ", "020 7946 ", "(", ")", "ZIP ", "P.O. Box ", "NHS "]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=12).map("".join))
+def test_start_anchors_change_no_match_on_identifier_fragments(text):
+    for fast, plain in _spans_both_ways(text):
+        assert fast == plain
