@@ -76,3 +76,39 @@ class ResultCache:
         with conn:
             conn.executemany("INSERT OR REPLACE INTO results (key, value) VALUES (?, ?)",
                              [(k, json.dumps(v)) for k, v in entries.items()])
+
+
+def _stat_identity(paths: list[Path]) -> str:
+    rows = []
+    for path in paths:
+        stat = path.stat()
+        rows.append([str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino])
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+
+def remembered_fingerprint(spec: Any, adapter: Path | None, cache: ResultCache) -> str:
+    """harness.models.fingerprint, remembered across processes by the files' stat identity.
+
+    Hashing a model's weights costs seconds, more than a fully cached evaluation; like
+    make and git's index, a file whose path, size, mtime and inode are unchanged is taken
+    to have unchanged bytes. Any change of these re-hashes.
+    """
+    from harness.models import _weight_files, fingerprint
+
+    folder = Path(spec.source)
+    if not folder.exists():
+        return fingerprint(spec, adapter)
+    files = _weight_files(folder, spec.gguf_file)
+    if adapter is not None:
+        files += sorted(Path(adapter).glob("adapter_*"))
+    if not files:
+        return fingerprint(spec, adapter)
+    key = "fingerprint:" + _stat_identity(files)
+    found = cache.get_many([key])
+    cache.hits -= len(found)  # bookkeeping, not an evaluation result
+    cache.misses -= 1 - len(found)
+    if key in found:
+        return found[key]
+    value = fingerprint(spec, adapter)
+    cache.put_many({key: value})
+    return value

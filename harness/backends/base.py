@@ -55,9 +55,9 @@ class ModelHandle:
     @property
     def fingerprint(self) -> str:
         if self._fingerprint is None:
-            from harness.models import fingerprint
+            from harness.cache import remembered_fingerprint
 
-            self._fingerprint = fingerprint(self.spec, self.adapter)
+            self._fingerprint = remembered_fingerprint(self.spec, self.adapter, self.cache)
         return self._fingerprint
 
     @property
