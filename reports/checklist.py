@@ -127,6 +127,9 @@ def _regulatory(data: RunData, review: ReviewState) -> Item:
 
 def _overlap_remaining(pre: dict[str, Any]) -> int | None:
     """Overlapping items left between training and test data, if the preflight says."""
+    remaining = pre.get("overlap_remaining")
+    if isinstance(remaining, int) and not isinstance(remaining, bool):
+        return remaining
     overlap = pre.get("overlap")
     if isinstance(overlap, dict):
         if isinstance(overlap.get("remaining"), int):

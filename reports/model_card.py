@@ -162,12 +162,20 @@ def _lineage(data: RunData) -> dict[str, Any]:
                                   data.summaries.get(data.subject_tag or "", {}).get(suite, {}).items()
                                   if not k.startswith("_") and isinstance(e, dict) and e.get("n")),
                                  info.get("n_items"))})
+    prov = data.training_provenance()
+    rows = pre.get("rows") if isinstance(pre.get("rows"), dict) else {}
+    rows = {**rows, **{k: prov[k] for k in ("rows_in_source", "rows_read") if k in prov}}
     return {"base_model": model.get("name"), "revision": model.get("revision"),
             "gguf_file": model.get("gguf_file"), "method": peft.get("method"),
             "peft": {k: peft.get(k) for k in ("r", "alpha", "dropout", "target_modules") if k in peft},
-            "dataset": dataset.get("name"), "dataset_rows": pre.get("rows"),
+            "dataset": dataset.get("name"), "dataset_rows": rows or None,
+            "dataset_source": prov.get("source"), "dataset_files": prov.get("files") or [],
+            "training_demo": data.training_demo,
             "dataset_sha256": pre.get("sha256") or pre.get("hashes"),
-            "dropped": pre.get("dropped"), "phi": pre.get("phi"), "overlap": pre.get("overlap"),
+            "dropped": prov.get("rows_dropped") or pre.get("dropped"),
+            "preflight_verdict": pre.get("verdict"),
+            "phi": pre.get("phi"), "overlap": pre.get("overlap"),
+            "overlap_action": pre.get("overlap_action"),
             "fingerprints": (data.manifest or {}).get("fingerprints") or {},
             "suites": suites}
 

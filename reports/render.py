@@ -79,7 +79,7 @@ def render_all(root: str | Path | RunDir) -> Rendered:
     css, js = _static("style.css"), _static("evidence.js")
     common: dict[str, Any] = {"css": css, "run_id": ctx["run_id"], "generated_at": ctx["generated_at"],
                               "demo_suites": ctx["demo_suites"], "missing": ctx["missing"],
-                              "suite_errors": data.suite_errors()}
+                              "suite_errors": data.suite_errors(), "training_demo": data.training_demo}
     out = data.run.report_dir
     paths: dict[str, Path] = {}
 

@@ -119,6 +119,19 @@ class RunData:
             return True
         return any(r.get("demo") for recs in self.records.values() for r in recs.get(suite, []))
 
+    def training_provenance(self) -> dict[str, Any]:
+        """Where the training data came from: preflight's provenance, then the manifest's."""
+        merged: dict[str, Any] = {}
+        for source in ((self.manifest or {}).get("data"), (self.preflight or {}).get("provenance")):
+            if isinstance(source, dict):
+                merged.update(source)
+        return merged
+
+    @property
+    def training_demo(self) -> bool:
+        return bool(self.training_provenance().get("demo")) or (
+            (self.config.get("dataset") or {}).get("name") == "demo")
+
     def demo_suites(self) -> list[str]:
         return [s for s in self.suites() if self.is_demo(s)]
 

@@ -77,7 +77,10 @@ def build_run(root: Path, *, seed: int = 0, verdict: str = "PROMOTE",
     write_json(run.preflight, {
         "rows": {"train": 120, "validation": 12}, "dropped": [{"row": 7, "reason": "empty prompt"}],
         "sha256": {"train": "ab" * 32}, "phi": {"email": 0, "phone": 0},
-        "overlap": {"medqa": 0, "pubmedqa": 0}})
+        "overlap": {"medqa": 0, "pubmedqa": 0}, "overlap_action": "remove", "overlap_remaining": 0,
+        "verdict": "PASS", "provenance": {"source": "demo", "demo": True, "rows_in_source": 132,
+                                          "files": [{"path": "finetune/data/demo.jsonl",
+                                                     "sha256": "ab" * 32}]}})
     for k, tag in enumerate(TAGS):
         p = 0.5 + 0.1 * k
         ev = run.eval_dir(tag)

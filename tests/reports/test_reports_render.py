@@ -73,7 +73,7 @@ def test_pages_are_self_contained(rendered: Path, name: str) -> None:
 @pytest.mark.parametrize("name", PAGES)
 def test_demo_data_is_stated(rendered: Path, name: str) -> None:
     html = _page(rendered, name)
-    assert 'id="demo-banner"' in html
+    assert 'id="demo-banner"' in html and 'id="demo-training-banner"' in html
     assert "demo data written for this project" in html
 
 
@@ -168,3 +168,16 @@ def test_malformed_summary_is_bad_input(run_dir: Path, capsys: pytest.CaptureFix
     (run_dir / "evals" / "base" / "summary.json").write_text(json.dumps({"medqa": [1, 2]}))
     assert main(["report", "--run-dir", str(run_dir)]) == 2
     assert "suite 'medqa'" in capsys.readouterr().err.replace("\n", "")
+
+
+def test_overlap_left_in_training_data_fails_independence(run_dir: Path) -> None:
+    path = run_dir / "data" / "preflight.json"
+    pre = json.loads(path.read_text())
+    pre.update(overlap_action="block", overlap_remaining=4)
+    path.write_text(json.dumps(pre))
+    status = {i.key: i for i in render_all(run_dir).items}
+    assert status["gmlp4_independent_data"].status == "fail"
+    assert "4 training items overlap" in status["gmlp4_independent_data"].detail
+    (run_dir / "data" / "preflight.json").unlink()
+    status = {i.key: i.status for i in render_all(run_dir).items}
+    assert status["gmlp4_independent_data"] == "fail"  # no evidence: fails closed
