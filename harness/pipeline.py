@@ -124,16 +124,12 @@ def run_data_preflight(config: MedgateConfig, run: RunDir):
     from suites.registry import eval_item_texts
 
     rows, provenance = read_training_rows(config)
-    texts = [(i + 1, _row_text(row)) for i, row in enumerate(rows)]
+    texts = [(row["row"], row["text"]) for row in rows]
     items = {name: eval_item_texts(name, config.evaluation.data.get(name))
              for name in config.evaluation.suites}
     result = run_preflight(texts, items, config=config.preflight, out_path=run.preflight,
                            provenance=provenance)
     return result
-
-
-def _row_text(row: dict[str, Any]) -> str:
-    return " ".join(str(v) for v in row.values() if isinstance(v, str | int | float))
 
 
 def _block_on_preflight(run: RunDir, preflight, policy, watch: _Stopwatch) -> PipelineOutcome:
