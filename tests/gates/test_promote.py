@@ -68,3 +68,28 @@ def test_refuses_without_gate_json(make_run):
     result = judge_run(run, load_policy("default"))
     with pytest.raises(BadInputError, match="gate.json"):
         promote(run, "checkpoint-10", result, lineage={})
+
+
+def test_promote_merges_a_real_lora_adapter(make_run, tiny_model_dir):
+    """No merged/ for the checkpoint: promotion folds the adapter into the base weights."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    run = make_run()
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    peft_model = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"],
+                                                 init_lora_weights=False))
+    peft_model.save_pretrained(run.checkpoints_dir / "checkpoint-10")
+    ids = torch.tensor([[1, 2, 3, 4]])
+    with torch.no_grad():
+        expected = peft_model(ids).logits
+    result = judge_run(run, load_policy("default"))
+    write_gate(run, result)
+    out = promote(run, "checkpoint-10", result, lineage={
+        "base_model": {"name": "tiny", "source": str(tiny_model_dir)}, "base_fingerprint": "x"})
+    record = json.loads((out / "lineage.json").read_text())
+    assert record["merged"]["how"].startswith("merged from the adapter")
+    merged = AutoModelForCausalLM.from_pretrained(out / "merged")
+    with torch.no_grad():
+        assert torch.allclose(merged(ids).logits, expected, atol=1e-4)
