@@ -127,3 +127,26 @@ def test_markup_in_evidence_is_escaped(make_run):
     assert "<img" not in md and "&lt;img" in md
     root = ET.parse(run.report_dir / "junit.xml").getroot()
     assert any("<img" in f.get("message") for f in root.iter("failure"))
+
+
+def test_plain_gate_uses_the_runs_configured_policy(make_run):
+    run = make_run(drop={"general": 15})
+    run.config.write_text("gates:\n  policy: permissive\n")
+    assert gate("--run-dir", str(run.root)) == 0
+    assert json.loads(run.gate.read_text())["policy"]["name"] == "permissive"
+
+
+def test_preflight_block_writes_a_failing_gate(make_run):
+    from types import SimpleNamespace
+
+    from gates import load_policy, preflight_block, write_gate
+
+    run = make_run()
+    result = preflight_block(SimpleNamespace(reasons=["PHI found in train.jsonl row 3"]),
+                             load_policy("default"), run)
+    write_gate(run, result)
+    data = json.loads(run.gate.read_text())
+    assert data["verdict"] == "BLOCK" and data["checkpoints"] == {}
+    assert data["reasons"] == ["data preflight: PHI found in train.jsonl row 3"]
+    _, fails, _ = junit_failures(run.report_dir / "junit.xml")
+    assert fails == 1
