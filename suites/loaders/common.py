@@ -8,6 +8,7 @@ here because its JSON builder reports a schema mismatch without the offending li
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +25,10 @@ def _open_text(path: Path) -> str:
     if path.is_dir():
         raise BadInputError("expected a file, got a folder", where=str(path))
     try:
-        return path.read_text(encoding="utf-8")
+        # utf-8-sig: a leading byte-order mark (Excel's CSV export) is not part of the data;
+        # newline="": line breaks inside a CSV field or a text reach the item unchanged.
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return handle.read()
     except UnicodeDecodeError as exc:
         raise BadInputError(f"not UTF-8 text (byte {exc.start})", where=str(path)) from exc
 
@@ -32,7 +36,9 @@ def _open_text(path: Path) -> str:
 def iter_jsonl(path: Path) -> Iterator[Row]:
     """One JSON object per line; blank lines are allowed, anything else must parse."""
     text = _open_text(path)
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Split on "\n" only: str.splitlines() also breaks at U+2028, form feeds and other
+    # characters that JSON allows unescaped inside a string.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
@@ -41,6 +47,8 @@ def iter_jsonl(path: Path) -> Iterator[Row]:
         except json.JSONDecodeError as exc:
             raise BadInputError(f"broken JSON line ({exc.msg} at column {exc.colno})",
                                 where=where) from exc
+        except (ValueError, RecursionError) as exc:
+            raise BadInputError(f"broken JSON line ({_json_failure(exc)})", where=where) from exc
         if not isinstance(row, dict):
             raise BadInputError(f"expected a JSON object, got {type(row).__name__}", where=where)
         yield where, row
@@ -53,6 +61,15 @@ def load_json(path: Path) -> Any:
     except json.JSONDecodeError as exc:
         raise BadInputError(f"not valid JSON ({exc.msg})",
                             where=f"{path}:{exc.lineno}") from exc
+    except (ValueError, RecursionError) as exc:
+        raise BadInputError(f"not valid JSON ({_json_failure(exc)})", where=str(path)) from exc
+
+
+def _json_failure(exc: Exception) -> str:
+    """Why json.loads failed beyond a syntax error: nesting or a number too big to read."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc).split(";")[0][:120]
 
 
 def iter_rows(path: Path) -> Iterator[Row]:
@@ -75,12 +92,28 @@ def iter_rows(path: Path) -> Iterator[Row]:
         else:
             raise BadInputError("expected a JSON list or object at top level", where=str(path))
     elif suffix == ".csv":
-        text = _open_text(path)
-        reader = csv.DictReader(text.splitlines())
-        for number, row in enumerate(reader, start=2):
-            yield f"{path}:{number}", dict(row)
+        reader = csv.DictReader(io.StringIO(_open_text(path), newline=""))
+        for where, row in csv_records(reader, path):
+            if None in row:  # DictReader keeps surplus cells under the key None
+                raise BadInputError(f"{len(reader.fieldnames or ()) + len(row[None])} cells "
+                                    f"but the header has {len(reader.fieldnames or ())}",
+                                    where=where)
+            yield where, dict(row)
     else:
         yield from iter_jsonl(path)
+
+
+def csv_records(reader: Any, path: Path) -> Iterator[tuple[str, Any]]:
+    """("file:line", record) of a csv reader; the csv module's own errors name the line."""
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a field over csv.field_size_limit()
+            line = getattr(reader, "reader", reader).line_num  # a DictReader's own lags behind
+            raise BadInputError(f"broken CSV ({exc})", where=f"{path}:{line}") from exc
+        yield f"{path}:{reader.line_num}", record
 
 
 def require(row: dict[str, Any], field: str, where: str, types: type | tuple[type, ...] = str) -> Any:
