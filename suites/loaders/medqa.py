@@ -24,6 +24,9 @@ def parse_row(row: dict[str, Any], where: str) -> MCItem:
     question = require(row, "question", where)
     options = require(row, "options", where, (dict, list))
     if isinstance(options, list):
+        if len(options) > len(LETTERS):
+            raise BadInputError(f"field 'options' has {len(options)} options; at most "
+                                f"{len(LETTERS)} (A-Z) are supported", where=where)
         options = {LETTERS[i]: text for i, text in enumerate(options)}
     keys = sorted(options)
     if len(keys) < 2:
