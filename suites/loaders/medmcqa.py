@@ -3,7 +3,7 @@
 `cop` is 0-based in the Hugging Face dataset that lm-eval scores and 1-based in the
 original release's JSON files. A file is read one way throughout: 1-based if any row
 has cop=4, 0-based otherwise (a file with both 0 and 4 is an error); a letter A-D is
-also accepted. The convention used is reported in the suite's info.
+also accepted, and so are digits as text (a CSV cell is always text). The convention used is reported in the suite's info.
 """
 
 from __future__ import annotations
@@ -18,8 +18,17 @@ from suites.loaders.common import check_unique, item_id, iter_rows, require
 FIELDS = ("opa", "opb", "opc", "opd")
 
 
+def _cop_number(value: Any) -> Any:
+    """`cop` as an int where it is written as digits in text, else unchanged."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value)
+    return value
+
+
 def _cop_base(rows: list[tuple[str, dict[str, Any]]], path: Path) -> int:
-    values = {row.get("cop") for _, row in rows}
+    # A list, not a set: a row's cop may be unhashable (a list or object) until checked.
+    values = [_cop_number(row.get("cop")) for _, row in rows]
+    values = [v for v in values if type(v) is int]
     if 0 in values and 4 in values:
         raise BadInputError("field 'cop' has both 0 and 4: neither 0-based nor 1-based",
                             where=str(path))
@@ -33,7 +42,7 @@ def load(path: Path, options: dict[str, Any] | None = None) -> list[MCItem]:
     for where, row in rows:
         question = require(row, "question", where)
         texts = tuple(require(row, f, where) for f in FIELDS)
-        cop = require(row, "cop", where, (int, str))
+        cop = _cop_number(require(row, "cop", where, (int, str)))
         if isinstance(cop, str):
             if cop.strip().upper() not in "ABCD" or len(cop.strip()) != 1:
                 raise BadInputError(f"answer key 'cop'={cop!r} is not among the options A-D",
