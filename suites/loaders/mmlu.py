@@ -10,12 +10,20 @@ counted and reported by the suite, not scored.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Any
 
 from harness.errors import BadInputError
 from suites.base import MCItem
-from suites.loaders.common import _open_text, check_unique, item_id, iter_rows, require
+from suites.loaders.common import (
+    _open_text,
+    check_unique,
+    csv_records,
+    item_id,
+    iter_rows,
+    require,
+)
 
 LETTERS = "ABCD"
 
@@ -28,7 +36,7 @@ def _answer(value: Any, where: str) -> int:
             return value
     elif isinstance(value, str) and value.strip().upper() in LETTERS and len(value.strip()) == 1:
         return LETTERS.index(value.strip().upper())
-    elif isinstance(value, str) and value.strip().isdigit() and 0 <= int(value) < 4:
+    elif isinstance(value, str) and value.strip() in ("0", "1", "2", "3"):
         return int(value)
     raise BadInputError(f"answer key 'answer'={value!r} is not among the options 0-3 / A-D",
                         where=where)
@@ -60,8 +68,8 @@ def _iter_original_csv(path: Path):
     subject = path.stem
     for suffix in ("_test", "_dev", "_val"):
         subject = subject.removesuffix(suffix)
-    for number, cells in enumerate(csv.reader(_open_text(path).splitlines()), start=1):
-        where = f"{path}:{number}"
+    reader = csv.reader(io.StringIO(_open_text(path), newline=""))
+    for where, cells in csv_records(reader, path):
         if len(cells) != 6:
             raise BadInputError(f"expected 6 columns (question, A, B, C, D, answer), got "
                                 f"{len(cells)}", where=where)
