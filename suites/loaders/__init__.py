@@ -36,8 +36,12 @@ def load_items(loader: str, source: str | Path, options: dict[str, Any] | None =
     if loader not in LOADERS:
         raise BadInputError(f"unknown loader '{loader}' (known: {', '.join(sorted(LOADERS))})")
     if isinstance(source, str) and source.startswith(HUB_PREFIX):
-        return _load_hub(loader, source)
-    return LOADERS[loader](Path(source), options)
+        items = _load_hub(loader, source)
+    else:
+        items = LOADERS[loader](Path(source), options)
+    if not items:  # an empty benchmark would score nothing and look like a result
+        raise BadInputError(f"no items in the data (loader '{loader}')", where=str(source))
+    return items
 
 
 def _load_hub(loader: str, source: str) -> list:

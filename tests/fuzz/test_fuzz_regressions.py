@@ -1,0 +1,93 @@
+"""Inputs the fuzz tests found breaking a loader, the config or the training-data reader.
+
+Each case once ended in a bare exception, a silently changed text or a valid file refused;
+each now ends in a BadInputError naming file and line, or in the exact items written.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.errors import BadInputError
+from suites.loaders import load_items
+
+MEDQA_ROW = {"question": "q", "options": {"A": "a", "B": "b"}, "answer_idx": "A"}
+
+
+def _write(tmp_path, name: str, content: str | bytes):
+    path = tmp_path / name
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return path
+
+
+def test_jsonl_keeps_line_separator_characters_inside_strings(tmp_path):
+    texts = ["q\u2028x", "q\x0cx", "q\x85x", "q\x1cx"]
+    lines = [json.dumps({**MEDQA_ROW, "question": t, "id": str(i)}, ensure_ascii=False)
+             for i, t in enumerate(texts)]
+    path = _write(tmp_path, "m.jsonl", "\n".join(lines) + "\n")
+    assert [i.question for i in load_items("medqa", path)] == texts
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+@pytest.mark.parametrize("body", ["[" * 50_000 + "]" * 50_000,
+                                  '{"question": ' + "7" * 5000 + "}"])
+def test_deep_nesting_and_huge_numbers_are_bad_input(tmp_path, suffix, body):
+    path = _write(tmp_path, "m" + suffix, body)
+    with pytest.raises(BadInputError, match=r"m\.json"):
+        load_items("medqa", path)
+
+
+def test_more_than_26_listed_options_is_bad_input(tmp_path):
+    path = _write(tmp_path, "m.jsonl", json.dumps({**MEDQA_ROW, "options": ["o"] * 27}))
+    with pytest.raises(BadInputError, match=r"m\.jsonl:1: field 'options' has 27"):
+        load_items("medqa", path)
+
+
+def test_medmcqa_cop_of_unhashable_type_is_bad_input(tmp_path):
+    row = {"question": "q", "opa": "a", "opb": "b", "opc": "c", "opd": "d", "cop": [1]}
+    path = _write(tmp_path, "m.jsonl", json.dumps(row))
+    with pytest.raises(BadInputError, match=r"m\.jsonl:1: field 'cop'"):
+        load_items("medmcqa", path)
+
+
+def test_medmcqa_csv_reads_cop_digits(tmp_path):
+    path = _write(tmp_path, "m.csv", "question,opa,opb,opc,opd,cop\nq1,a,b,c,d,4\nq2,a,b,c,d,1\n")
+    items = load_items("medmcqa", path)
+    assert [i.answer for i in items] == [3, 0]
+
+
+@pytest.mark.parametrize("answer", ["²", "٣", "9" * 5000])
+def test_mmlu_answer_of_unicode_digits_is_bad_input(tmp_path, answer):
+    row = {"question": "q", "choices": ["a", "b", "c", "d"], "answer": answer, "subject": "s"}
+    path = _write(tmp_path, "m.jsonl", json.dumps(row))
+    with pytest.raises(BadInputError, match=r"m\.jsonl:1: answer key 'answer'"):
+        load_items("mmlu", path)
+
+
+def test_csv_with_byte_order_mark_and_multiline_fields_keeps_text(tmp_path):
+    path = _write(tmp_path, "anatomy_test.csv", '\ufeff"q\r\nline 2",a,b,c,d,A\n"x\x0cy",a,b,c,d,B\n')
+    items = load_items("mmlu", path)
+    assert [i.question for i in items] == ["q\r\nline 2", "x\x0cy"]
+    header = _write(tmp_path, "h.csv", "\ufeffquestion,A,B,C,D,answer,subject\nq,a,b,c,d,A,s\n")
+    assert load_items("mmlu", header)[0].question == "q"
+
+
+def test_csv_row_with_surplus_cells_is_bad_input(tmp_path):
+    path = _write(tmp_path, "m.csv", "question,opa,opb,opc,opd,cop\nq, x,a,b,c,d,1\n")
+    with pytest.raises(BadInputError, match=r"m\.csv:2: 7 cells but the header has 6"):
+        load_items("medmcqa", path)
+
+
+def test_csv_field_over_the_csv_size_limit_is_bad_input(tmp_path):
+    path = _write(tmp_path, "m.csv", "question,opa,opb,opc,opd,cop\n" + "q" * 200_000 + ",a,b,c,d,1\n")
+    with pytest.raises(BadInputError, match=r"m\.csv:2: broken CSV"):
+        load_items("medmcqa", path)
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "[]", "{}"])
+def test_file_without_items_is_bad_input(tmp_path, content):
+    path = _write(tmp_path, "m.json" if content in ("[]", "{}") else "m.jsonl", content)
+    with pytest.raises(BadInputError, match=r"m\.jsonl?: no items"):
+        load_items("medqa", path)
