@@ -169,6 +169,10 @@ def train(config: MedgateConfig, run: RunDir, *, on_checkpoint: CheckpointHook |
     main = is_main_process()
     run.root.mkdir(parents=True, exist_ok=True)
     resume_from = _last_checkpoint(run) if resume else None
+    if not resume and any(run.checkpoints_dir.glob("checkpoint-*")):
+        # stale checkpoints from another run would be gated as if they were this run's
+        raise BadInputError("the run directory already has checkpoints: pass --resume to continue "
+                            "that run, or choose a new --run-dir", where=str(run.checkpoints_dir))
     if main:
         write_resolved(config, run.config)
         if not resume:

@@ -3,6 +3,10 @@
 Without -c the embedded demo config runs: SmolLM2-135M-Instruct with LoRA on the bundled
 demo data, sized for a CPU. Progress (step, loss, tokens/s, ETA) goes to stderr; where
 the checkpoints, adapter and merged weights were written goes to stdout.
+
+Several processes (CPU with gloo, or one per GPU) train the same config into the same
+run directory when started by torchrun:
+    torchrun --nproc_per_node 2 -m harness.cli train -c medgate.yaml --run-dir runs/ddp
 """
 
 from __future__ import annotations
