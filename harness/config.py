@@ -22,7 +22,8 @@ SECRET_ENV_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "OPENAI_API_KEY", "MEDG
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan=False: `.inf` epochs or a NaN rate is never a setting, only a typo or worse.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class ModelConfig(Section):
@@ -194,6 +195,15 @@ def _parse_scalar(text: str) -> Any:
         return yaml.safe_load(text) if text != "" else ""
     except yaml.YAMLError:
         return text
+    except (ValueError, RecursionError) as exc:  # 2020-13-45, a 5000-digit int, [[[[...
+        raise BadInputError(f"--set value '{text[:60]}' cannot be read: {_yaml_failure(exc)}") from exc
+
+
+def _yaml_failure(exc: Exception) -> str:
+    """Why a YAML scalar or document could not be built beyond a syntax error."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc).split(";")[0][:120]
 
 
 def apply_override(data: dict[str, Any], assignment: str) -> None:
@@ -225,12 +235,16 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             raise BadInputError("config file not found", where=source) from exc
         except UnicodeDecodeError as exc:
             raise BadInputError("config file is not UTF-8 text", where=source) from exc
+        except OSError as exc:  # a folder, no permission
+            raise BadInputError(f"cannot read config file ({exc.strerror})", where=source) from exc
         try:
             loaded = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{source}:{mark.line + 1}" if mark else source
             raise BadInputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=where) from exc
+        except (ValueError, RecursionError) as exc:
+            raise BadInputError(f"not valid YAML: {_yaml_failure(exc)}", where=source) from exc
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from harness.config import load_config
 from harness.errors import BadInputError
 from suites.loaders import load_items
 
@@ -91,3 +92,31 @@ def test_file_without_items_is_bad_input(tmp_path, content):
     path = _write(tmp_path, "m.json" if content in ("[]", "{}") else "m.jsonl", content)
     with pytest.raises(BadInputError, match=r"m\.jsonl?: no items"):
         load_items("medqa", path)
+
+
+def test_config_path_that_is_a_folder_is_bad_input(tmp_path):
+    with pytest.raises(BadInputError, match="cannot read config file"):
+        load_config(tmp_path)
+
+
+@pytest.mark.parametrize("document", ["training:\n  seed: " + "9" * 5000 + "\n",
+                                      "model:\n  name: 2020-13-45\n",
+                                      "a: " + "[" * 20_000 + "]" * 20_000 + "\n"])
+def test_config_values_yaml_cannot_build_are_bad_input(tmp_path, document):
+    path = _write(tmp_path, "medgate.yaml", document)
+    with pytest.raises(BadInputError, match=r"medgate\.yaml.*not valid YAML"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("value", ["[" * 20_000, "2020-13-45", "9" * 5000])
+def test_set_values_yaml_cannot_build_are_bad_input(value):
+    with pytest.raises(BadInputError, match="--set value"):
+        load_config(None, [f"model.name={value}"])
+
+
+@pytest.mark.parametrize("assignment", ["training.num_epochs=.inf", "training.learning_rate=.nan",
+                                        "dataset.validation_size=-.inf"])
+def test_config_refuses_infinity_and_nan(assignment):
+    key = assignment.split("=")[0]
+    with pytest.raises(BadInputError, match=f"key '{key}'"):
+        load_config(None, [assignment])
