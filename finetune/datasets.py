@@ -42,16 +42,53 @@ def _sha256(path: Path) -> str:
 
 def _check_jsonl(path: Path) -> None:
     """Name the line of a malformed JSON Lines file (datasets' own error does not)."""
-    with path.open(encoding="utf-8") as handle:
+    rows = 0
+    with path.open(encoding="utf-8-sig") as handle:  # -sig: datasets skips a leading BOM too
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
+            rows += 1
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise BadInputError(f"not valid JSON ({exc.msg})", where=f"{path}:{line_no}") from exc
+            except (ValueError, RecursionError) as exc:  # a 5000-digit number, [[[[...
+                reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:120]
+                raise BadInputError(f"not valid JSON ({reason})", where=f"{path}:{line_no}") from exc
             if not isinstance(value, dict):
                 raise BadInputError("each line must be a JSON object", where=f"{path}:{line_no}")
+    if not rows:
+        raise BadInputError("no rows: the file is empty", where=str(path))
+
+
+def _check_csv(path: Path) -> list[str]:
+    """The header of a CSV file, after checking that no record has more cells than it.
+
+    pandas takes a surplus first cell as the row index and shifts the others one column
+    left, so such a row would be read wrongly without a word; here it is an error.
+    """
+    import csv
+
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader, None)
+            if not header:
+                raise BadInputError("CSV file without a header row", where=str(path))
+            if "" in header or len(set(header)) != len(header):
+                raise BadInputError(f"CSV header has an empty or repeated column name: {header}",
+                                    where=f"{path}:1")
+            row_no = 0
+            for cells in reader:
+                if not cells:  # blank lines are skipped by the reader as well
+                    continue
+                row_no += 1
+                if len(cells) > len(header):
+                    raise BadInputError(f"{len(cells)} cells but the header has {len(header)}",
+                                        where=f"{path}: row {row_no}")
+        except csv.Error as exc:
+            raise BadInputError(f"broken CSV ({exc})", where=f"{path}:{reader.line_num}") from exc
+    return header
 
 
 def _local_dataset(path: Path, fmt: str):
@@ -74,6 +111,13 @@ def _local_dataset(path: Path, fmt: str):
         builder = "json" if fmt in ("json", "jsonl") else fmt
         if path.suffix.lower() == ".jsonl" or fmt == "jsonl":
             _check_jsonl(path)
+        if fmt == "csv":
+            # Every cell as the text written: pandas would otherwise read "NA" or "None" as
+            # missing and "007" as the number 7.
+            features = datasets.Features({name: datasets.Value("string")
+                                          for name in _check_csv(path)})
+            return datasets.load_dataset("csv", data_files=str(path), split="train",
+                                         features=features, keep_default_na=False)
         return datasets.load_dataset(builder, data_files=str(path), split="train")
     except BadInputError:
         raise

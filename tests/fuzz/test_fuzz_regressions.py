@@ -120,3 +120,36 @@ def test_config_refuses_infinity_and_nan(assignment):
     key = assignment.split("=")[0]
     with pytest.raises(BadInputError, match=f"key '{key}'"):
         load_config(None, [assignment])
+
+
+def _training_rows(path):
+    from finetune.datasets import read_training_rows
+
+    return read_training_rows(load_config(None, [f"dataset.name={path}"]))[0]
+
+
+def test_training_csv_keeps_cells_that_look_like_missing_values_or_numbers(tmp_path):
+    path = _write(tmp_path, "t.csv", 'question,answer\nWhat?,NA\nWhy?,None\nDose?,007\n"a\r\nb",1.50\n')
+    rows = _training_rows(path)
+    assert [r["messages"][-1]["content"] for r in rows] == ["NA", "None", "007", "1.50"]
+    assert rows[-1]["messages"][-2]["content"] == "a\r\nb"
+
+
+def test_training_csv_row_with_surplus_cells_is_bad_input(tmp_path):
+    path = _write(tmp_path, "t.csv", "question,answer\nq,a,b\n")
+    with pytest.raises(BadInputError, match=r"t\.csv: row 1: 3 cells but the header has 2"):
+        _training_rows(path)
+
+
+@pytest.mark.parametrize("body", ["[" * 50_000, '{"question": ' + "7" * 5000 + "}", "", "\n \n"])
+def test_training_jsonl_unreadable_or_empty_is_bad_input_naming_the_line(tmp_path, body):
+    path = _write(tmp_path, "t.jsonl", '{"question": "q", "answer": "a"}\n' + body)
+    if not body.strip():
+        path = _write(tmp_path, "t.jsonl", body)
+    with pytest.raises(BadInputError, match=r"t\.jsonl(:2: not valid JSON|: no rows)"):
+        _training_rows(path)
+
+
+def test_training_jsonl_with_byte_order_mark_is_read(tmp_path):
+    path = _write(tmp_path, "t.jsonl", '\ufeff{"question": "q", "answer": "{{ 7*7 }}"}\n')
+    assert _training_rows(path)[0]["messages"][-1]["content"] == "{{ 7*7 }}"
