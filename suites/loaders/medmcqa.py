@@ -20,8 +20,9 @@ FIELDS = ("opa", "opb", "opc", "opd")
 
 def _cop_number(value: Any) -> Any:
     """`cop` as an int where it is written as digits in text, else unchanged."""
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value)
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit() and len(text) < 10:
+        return int(text)
     return value
 
 

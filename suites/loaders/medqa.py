@@ -62,7 +62,12 @@ def _parse_endings(row: dict[str, Any], where: str) -> MCItem:
         texts.append(require(row, field, where))
     if len(texts) < 2:
         raise BadInputError("needs fields 'ending0', 'ending1', ...", where=where)
-    label = require(row, "label", where, int)
+    label = require(row, "label", where, (int, str))
+    if isinstance(label, str):  # a CSV cell is always text
+        if not (label.strip().isascii() and label.strip().isdigit() and len(label) < 10):
+            raise BadInputError(f"field 'label' must be an option index, got {label!r}",
+                                where=where)
+        label = int(label)
     if not 0 <= label < len(texts):
         raise BadInputError(f"answer key 'label'={label} is not among the options "
                             f"0..{len(texts) - 1}", where=where)

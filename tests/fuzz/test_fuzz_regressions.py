@@ -153,3 +153,24 @@ def test_training_jsonl_unreadable_or_empty_is_bad_input_naming_the_line(tmp_pat
 def test_training_jsonl_with_byte_order_mark_is_read(tmp_path):
     path = _write(tmp_path, "t.jsonl", '\ufeff{"question": "q", "answer": "{{ 7*7 }}"}\n')
     assert _training_rows(path)[0]["messages"][-1]["content"] == "{{ 7*7 }}"
+
+
+def test_medqa_endings_csv_reads_label_digits_and_refuses_others(tmp_path):
+    path = _write(tmp_path, "e.csv", "sent1,ending0,ending1,label\nq,a,b,1\n")
+    assert load_items("medqa", path)[0].answer == 1
+    for bad in ("x", "9" * 5000, "²"):
+        path = _write(tmp_path, "e.csv", f"sent1,ending0,ending1,label\nq,a,b,{bad}\n")
+        with pytest.raises(BadInputError, match=r"e\.csv:2: field 'label'"):
+            load_items("medqa", path)
+
+
+def test_medmcqa_cop_of_5000_digits_is_bad_input(tmp_path):
+    path = _write(tmp_path, "m.csv", "question,opa,opb,opc,opd,cop\nq,a,b,c,d," + "9" * 5000 + "\n")
+    with pytest.raises(BadInputError, match=r"m\.csv:2: answer key 'cop'"):
+        load_items("medmcqa", path)
+
+
+def test_training_file_of_unknown_row_shape_names_the_file(tmp_path):
+    path = _write(tmp_path, "t.jsonl", '{"text": "no known columns"}\n')
+    with pytest.raises(BadInputError, match=r"t\.jsonl: cannot tell the row format"):
+        _training_rows(path)
