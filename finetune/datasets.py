@@ -169,7 +169,10 @@ def _open_source(name: str, fmt: str, config_name: str | None, split: str,
 
 def _examples(ds, where: str, *, system_prompt: str | None, prompt_field: str,
               limit: int = 0) -> tuple[list[Example], str]:
-    fmt = detect_format(list(ds.column_names), prompt_field)
+    try:
+        fmt = detect_format(list(ds.column_names), prompt_field)
+    except BadInputError as exc:  # the columns are the file's: say which file
+        raise BadInputError(str(exc), where=where) from exc
     examples = []
     for index, row in enumerate(ds):
         if limit and index >= limit:
