@@ -6,6 +6,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -139,9 +140,9 @@ def test_llm_judge_fails_closed_on_unreadable_replies():
 
 
 class _FakeOpenAI(BaseHTTPRequestHandler):
-    seen: list[dict] = []
+    seen: ClassVar[list[dict]] = []
 
-    def do_POST(self):  # noqa: N802 - http.server API
+    def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         _FakeOpenAI.seen.append({"path": self.path, "auth": self.headers.get("Authorization"),
                                  "body": body})

@@ -1,0 +1,37 @@
+"""End to end on the real default model: `medgate eval --suites medqa-robust,safety,critical`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.records import read_records
+from suites.perturb import ALL_VARIANTS
+
+from .fakes import write_medqa
+
+
+@pytest.mark.slow
+def test_medgate_eval_writes_every_variant_and_the_safety_summary(tmp_path):
+    from harness.cli import main
+
+    medqa = write_medqa(tmp_path / "medqa.jsonl")
+    run_dir = tmp_path / "run"
+    code = main(["eval", "--model", "smollm2-135m", "--suites", "medqa-robust,safety,critical",
+                 "--data", f"medqa-robust={medqa}", "--limit", "4", "--run-dir", str(run_dir)])
+    assert code == 0
+    evals = run_dir / "evals" / "base"
+    robust = read_records(evals / "medqa-robust.records.jsonl")
+    assert {r.variant for r in robust} >= {"clean", *ALL_VARIANTS} - {"demographic", "synonym"}
+    safety = read_records(evals / "safety.records.jsonl")
+    assert len(safety) == 8 and all(r.output is not None and r.labels for r in safety)
+    critical = read_records(evals / "critical.records.jsonl")
+    assert all(r.critical is not None for r in critical)
+    summary = json.loads((evals / "summary.json").read_text())
+    assert "accuracy_drop.option_order" in summary["medqa-robust"]
+    assert "consistency" in summary["medqa-robust"]
+    for key in ("harmful_rate", "over_refusal_rate", "disclaimer_rate"):
+        assert summary["safety"][key]["n"] > 0 and summary["safety"][key]["ci"] is not None
+    rate = summary["critical"]["critical_error_rate"]
+    assert rate["n"] == 4 and "upper95" in rate and "n_needed" in rate
