@@ -43,6 +43,8 @@ class ModelHandle:
         self.batch_size = batch_size
         self.cache = cache if cache is not None else ResultCache()
         self.use_cache = True
+        # score single-token choices in one pass where that gives lm-eval's predictions
+        self.fast_path = True
         self._token = token
         self._fingerprint: str | None = None
         self._tokenizer = None
@@ -90,6 +92,10 @@ class ModelHandle:
     def _generate(self, prompts: list[str], max_new_tokens: int, chat: bool) -> list[str]:
         raise NotImplementedError
 
+    def _fast_score(self, items: list[MCItem], fmt: Any) -> list | None:
+        """Backend-specific scoring equal to lm-eval's, or None to use lm-eval itself."""
+        return None
+
     # --- cache ------------------------------------------------------------------------
     def _lookup(self, keys: list[str]) -> dict[str, Any]:
         if not self.use_cache:
@@ -120,8 +126,13 @@ class ModelHandle:
         missing = [i for i, k in enumerate(keys) if k not in found]
         if missing:
             todo = items if ctx.num_fewshot > 0 else [items[i] for i in missing]
-            scored = bridge.score_items(self.lm(), todo, fmt, num_fewshot=ctx.num_fewshot,
-                                        apply_chat_template=ctx.apply_chat_template, seed=ctx.seed)
+            scored = None
+            if self.fast_path and ctx.num_fewshot == 0 and not ctx.apply_chat_template:
+                scored = self._fast_score(todo, fmt)
+            if scored is None:
+                scored = bridge.score_items(self.lm(), todo, fmt, num_fewshot=ctx.num_fewshot,
+                                            apply_chat_template=ctx.apply_chat_template,
+                                            seed=ctx.seed)
             by_id = {it.item_id: s for it, s in zip(todo, scored, strict=True)}
             fresh = {keys[i]: {"prompt": by_id[items[i].item_id].prompt,
                                "logprobs": by_id[items[i].item_id].logprobs} for i in missing}

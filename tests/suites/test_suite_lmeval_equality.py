@@ -125,3 +125,41 @@ def test_render_matches_lm_eval_prompt(fmt, tiny_model_dir, tmp_path):
     lm = open_model(str(tiny_model_dir)).lm()
     scored = bridge.score_items(lm, items, bridge.get_format(fmt))
     assert [s.prompt for s in scored] == [bridge.render(i, bridge.get_format(fmt)) for i in items]
+
+
+@pytest.mark.parametrize("suite", ["medqa", "pubmedqa", "general"])
+def test_one_pass_path_gives_lm_eval_scores(suite, tiny_model_dir, tmp_path):
+    """The single-forward-pass path returns lm-eval's prompts and log-likelihoods."""
+    from harness.backends import lmeval_bridge as bridge
+    from harness.backends.base import open_model
+    from harness.backends.hf import score_one_pass
+    from suites.registry import get_suite
+
+    if suite == "medqa":
+        data = tmp_path / "m.jsonl"
+        data.write_text("".join(json.dumps({"question": q, "options": dict(zip("ABCD", o)),
+                                            "answer_idx": "ABCD"[a]}) + "\n"
+                                for q, o, a in QUESTIONS))
+    elif suite == "pubmedqa":
+        data = tmp_path / "p.jsonl"
+        data.write_text("".join(json.dumps({"question": q, "context": " ".join(o),
+                                            "answer": "yes"}) + "\n" for q, o, _ in QUESTIONS))
+    else:
+        data = tmp_path / "g.jsonl"
+        data.write_text("".join(json.dumps({"subject": ["astronomy", "virology"][i % 2],
+                                            "question": q, "choices": o, "answer": a}) + "\n"
+                                for i, (q, o, a) in enumerate(QUESTIONS)))
+    from suites.registry import make_context
+
+    spec_suite = get_suite(suite)
+    items, _ = spec_suite.items(make_context(suite, {suite: str(data)}))
+    fmt = bridge.get_format(spec_suite.spec.prompt_format)
+    handle = open_model(str(tiny_model_dir))
+    reference = bridge.score_items(handle.lm(), items, fmt)
+    fast = score_one_pass(handle.lm(), handle.model, items, fmt, batch_size=4)
+    assert fast is not None
+    assert [s.prompt for s in fast] == [s.prompt for s in reference]
+    for a, b in zip(fast, reference):
+        assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
+        assert max(range(len(a.logprobs)), key=a.logprobs.__getitem__) == max(
+            range(len(b.logprobs)), key=b.logprobs.__getitem__)
