@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,11 @@ def _parse_endings(row: dict[str, Any], where: str) -> MCItem:
         texts.append(require(row, field, where))
     if len(texts) < 2:
         raise BadInputError("needs fields 'ending0', 'ending1', ...", where=where)
+    read = {f"ending{i}" for i in range(len(texts))}
+    skipped = sorted(k for k in row if k not in read and re.fullmatch(r"ending\d+", str(k)))
+    if skipped:  # ending3 without ending2 would otherwise be left out unseen
+        raise BadInputError(f"field(s) {skipped} given but 'ending{len(texts)}' is missing",
+                            where=where)
     label = require(row, "label", where, (int, str))
     if isinstance(label, str):  # a CSV cell is always text
         if not (label.strip().isascii() and label.strip().isdigit() and len(label) < 10):

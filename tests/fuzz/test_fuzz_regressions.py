@@ -174,3 +174,10 @@ def test_training_file_of_unknown_row_shape_names_the_file(tmp_path):
     path = _write(tmp_path, "t.jsonl", '{"text": "no known columns"}\n')
     with pytest.raises(BadInputError, match=r"t\.jsonl: cannot tell the row format"):
         _training_rows(path)
+
+
+def test_medqa_ending_after_a_gap_is_bad_input_not_left_out(tmp_path):
+    row = {"sent1": "q", "ending0": "a", "ending1": "b", "ending3": "d", "label": 0}
+    path = _write(tmp_path, "e.jsonl", json.dumps(row))
+    with pytest.raises(BadInputError, match=r"e\.jsonl:1: field\(s\) \['ending3'\]"):
+        load_items("medqa", path)
