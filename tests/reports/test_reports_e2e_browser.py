@@ -22,7 +22,7 @@ def test_pages_after_train_and_gate(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     code = main(["train-and-gate", "--run-dir", str(run_dir), "--set", "training.max_steps=2",
                  "--set", "training.save_steps=2", "--set", "training.eval_steps=2",
-                 "--set", "evaluation.limit=8"])
+                 "--set", "evaluation.limit=8", "--set", "evaluation.max_new_tokens=32"])
     assert code in (0, 1)  # PROMOTE or BLOCK; both must leave readable reports
     for name in PAGES:
         report = probe(CHROMIUM, run_dir / "report" / name)
