@@ -118,3 +118,33 @@ def test_incompatible_settings_are_refused(tmp_path, tiny_overrides):
         run_train(tmp_path, tiny_overrides, ["peft.method=prefix", "training.packing=true"])
     with pytest.raises(BadInputError, match="multiple of training.eval_steps"):
         run_train(tmp_path, tiny_overrides, ["training.early_stopping_patience=2", "training.save_steps=3"])
+
+
+@pytest.mark.parametrize("extra", [
+    ["peft.method=qlora", "peft.quantization=8bit"],
+    ["peft.method=qlora", "training.gradient_checkpointing=true"],
+    ["training.gradient_checkpointing=true"],
+])
+def test_more_settings_train(tmp_path, tiny_overrides, extra):
+    _, result = run_train(tmp_path, tiny_overrides, [*extra, "training.max_steps=2"])
+    assert result.final_step == 2
+    if "peft.quantization=8bit" in extra:
+        assert result.model_info["quantization"]["bits"] == 8
+        assert result.model_info["quantization"]["quantized_modules"] > 0
+
+
+def test_validation_split_from_a_file(tmp_path, tiny_overrides):
+    from .conftest import instruction_rows, write_jsonl
+
+    val = write_jsonl(tmp_path / "val.jsonl", instruction_rows(3))
+    _, result = run_train(tmp_path, tiny_overrides, [f"dataset.validation_split={val}", "training.max_steps=2"])
+    assert result.data_provenance["validation_rows_kept"] == 3 and result.data_provenance["rows_kept"] == 24
+    assert any("eval_loss" in h for h in result.history)
+
+
+def test_training_into_a_used_run_directory_needs_resume(tmp_path, tiny_overrides):
+    from harness.errors import BadInputError
+
+    run, _ = run_train(tmp_path, tiny_overrides, ["training.max_steps=2"])
+    with pytest.raises(BadInputError, match="--resume"):
+        train(load_config(None, tiny_overrides), run, progress=False)
