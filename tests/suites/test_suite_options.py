@@ -1,0 +1,43 @@
+"""n-shot and chat-template options go through lm-eval and change what is scored (and cached)."""
+
+from __future__ import annotations
+
+import json
+
+from harness.config import EvaluationConfig
+from harness.records import read_records
+
+ROWS = [{"id": f"m{i}", "question": f"Question number {i}?",
+         "options": {"A": "alpha", "B": "beta", "C": "gamma", "D": "delta"},
+         "answer_idx": "ABCD"[i % 4]} for i in range(4)]
+
+
+def test_fewshot_and_chat_prompts(tiny_model_dir, tmp_path):
+    from harness.backends.base import open_model
+    from harness.cache import ResultCache
+    from harness.evaluation import evaluate_model
+
+    data = tmp_path / "m.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    cache = ResultCache(tmp_path / "cache")
+
+    def run(name: str, **cfg):
+        handle = open_model(str(tiny_model_dir), cache=cache)
+        out = evaluate_model(handle, ["medqa"], tmp_path / name, data={"medqa": str(data)},
+                             config=EvaluationConfig(**cfg), progress=False)
+        assert out["failed"] == {}
+        return handle, read_records(tmp_path / name / "medqa.records.jsonl")
+
+    _, zero = run("zero")
+    assert zero[0].prompt.startswith("Question: Question number 0?")
+    shot_handle, shots = run("shots", num_fewshot=2)
+    assert shot_handle.stats["items_scored"] == 4  # not served from the zero-shot cache
+    for record in shots:
+        assert record.prompt.count("Question: ") == 3
+        assert record.prompt.endswith(f"Question: {record.item_id.replace('m', 'Question number ')}"
+                                      "?\nA. alpha\nB. beta\nC. gamma\nD. delta\nAnswer:")
+    chat_handle, chat = run("chat", apply_chat_template=True)
+    assert chat_handle.stats["items_scored"] == 4
+    assert all("<|im_start|>" in r.prompt for r in chat)
+    info = json.loads((tmp_path / "shots" / "summary.json").read_text())["medqa"]["_info"]
+    assert info["num_fewshot"] == 2
