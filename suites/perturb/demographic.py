@@ -130,11 +130,12 @@ def _swap_sex(text: str, to_sex: str) -> str:
     def replace(match: re.Match) -> str:
         word = match.group(0)
         if to_sex == "male" and word.lower() == "her":
-            nxt = re.match(r"\s*([A-Za-z]+)?", text[match.end():])
-            follower = (nxt.group(1) or "").lower() if nxt else ""
+            token = re.match(r"\s*(\S*)", text[match.end():]).group(1)
+            follower = token.lower().strip(".,;:!?)\"'") if token else ""
             before = re.search(r"([A-Za-z]+)\s*$", text[:match.start()])
             object_verb = bool(before) and before.group(1).lower() in _OBJECT_VERBS
-            object_pos = not follower or follower in _OBJECT_FOLLOWERS or object_verb
+            ends_clause = not token or not token[0].isalnum()
+            object_pos = ends_clause or follower in _OBJECT_FOLLOWERS or object_verb
             target = "him" if object_pos else "his"
         else:
             target = table.get(word.lower())

@@ -143,3 +143,17 @@ def test_demographic_variant_swaps_consistently_and_skips_pregnancy(medqa_file):
     q = v.item.question
     assert "woman" in q and " She " in q and " her blood pressure" in q
     assert " He " not in q and " his " not in q
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("A woman took it. Her 6-hour level is high.", "A man took it. His 6-hour level is high."),
+    ("We gave her aspirin and saw her, then left.", "We gave him aspirin and saw him, then left."),
+    ("Mrs. Lee says her knee hurts.", "Mr. Lee says his knee hurts."),
+])
+def test_her_becomes_his_or_him_by_position(text, expected):
+    import random
+
+    from suites.perturb import demographic
+
+    change = demographic.plan([text], random.Random(0), age_shift_years=0)
+    assert demographic.apply(text, change) == expected
