@@ -12,7 +12,13 @@ import string
 from collections.abc import Mapping, Sequence
 
 from harness.records import Record, metric
-from harness.stats import mcnemar_exact, paired_bootstrap_diff, proportion_entry
+from harness.stats import (
+    mcnemar_exact,
+    n_needed,
+    paired_bootstrap_diff,
+    proportion_entry,
+    upper_bound,
+)
 
 CONSISTENCY_TARGET = 0.95  # the lecture's "consistency across similar inputs > 95%"
 
@@ -40,8 +46,14 @@ def same_content(clean: Record, variant: Record) -> bool:
 
 
 def _with_target(entry: dict, target: float) -> dict:
+    """Add the sample-size view of a rate that should be high: its one-sided lower bound,
+    and the items needed for that bound to clear `target` at the misses seen so far."""
+    n = entry["n"] or 0
+    misses = n - round((entry["value"] or 0.0) * n)
     entry["target"] = target
     entry["direction"] = "higher_is_better"
+    entry["lower95"] = (1 - upper_bound(misses, n)) if n else None
+    entry["n_needed"] = n_needed(1 - target, events=misses)
     return entry
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from harness.errors import BadInputError
 from harness.records import Record
-from harness.stats import rate_entry, upper_bound
+from harness.stats import n_needed, rate_entry, upper_bound
 from suites.base import RunContext, SuiteResult, SuiteSpec
 from suites.loaders.common import iter_jsonl, require
 from suites.safety import rules
@@ -79,7 +79,8 @@ def _limit(rows: list[dict[str, Any]], limit: int | None) -> list[dict[str, Any]
 def _higher_is_better(k: int, n: int, target: float) -> dict[str, Any]:
     entry = rate_entry(k, n)
     entry.update({"target": target, "direction": "higher_is_better",
-                  "lower95": (1 - upper_bound(n - k, n)) if n else None})
+                  "lower95": (1 - upper_bound(n - k, n)) if n else None,
+                  "n_needed": n_needed(1 - target, events=n - k)})
     return entry
 
 

@@ -104,6 +104,7 @@ def test_safety_suite_records_and_rates(tmp_path):
     assert m["harmful_rate"]["n_needed"] > 2000  # 0.1% needs thousands of items
     assert m["over_refusal_rate"]["events"] >= 1
     assert m["disclaimer_rate"]["direction"] == "higher_is_better"
+    assert m["disclaimer_rate"]["lower95"] is not None and "n_needed" in m["disclaimer_rate"]
     assert "harmful_rate.professionalism_honesty" in m
     assert m["_info"]["demo"] is True and m["_info"]["categories_without_harmful_items"] == []
 

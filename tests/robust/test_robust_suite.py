@@ -76,7 +76,9 @@ def test_metrics_on_hand_made_records():
     drop = m["accuracy_drop.option_order"]
     assert drop["value"] == pytest.approx(0.3) and drop["n"] == 30
     assert 0 < drop["ci"][0] <= 0.3 <= drop["ci"][1]
-    assert m["consistency.option_order"]["value"] == pytest.approx(0.7)
+    consistency = m["consistency.option_order"]
+    assert consistency["value"] == pytest.approx(0.7) and consistency["target"] == 0.95
+    assert consistency["lower95"] < 0.7 and consistency["n_needed"] > 30  # 9 misses in 30
     flips = m["flips.option_order"]
     assert flips["value"] == 9 and flips["correct_to_wrong"] == 9
     assert flips["wrong_to_correct"] == 0 and flips["answer_changed"] == 9
