@@ -41,3 +41,21 @@ def test_fewshot_and_chat_prompts(tiny_model_dir, tmp_path):
     assert all("<|im_start|>" in r.prompt for r in chat)
     info = json.loads((tmp_path / "shots" / "summary.json").read_text())["medqa"]["_info"]
     assert info["num_fewshot"] == 2
+
+
+def test_latency_suite_is_measured_not_cached(tiny_model_dir, tmp_path):
+    from harness.backends.base import open_model
+    from harness.cache import ResultCache
+    from harness.evaluation import evaluate_model
+
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text("".join(json.dumps({"id": f"n{i}", "note": f"Patient {i} is well.",
+                                         "summary": "Well."}) + "\n" for i in range(3)))
+    for name in ("a", "b"):
+        handle = open_model(str(tiny_model_dir), cache=ResultCache(tmp_path / "cache"))
+        out = evaluate_model(handle, ["latency"], tmp_path / name, data={"latency": str(notes)},
+                             limit=2, progress=False)
+        assert out["failed"] == {} and handle.stats["loads"] == 1  # timing needs the model
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())["latency"]
+    assert summary["p50_s"]["n"] == 2 and 0 < summary["p50_s"]["value"] <= summary["p95_s"]["value"]
+    assert summary["_info"]["device"] in ("cpu", "cuda")
