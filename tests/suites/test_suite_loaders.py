@@ -131,3 +131,26 @@ def test_duplicate_ids(tmp_path):
     with pytest.raises(BadInputError, match="duplicate item id 'x'"):
         load_items("medqa", write_jsonl(tmp_path / "d.jsonl", [{**MEDQA4, "id": "x"},
                                                                {**MEDQA4, "id": "x"}]))
+
+
+def test_hub_source_goes_through_the_same_parser(monkeypatch):
+    import datasets
+
+    calls = {}
+
+    def fake_load_dataset(name, config=None, split=None):
+        calls.update(name=name, config=config, split=split)
+        return [{"sent1": "Q?", "ending0": "a", "ending1": "b", "ending2": "c", "ending3": "d",
+                 "label": 2}, {"sent1": "Q2?", "ending0": "a", "ending1": "b", "label": 9}]
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    with pytest.raises(BadInputError, match=r"hf:GBaker/MedQA-USMLE-4-options-hf@test\[1\].*label"):
+        load_items("medqa", "hf:GBaker/MedQA-USMLE-4-options-hf@test")
+    assert calls == {"name": "GBaker/MedQA-USMLE-4-options-hf", "config": None, "split": "test"}
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("offline")
+
+    monkeypatch.setattr(datasets, "load_dataset", unreachable)
+    with pytest.raises(BadInputError, match="cannot load hub dataset.*--data SUITE=PATH"):
+        load_items("pubmedqa", "hf:bigbio/pubmed_qa:pubmed_qa_labeled_fold0_source")
