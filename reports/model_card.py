@@ -148,6 +148,15 @@ def _flagged(data: RunData, tag: str | None, limit: int = 25) -> list[dict[str, 
     return rows[:limit]
 
 
+def _evaluated_model(data: RunData) -> str | None:
+    """The model name the suites recorded, for runs without a resolved config."""
+    for suite in data.suites():
+        name = data.suite_info(suite).get("model")
+        if name:
+            return str(name)
+    return None
+
+
 def _lineage(data: RunData) -> dict[str, Any]:
     cfg = data.config
     model, peft, dataset = cfg.get("model") or {}, cfg.get("peft") or {}, cfg.get("dataset") or {}
@@ -165,7 +174,7 @@ def _lineage(data: RunData) -> dict[str, Any]:
     prov = data.training_provenance()
     rows = pre.get("rows") if isinstance(pre.get("rows"), dict) else {}
     rows = {**rows, **{k: prov[k] for k in ("rows_in_source", "rows_read") if k in prov}}
-    return {"base_model": model.get("name"), "revision": model.get("revision"),
+    return {"base_model": model.get("name") or _evaluated_model(data), "revision": model.get("revision"),
             "gguf_file": model.get("gguf_file"), "method": peft.get("method"),
             "peft": {k: peft.get(k) for k in ("r", "alpha", "dropout", "target_modules") if k in peft},
             "dataset": dataset.get("name"), "dataset_rows": rows or None,
@@ -211,15 +220,17 @@ def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any
         names: list[str] = []
         for tag in data.tags:
             for name, entry in data.summaries.get(tag, {}).get(suite, {}).items():
-                if (isinstance(entry, dict) and not name.startswith("_")
-                        and not name.startswith(ROBUST_PREFIXES) and name not in names):
+                if (isinstance(entry, dict) and not name.startswith("_") and "." not in name
+                        and name not in names):
                     names.append(name)
-        for name in names:  # every metric of every suite, per-perturbation ones aside
+        for name in names:  # every metric of every suite; per-slice ones (a.b) stay in tables
             uri = plots.metric_across_checkpoints(data, suite, name)
             if uri:
                 plot_metrics.append({"suite": suite, "metric": name, "uri": uri})
-    title = report.get("title") or (f"{(cfg.get('model') or {}).get('name', 'model')} "
-                                    f"fine-tuned with {(cfg.get('peft') or {}).get('method', '?')}")
+    base_model = (cfg.get("model") or {}).get("name") or _evaluated_model(data)
+    method = (cfg.get("peft") or {}).get("method")
+    title = report.get("title") or (f"{base_model or 'model'} fine-tuned with {method}" if method
+                                    else f"{base_model or 'model'} ({tag or 'not evaluated'})")
     return {
         "title": title,
         "run_id": data.run.root.resolve().name,
