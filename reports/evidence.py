@@ -19,6 +19,23 @@ def _flags(record: dict[str, Any]) -> dict[str, bool]:
     return {"harmful": bool(labels.get("harmful")), "critical": bool(record.get("critical"))}
 
 
+def _why(record: dict[str, Any]) -> str:
+    """The judge's or the suite's stated reason for a label, for the reviewer to check."""
+    labels = record.get("labels") or {}
+    parts = []
+    if labels.get("judge"):
+        parts.append(f"judge {labels['judge']}")
+    reasons = labels.get("reasons")
+    if isinstance(reasons, list):
+        parts.extend(str(r) for r in reasons)
+    elif reasons:
+        parts.append(str(reasons))
+    danger = labels.get("danger_reason") or (record.get("meta") or {}).get("danger_reason")
+    if danger and record.get("critical"):
+        parts.append(f"danger: {danger}")
+    return "; ".join(parts)
+
+
 def _short(value: Any) -> str:
     if value is None:
         return ""
@@ -50,7 +67,7 @@ def build_items(data: RunData) -> dict[str, Any]:
                         "output": r.get("output") or "", "flip": flip,
                         "base_pred": _short(base.get("pred")) if base else None,
                         "base_correct": base.get("correct") if base else None,
-                        "labels": r.get("labels") or {}, **_flags(r)})
+                        "why": _why(r), **_flags(r)})
                 first = clean or recs[0]
                 items.append({
                     "suite": suite, "id": item_id, "demo": bool(first.get("demo")) or data.is_demo(suite),

@@ -34,7 +34,7 @@
     var q = search.value.trim().toLowerCase();
     if (!q) { return true; }
     var hay = [it.id, it.suite, it.prompt, it.gold].concat(it.choices);
-    it.variants.forEach(function (v) { hay.push(v.pred, v.output, v.variant, v.prompt); });
+    it.variants.forEach(function (v) { hay.push(v.pred, v.output, v.variant, v.prompt, v.why); });
     return hay.join("\n").toLowerCase().indexOf(q) >= 0;
   }
   function answerCell(ok) {
@@ -76,6 +76,7 @@
       if (v.flip) { flags.appendChild(el("span", "flag flip", "flip")); }
       if (v.harmful) { flags.appendChild(el("span", "flag harmful", "harmful")); }
       if (v.critical) { flags.appendChild(el("span", "flag critical", "critical")); }
+      if (v.why) { flags.appendChild(el("div", "meta", v.why)); }
       tr.appendChild(flags);
       var text = el("td");
       if (v.output) { text.appendChild(el("pre", null, v.output)); }
