@@ -62,15 +62,23 @@ def _check_jsonl(path: Path) -> None:
 
 
 def _check_csv(path: Path) -> list[str]:
-    """The header of a CSV file, after checking that no record has more cells than it.
+    """The header of a CSV file, after checking each record against what pandas does.
 
     pandas takes a surplus first cell as the row index and shifts the others one column
-    left, so such a row would be read wrongly without a word; here it is an error.
+    left, and skips a line of only spaces as blank: either way a row would be read wrongly
+    or lost without a word; here each is an error naming the row.
     """
     import csv
 
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
+        last = [""]
+
+        def lines():
+            for line in handle:
+                last[0] = line
+                yield line
+
+        reader = csv.reader(lines())
         try:
             header = next(reader, None)
             if not header:
@@ -83,6 +91,9 @@ def _check_csv(path: Path) -> list[str]:
                 if not cells:  # blank lines are skipped by the reader as well
                     continue
                 row_no += 1
+                raw = last[0].rstrip("\r\n")
+                if raw and not raw.strip(" \t"):  # pandas drops it as blank: a lost row
+                    raise BadInputError("a line of only spaces or tabs", where=f"{path}: row {row_no}")
                 if len(cells) > len(header):
                     raise BadInputError(f"{len(cells)} cells but the header has {len(header)}",
                                         where=f"{path}: row {row_no}")

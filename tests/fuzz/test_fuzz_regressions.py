@@ -181,3 +181,10 @@ def test_medqa_ending_after_a_gap_is_bad_input_not_left_out(tmp_path):
     path = _write(tmp_path, "e.jsonl", json.dumps(row))
     with pytest.raises(BadInputError, match=r"e\.jsonl:1: field\(s\) \['ending3'\]"):
         load_items("medqa", path)
+
+
+@pytest.mark.parametrize("content", ["prompt\r\n   \r\nkey\r\n", "question,answer\nq,a\n \t \nq2,a2\n"])
+def test_training_csv_line_of_spaces_is_bad_input_not_skipped(tmp_path, content):
+    path = _write(tmp_path, "t.csv", content)
+    with pytest.raises(BadInputError, match=r"t\.csv: row \d: a line of only spaces"):
+        _training_rows(path)
