@@ -106,6 +106,8 @@ class _Pipe:
 
 def probe(chromium: str, page: Path, settle: float = 1.5) -> PageReport:
     """Load `page` from disk, wait for load plus `settle` seconds, collect what happened."""
+    if not page.is_file():  # Chromium would show its own error page without a console error
+        raise FileNotFoundError(page)
     url = page.resolve().as_uri()
     report = PageReport(url=url)
     to_chrome_r, to_chrome_w = os.pipe()
@@ -169,6 +171,8 @@ def probe(chromium: str, page: Path, settle: float = 1.5) -> PageReport:
 
 def screenshot(chromium: str, page: Path, out: Path, size: str = "1280,1600") -> Path:
     """Chromium's own --screenshot of the page, from disk."""
+    if not page.is_file():
+        raise FileNotFoundError(page)
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run([chromium, *FLAGS, f"--user-data-dir={profile}", f"--window-size={size}",
                         f"--screenshot={out}", page.resolve().as_uri()],
