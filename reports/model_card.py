@@ -42,7 +42,10 @@ def fmt(value: Any, digits: int = 3) -> str:
     if isinstance(value, (int, float)):
         if isinstance(value, float) and not math.isfinite(value):
             return "—"
-        return str(value) if isinstance(value, int) else f"{value:.{digits}f}"
+        if isinstance(value, int):
+            return str(value)
+        text = f"{value:.{digits}f}"
+        return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.000"
     return str(value)
 
 
