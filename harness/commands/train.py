@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
               f"{prov.get('validation_rows_kept', 0)} validation rows"
               + (f", dropped {dropped}" if dropped else "")
               + (f", {prov.get('replay_rows')} replay rows" if prov.get("replay_rows") else "")
-              + (" [demo data]" if prov.get("demo") else ""))
+              + (" \\[demo data]" if prov.get("demo") else ""))
     for step, path in result.checkpoints:
         out.print(f"checkpoint      {step:>5}  {path}")
     if result.best_checkpoint:
