@@ -76,8 +76,9 @@ def metric_across_checkpoints(data: RunData, suite: str, name: str) -> str | Non
     lows, highs = [], []
     for _, value, ci in points:
         ok = isinstance(ci, list) and len(ci) == 2 and all(_finite(c) for c in ci)
-        lows.append(value - ci[0] if ok else 0.0)
-        highs.append(ci[1] - value if ok else 0.0)
+        # clamped: a Wilson bound at 0 or 1 can sit a rounding error past the value
+        lows.append(max(0.0, value - ci[0]) if ok else 0.0)
+        highs.append(max(0.0, ci[1] - value) if ok else 0.0)
     ax.errorbar(xs, values, yerr=[lows, highs], fmt="o-", capsize=4, color="#1f5f8b")
     ax.set_xticks(xs, [p[0] for p in points])
     ax.set_ylabel(f"{suite} {name}")
