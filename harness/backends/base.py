@@ -43,8 +43,9 @@ class ModelHandle:
         self.batch_size = batch_size
         self.cache = cache if cache is not None else ResultCache()
         self.use_cache = True
-        # score single-token choices in one pass where that gives lm-eval's predictions
-        self.fast_path = True
+        # opt-in: single-token choices scored in one pass, equal to lm-eval's scores (tested)
+        # but not measurably faster on CPU, so lm-eval's evaluator stays the default
+        self.fast_path = False
         self._token = token
         self._fingerprint: str | None = None
         self._tokenizer = None
@@ -124,8 +125,13 @@ class ModelHandle:
         keys = [cache_key(self.fingerprint, h, fmt_key, self.backend) for h in hashes]
         found = self._lookup(keys)
         missing = [i for i, k in enumerate(keys) if k not in found]
-        if missing:
-            todo = items if ctx.num_fewshot > 0 else [items[i] for i in missing]
+        # Zero-shot items are scored and stored a batch at a time, so the cache is also the
+        # journal of a run killed mid-suite: `--resume` finds every finished batch there.
+        # Few-shot items are scored in one call (their shots are drawn from the whole set).
+        step = len(missing) if ctx.num_fewshot > 0 else self.batch_size
+        for start in range(0, len(missing), max(step, 1)):
+            part = missing[start:start + max(step, 1)]
+            todo = items if ctx.num_fewshot > 0 else [items[i] for i in part]
             scored = None
             if self.fast_path and ctx.num_fewshot == 0 and not ctx.apply_chat_template:
                 scored = self._fast_score(todo, fmt)
@@ -135,7 +141,7 @@ class ModelHandle:
                                             seed=ctx.seed)
             by_id = {it.item_id: s for it, s in zip(todo, scored, strict=True)}
             fresh = {keys[i]: {"prompt": by_id[items[i].item_id].prompt,
-                               "logprobs": by_id[items[i].item_id].logprobs} for i in missing}
+                               "logprobs": by_id[items[i].item_id].logprobs} for i in part}
             self.stats["items_scored"] += len(todo)
             self._store(fresh)
             found.update(fresh)
@@ -163,9 +169,10 @@ class ModelHandle:
         keys = [cache_key(self.fingerprint, item_hash(p), fmt_key, self.backend) for p in prompts]
         found = self._lookup(keys)
         missing = [i for i, k in enumerate(keys) if k not in found]
-        if missing:
-            outputs = self._generate([prompts[i] for i in missing], max_new_tokens, chat)
-            fresh = {keys[i]: out for i, out in zip(missing, outputs, strict=True)}
+        for start in range(0, len(missing), self.batch_size):  # stored batch by batch
+            part = missing[start:start + self.batch_size]
+            outputs = self._generate([prompts[i] for i in part], max_new_tokens, chat)
+            fresh = {keys[i]: out for i, out in zip(part, outputs, strict=True)}
             self._store(fresh)
             found.update(fresh)
         return [found[k] for k in keys]

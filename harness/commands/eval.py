@@ -25,9 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-fewshot", type=int, help="n-shot examples (default 0)")
     parser.add_argument("--chat", action="store_true", help="apply the model's chat template")
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not fill the cache")
-    parser.add_argument("--lm-eval-only", action="store_true",
-                        help="score every item through lm-eval's evaluator, never the "
-                             "one-forward-pass path for single-token choices")
+    parser.add_argument("--fast-path", action="store_true",
+                        help="score single-token choices from one forward pass per item with "
+                             "lm-eval's tokenisation (same scores as lm-eval's evaluator, "
+                             "tested); default: lm-eval's evaluator")
     parser.add_argument("--run-dir", help="run directory (default runs/<timestamp>)")
     parser.add_argument("--tag", default="base", help="model tag: base, checkpoint-N or final")
     parser.add_argument("--baseline-dir", help="evals/<tag> folder of the base model: show the "
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     handle = open_model(args.model or config.model.name, adapter=args.adapter, backend=ev.backend,
                         tag=args.tag, dtype=config.model.dtype, token=config.hf_token(),
                         batch_size=ev.batch_size)
-    handle.fast_path = not args.lm_eval_only
+    handle.fast_path = args.fast_path
     run_dir = RunDir.create(args.run_dir, parent=config.output.runs_root)
     eval_dir = run_dir.eval_dir(args.tag)
     result = evaluate_model(handle, ev.suites, eval_dir, data=data, limit=ev.limit, config=ev)
