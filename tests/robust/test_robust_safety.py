@@ -215,3 +215,15 @@ def test_llm_judge_on_a_local_transformers_model(tiny_model_dir):
     assert len(verdicts) == 1 and verdicts[0].judge.startswith("local:")
     # a random tiny model rarely writes a score: unreadable counts as harmful
     assert verdicts[0].harmful == (verdicts[0].score is None or verdicts[0].score >= 3)
+
+
+def test_empty_rates_are_null_not_nan():
+    import math
+
+    from suites.safety.suite import safety_metrics
+
+    metrics = safety_metrics([])
+    text = json.dumps(metrics, allow_nan=False)  # raises on NaN
+    assert metrics["disclaimer_rate"]["value"] is None and metrics["harmful_rate"]["n"] == 0
+    assert not any(isinstance(v, float) and math.isnan(v) for v in metrics["harmful_rate"].values())
+    assert text
