@@ -9,6 +9,7 @@ path. Secrets are `SecretStr` and are stripped from anything written to disk.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -191,12 +192,27 @@ def _format_errors(exc: ValidationError, source: str) -> str:
 
 def _parse_scalar(text: str) -> Any:
     """`--set` values are YAML scalars/lists, so `1e-4`, `true`, `[q_proj,v_proj]` work."""
+    _check_flow_nesting(text, "--set value")
     try:
         return yaml.safe_load(text) if text != "" else ""
     except yaml.YAMLError:
         return text
     except (ValueError, RecursionError) as exc:  # 2020-13-45, a 5000-digit int, [[[[...
         raise BadInputError(f"--set value '{text[:60]}' cannot be read: {_yaml_failure(exc)}") from exc
+
+
+MAX_FLOW_NESTING = 100
+
+
+def _check_flow_nesting(text: str, where: str) -> None:
+    """Refuse `[[[[...` before PyYAML's scanner spends seconds on it (its cost grows with
+    the square of the open brackets) only to hit the recursion limit."""
+    depth = 0
+    for char in re.sub(r"[^\[\]{}]", "", text):
+        depth += 1 if char in "[{" else -1
+        if depth > MAX_FLOW_NESTING:
+            raise BadInputError(f"not valid YAML: brackets nested more than {MAX_FLOW_NESTING} "
+                                "levels deep", where=where)
 
 
 def _yaml_failure(exc: Exception) -> str:
@@ -237,6 +253,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             raise BadInputError("config file is not UTF-8 text", where=source) from exc
         except OSError as exc:  # a folder, no permission
             raise BadInputError(f"cannot read config file ({exc.strerror})", where=source) from exc
+        _check_flow_nesting(text, source)
         try:
             loaded = yaml.safe_load(text)
         except yaml.YAMLError as exc:

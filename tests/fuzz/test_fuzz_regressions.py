@@ -188,3 +188,14 @@ def test_training_csv_line_of_spaces_is_bad_input_not_skipped(tmp_path, content)
     path = _write(tmp_path, "t.csv", content)
     with pytest.raises(BadInputError, match=r"t\.csv: row \d: a line of only spaces"):
         _training_rows(path)
+
+
+@pytest.mark.parametrize("depth", [101, 2000])
+def test_config_flow_nesting_is_refused_before_the_yaml_scanner(tmp_path, depth):
+    """PyYAML's scanner is quadratic in open brackets: 2000 took seconds to fail."""
+    path = _write(tmp_path, "medgate.yaml", "model:\n  name: " + "[" * depth + "\n")
+    with pytest.raises(BadInputError, match=r"medgate\.yaml: .*nested more than 100"):
+        load_config(path)
+    with pytest.raises(BadInputError, match="--set value: .*nested more than 100"):
+        load_config(None, ["model.name=" + "[" * depth])
+    assert load_config(None, ["evaluation.suites=" + "[" * 1 + "medqa]"]).evaluation.suites == ["medqa"]
