@@ -24,9 +24,10 @@ def _free_port() -> int:
 
 
 def _layout(root) -> set[str]:
-    # rng_state.pth is per rank under DDP (rng_state_0.pth, rng_state_1.pth): the state, not the layout
+    # rng_state.pth is per rank under DDP (rng_state_0.pth, rng_state_1.pth) and a run lock
+    # (.medgate.lock) is process bookkeeping: state, not the layout
     return {str(p.relative_to(root)) for p in root.rglob("*")
-            if p.is_file() and not p.name.startswith("rng_state")}
+            if p.is_file() and not p.name.startswith(("rng_state", "."))}
 
 
 @pytest.mark.slow
@@ -46,6 +47,7 @@ def test_torchrun_two_cpu_processes_write_the_same_layout(tmp_path, tiny_overrid
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads((double / "train" / "result.json").read_text())
     assert result["world_size"] == 2 and result["final_step"] == 2
-    assert _layout(double) == _layout(single)
+    only_ddp, only_single = _layout(double) - _layout(single), _layout(single) - _layout(double)
+    assert not only_ddp and not only_single, (only_ddp, only_single)
     history = json.loads((double / "train" / "history.json").read_text())
     assert [h["step"] for h in history if "loss" in h] == [1, 2]  # one history, not one per rank
