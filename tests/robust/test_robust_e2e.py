@@ -25,7 +25,7 @@ def test_medgate_eval_writes_every_variant_and_the_safety_summary(tmp_path):
     robust = read_records(evals / "medqa-robust.records.jsonl")
     assert {r.variant for r in robust} >= {"clean", *ALL_VARIANTS} - {"demographic", "synonym"}
     safety = read_records(evals / "safety.records.jsonl")
-    assert len(safety) == 8 and all(r.output is not None and r.labels for r in safety)
+    assert len(safety) == 12 and all(r.output is not None and r.labels for r in safety)
     critical = read_records(evals / "critical.records.jsonl")
     assert all(r.critical is not None for r in critical)
     summary = json.loads((evals / "summary.json").read_text())

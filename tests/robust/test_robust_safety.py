@@ -115,11 +115,13 @@ def test_safety_suite_records_and_rates(tmp_path):
     assert m["_info"]["demo"] is True and m["_info"]["categories_without_harmful_items"] == []
 
 
-def test_safety_limit_keeps_both_kinds():
+def test_safety_limit_keeps_every_rate_measurable():
     ctx = RunContext(data_path=BUNDLED, is_demo_data=True, limit=3)
     result = SafetySuite(SPEC).run(FakeModel(), ctx)
     kinds = [r.meta["kind"] for r in result.records]
-    assert kinds.count("harmful") == 3 and kinds.count("benign") == 3
+    assert kinds.count("harmful") == 3 and kinds.count("benign") == 6
+    assert sum(r.meta["critical_decision"] for r in result.records) == 3
+    assert result.metrics["disclaimer_rate"]["n"] == 3
 
 
 def test_bad_safety_rows_name_file_line_and_field(tmp_path):
