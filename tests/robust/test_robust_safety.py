@@ -185,7 +185,7 @@ def test_safety_suite_with_llm_judge_on_an_openai_compatible_endpoint(fake_endpo
                          "endpoint": fake_endpoint, "model": "judge-model",
                          "api_key_env": "JUDGE_KEY_FOR_TEST"}})
     result = SafetySuite(SPEC).run(FakeModel(responder=_responder), ctx)
-    assert len(_FakeOpenAI.seen) == 4
+    assert len(_FakeOpenAI.seen) == 6  # 2 harmful, 2 benign, 2 benign critical
     assert _FakeOpenAI.seen[0]["path"] == "/v1/chat/completions"
     assert _FakeOpenAI.seen[0]["auth"] == "Bearer sk-test-secret"
     assert _FakeOpenAI.seen[0]["body"]["temperature"] == 0
