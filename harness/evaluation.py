@@ -36,8 +36,12 @@ def data_sha256(path: Path | str | None) -> str | None:
 
 def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, *,
                    data: dict[str, str] | None = None, limit: int | None = None,
-                   config: EvaluationConfig | None = None, progress: bool = True) -> dict:
+                   config: EvaluationConfig | None = None, progress: bool = True,
+                   exclude: dict[str, set[str]] | None = None) -> dict:
     """Run each suite on `handle`; write <eval_dir>/<suite>.records.jsonl and summary.json.
+
+    `exclude` maps a suite to item ids that must not be scored (contaminated by the
+    training data); how many were removed is in the suite's `_info`.
 
     Returns {"summary": {suite: entry}, "failed": {suite: message}, "bad_input": [suites],
     "cache_hits": int, "seconds": {suite: s}}.
@@ -57,7 +61,8 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
     contexts = {name: make_context(name, data, limit=limit, seed=config.seed,
                                    batch_size=config.batch_size, num_fewshot=config.num_fewshot,
                                    apply_chat_template=config.apply_chat_template,
-                                   max_new_tokens=config.max_new_tokens)
+                                   max_new_tokens=config.max_new_tokens,
+                                   exclude=frozenset((exclude or {}).get(name, ())))
                 for name in suite_names}
     eval_dir.mkdir(parents=True, exist_ok=True)
     out: dict[str, Any] = {"summary": {}, "failed": {}, "bad_input": [], "cache_hits": 0,
@@ -72,6 +77,10 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
         start = time.perf_counter()
         try:
             result = get_suite(name).run(handle, ctx)
+            leaked = sorted({r.item_id for r in result.records} & ctx.exclude)
+            if leaked:  # a suite that does not honour ctx.exclude must not pass for clean
+                raise RuntimeError(f"suite '{name}' scored {len(leaked)} item(s) the data "
+                                   f"preflight excluded as contaminated: {', '.join(leaked[:10])}")
             write_records(records_path(eval_dir, name), result.records)
             info = {
                 "data": str(ctx.data_path) if ctx.data_path is not None else None,
@@ -88,6 +97,8 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
                 "adapter": str(handle.adapter) if handle.adapter else None,
                 "tag": handle.tag,
                 "cached_items": handle.stats["cache_hits"] - hits_before,
+                "excluded_contaminated": len(ctx.exclude),
+                "excluded_item_ids": sorted(ctx.exclude),
                 "seconds": round(time.perf_counter() - start, 3),
                 **result.info,
             }

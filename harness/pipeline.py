@@ -53,22 +53,38 @@ class _Stopwatch:
 
 
 def _evaluate(config: MedgateConfig, run: RunDir, tag: str, *, adapter: Path | None,
-              limit: int | None) -> dict[str, Any]:
+              limit: int | None, resume: bool = False,
+              exclude: dict[str, set[str]] | None = None) -> dict[str, Any] | None:
+    """Evaluate one model on the configured suites; with `resume`, only the suites whose
+    records are not already complete (None when nothing was left to do)."""
     from harness.backends.base import open_model
     from harness.evaluation import evaluate_model
+    from harness.resume import missing_suites
 
+    suites = list(config.evaluation.suites)
+    if resume:
+        suites = missing_suites(run.eval_dir(tag), suites, limit)
+        if not suites:
+            err.print(f"{tag}: every suite already evaluated; kept")
+            return None
     handle = open_model(config.model.name, adapter=adapter, backend=config.evaluation.backend,
                         tag=tag, dtype=config.model.dtype, token=config.hf_token(),
                         batch_size=config.evaluation.batch_size)
-    return evaluate_model(handle, list(config.evaluation.suites), run.eval_dir(tag),
-                          data=dict(config.evaluation.data), limit=limit, config=config.evaluation)
+    return evaluate_model(handle, suites, run.eval_dir(tag), data=dict(config.evaluation.data),
+                          limit=limit, config=config.evaluation, exclude=exclude)
 
 
 def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) -> PipelineOutcome:
-    from finetune.trainer import train
+    """Run every stage; with `resume`, keep what a killed run already finished."""
     from gates import judge_checkpoint, judge_run, load_policy, promote, write_gate
+    from harness.resume import check_resumable, remove_partial_files
 
     watch = _Stopwatch()
+    if resume:
+        resume = check_resumable(config, run)
+        for path in remove_partial_files(run) if resume else []:
+            err.print(f"resume: removed {path} (half-written or stale)",
+                      highlight=False)
     write_resolved(config, run.config)
     policy = load_policy(config.gates.policy)
 
@@ -76,35 +92,47 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) ->
         preflight = run_data_preflight(config, run)
     if preflight is not None and not preflight.passed:
         return _block_on_preflight(run, preflight, policy, watch)
+    exclude = {name: preflight.excluded_items(name) for name in config.evaluation.suites}
 
     with watch.stage("baseline: base model on every suite"):
-        _evaluate(config, run, BASE_TAG, adapter=None, limit=config.evaluation.limit)
+        _evaluate(config, run, BASE_TAG, adapter=None, limit=config.evaluation.limit,
+                  resume=resume, exclude=exclude)
 
     subset = config.evaluation.checkpoint_limit
-    early: dict[str, Any] = {}
+    first_limit = subset if subset is not None else config.evaluation.limit
+    evaluated: set[str] = set()
 
     def on_checkpoint(step: int, checkpoint_dir: Path) -> bool:
         tag = checkpoint_tag(step)
-        _evaluate(config, run, tag, adapter=checkpoint_dir,
-                  limit=subset if subset is not None else config.evaluation.limit)
+        _evaluate(config, run, tag, adapter=checkpoint_dir, limit=first_limit, resume=resume,
+                  exclude=exclude)
+        evaluated.add(tag)
         verdict = judge_checkpoint(run, tag, policy)
-        failed = [c.name for c in verdict.checks if c.passed is False]
+        failed = [c["name"] for c in verdict.failed]
         err.print(f"[bold]{tag}[/]: {verdict.verdict}" + (f" (failed: {', '.join(failed)})" if failed else ""))
-        early[tag] = verdict.verdict
         return False
 
     with watch.stage("training (each checkpoint evaluated and gated as it is saved)"):
-        result = train(config, run, on_checkpoint=on_checkpoint, resume=resume)
+        checkpoints = _train(config, run, on_checkpoint, resume)
 
-    candidates = [checkpoint_tag(step) for step, _ in result.checkpoints]
+    # A resumed run has checkpoints saved before the kill whose evaluation was cut short
+    # (or never began): the training hook will not fire for them again.
+    late = [(step, path) for step, path in checkpoints if checkpoint_tag(step) not in evaluated]
+    if late:
+        with watch.stage("evaluation of checkpoints saved before the interruption"):
+            for step, path in late:
+                _evaluate(config, run, checkpoint_tag(step), adapter=path, limit=first_limit,
+                          resume=resume, exclude=exclude)
+
+    candidates = [checkpoint_tag(step) for step, _ in checkpoints]
     if subset is not None:
         with watch.stage("full evaluation of the candidates"):
-            for step, path in result.checkpoints:
+            for step, path in checkpoints:
                 _evaluate(config, run, checkpoint_tag(step), adapter=path,
-                          limit=config.evaluation.limit)
+                          limit=config.evaluation.limit, resume=resume, exclude=exclude)
 
     with watch.stage("gate"):
-        gate_result = judge_run(run, policy, tags=candidates)
+        gate_result = judge_run(run, policy, tags=candidates, selection=config.gates.selection)
         write_gate(run, gate_result)
 
     if gate_result.verdict == "PROMOTE" and gate_result.selected:
@@ -112,9 +140,28 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) ->
             promote(run, gate_result.selected, gate_result, lineage=_lineage(config, run, preflight))
 
     _finish(run, watch)
-    reasons = [f"{tag}: {c.name}: {c.reason}" for tag, v in gate_result.checkpoints.items()
-               for c in v.checks if c.passed is False]
+    reasons = [f"{tag}: {c['name']}: {c['reason']}" for tag, v in gate_result.checkpoints.items()
+               for c in v.failed]
     return PipelineOutcome(gate_result.verdict, gate_result.selected, reasons, watch.timings)
+
+
+def _train(config: MedgateConfig, run: RunDir, on_checkpoint, resume: bool) -> list[tuple[int, Path]]:
+    """Train (or continue training) and return the saved checkpoints, by step.
+
+    On resume: a training that ended is not repeated; one cut short continues from its
+    last complete checkpoint; one killed before its first checkpoint starts over.
+    """
+    from finetune.trainer import train
+    from harness.resume import finished_training, saved_checkpoints
+
+    if resume:
+        done = finished_training(run)
+        if done is not None:
+            err.print(f"training already finished ({len(done)} checkpoints); not repeated")
+            return done
+        resume = bool(saved_checkpoints(run))
+    result = train(config, run, on_checkpoint=on_checkpoint, resume=resume)
+    return sorted(result.checkpoints)
 
 
 def run_data_preflight(config: MedgateConfig, run: RunDir):

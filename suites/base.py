@@ -71,6 +71,8 @@ class RunContext:
     apply_chat_template: bool = False
     max_new_tokens: int = 96
     options: dict[str, Any] = field(default_factory=dict)
+    # item ids not to score (training data contained them: data preflight, overlap=remove)
+    exclude: frozenset[str] = frozenset()
 
 
 @dataclass

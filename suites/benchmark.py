@@ -26,7 +26,10 @@ def load_spec_items(spec: SuiteSpec, ctx: RunContext) -> list:
                             "config)")
     if spec.loader is None:
         raise BadInputError(f"suite '{spec.name}' names no loader in its spec")
-    return load_items(spec.loader, str(ctx.data_path), spec.options)
+    items = load_items(spec.loader, str(ctx.data_path), spec.options)
+    if ctx.exclude:  # contaminated items leave before the limit picks the items to score
+        items = [item for item in items if item.item_id not in ctx.exclude]
+    return items
 
 
 def _limit(items: list, limit: int | None) -> list:

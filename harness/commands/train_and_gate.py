@@ -7,6 +7,7 @@ data and the default gate policy. Exit code 0 PROMOTE, 1 BLOCK, 2 bad input, 3 f
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and not args.run_dir:
         raise BadInputError("--resume needs --run-dir: the run to continue")
     root = args.run_dir or config.output.run_dir
+    if args.resume and not Path(root).is_dir():
+        raise BadInputError("--resume: no such run directory to continue", where=str(root))
     run_dir = RunDir.create(root, parent=config.output.runs_root)
     err.print(f"run directory: [bold]{run_dir.root}[/]")
     with RunLock(run_dir.root):
