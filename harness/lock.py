@@ -15,6 +15,7 @@ without flock support taking the lock fails, and the run refuses rather than run
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -160,6 +161,12 @@ class RunLock:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.release()
+
+
+def locked_if_exists(run_dir: str | Path) -> RunLock | contextlib.nullcontext:
+    """RunLock on an existing run directory; a missing one is left for the command to
+    report in its own words (taking the lock would create it)."""
+    return RunLock(run_dir) if Path(run_dir).is_dir() else contextlib.nullcontext()
 
 
 def lock_holder(run_dir: str | Path) -> dict[str, Any] | None:

@@ -97,7 +97,10 @@ def run(args: argparse.Namespace) -> int:
     handle.fast_path = args.fast_path
     run_dir = RunDir.create(args.run_dir, parent=config.output.runs_root)
     eval_dir = run_dir.eval_dir(args.tag)
-    result = evaluate_model(handle, ev.suites, eval_dir, data=data, limit=ev.limit, config=ev)
+    from harness.lock import RunLock
+
+    with RunLock(run_dir.root):
+        result = evaluate_model(handle, ev.suites, eval_dir, data=data, limit=ev.limit, config=ev)
     _print_table(result["summary"], args.baseline_dir, eval_dir)
 
     from harness.console import err, out

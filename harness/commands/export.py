@@ -33,9 +33,11 @@ def run(args: argparse.Namespace) -> int:
         err.print("[bold red]error:[/] export needs --run-dir DIR --out bundle.zip, "
                   "or --verify bundle.zip")
         return EXIT_BAD_INPUT
+    from harness.lock import locked_if_exists
     from reports.export import build_bundle, verify_bundle
 
-    path = build_bundle(args.run_dir, args.out)
+    with locked_if_exists(args.run_dir):  # no bundle of a run another process is writing
+        path = build_bundle(args.run_dir, args.out)
     check = verify_bundle(path)
     if not check.ok:
         err.print("[bold red]internal error:[/] the bundle just written does not verify: "

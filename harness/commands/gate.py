@@ -96,9 +96,12 @@ def run(args: argparse.Namespace) -> int:
         raise BadInputError(f"--baseline-tag: not a model tag: '{args.baseline_tag}'")
     policy = load_policy(args.policy or _run_policy_name(run_dir))
     err.print(f"judging {run_dir.root} with policy '{policy.name}' ({policy.path})")
-    result = judge_run(run_dir, policy, baseline=baseline, tags=tags,
-                       baseline_tag=args.baseline_tag, selection=args.selection)
-    path = write_gate(run_dir, result, junit_path=args.junit)
+    from harness.lock import RunLock
+
+    with RunLock(run_dir.root):
+        result = judge_run(run_dir, policy, baseline=baseline, tags=tags,
+                           baseline_tag=args.baseline_tag, selection=args.selection)
+        path = write_gate(run_dir, result, junit_path=args.junit)
     print_result(result)
     err.print(f"wrote {path}, {args.junit or run_dir.report_dir / 'junit.xml'}, "
               f"{run_dir.report_dir / 'summary.md'}")

@@ -12,10 +12,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness.console import err, out
+    from harness.lock import locked_if_exists
     from reports.render import render_all
 
     err.print(f"rendering reports for {args.run_dir}")
-    rendered = render_all(args.run_dir)
+    with locked_if_exists(args.run_dir):
+        rendered = render_all(args.run_dir)
     for path in rendered.paths.values():
         out.print(str(path), highlight=False)
     counts = {s: sum(i.status == s for i in rendered.items) for s in ("pass", "fail", "pending")}

@@ -18,13 +18,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness.console import err, out
+    from harness.lock import locked_if_exists
     from reports.render import render_all
     from reports.signoff import record_signoff
 
-    path = record_signoff(args.run_dir, reviewer=args.reviewer, role=args.role,
-                          decision=args.decision, note=args.note)
-    out.print(str(path), highlight=False)
-    rendered = render_all(args.run_dir)
+    with locked_if_exists(args.run_dir):
+        path = record_signoff(args.run_dir, reviewer=args.reviewer, role=args.role,
+                              decision=args.decision, note=args.note)
+        out.print(str(path), highlight=False)
+        rendered = render_all(args.run_dir)
     review = rendered.review
     err.print(f"fresh approvals {len(review.approvals)}/{review.required}, "
               f"rejections {len(review.rejections)}, stale {len(review.stale)}; "

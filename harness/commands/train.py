@@ -45,7 +45,13 @@ def run(args: argparse.Namespace) -> int:
     if main:
         err.print(f"[bold]medgate train[/] model={config.model.name} method={config.peft.method} "
                   f"data={config.dataset.name} run={run_dir.root}")
-    result = train(config, run_dir, resume=args.resume, progress=not args.no_progress)
+    from contextlib import nullcontext
+
+    from harness.lock import RunLock
+
+    # one writer per run directory; the other ranks of a torchrun launch are its helpers
+    with RunLock(run_dir.root) if main else nullcontext():
+        result = train(config, run_dir, resume=args.resume, progress=not args.no_progress)
     if not main:
         return 0
     first, last = result.first_loss(), result.last_loss()
