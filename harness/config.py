@@ -114,8 +114,14 @@ class EvaluationConfig(Section):
     suites: list[str] = ["medqa", "pubmedqa", "general", "medqa-robust", "safety", "critical"]
     data: dict[str, str] = {}
     limit: int | None = Field(None, ge=1)
+    # Per-suite caps on top of `limit`, e.g. {medqa-robust: 40}: the perturbation suite
+    # scores every item nine times, so a CPU demo samples it while the rest stay whole.
+    limits: dict[str, int] = {}
     checkpoint_limit: int | None = Field(None, ge=1)
     backend: Literal["hf", "vllm"] = "hf"
+    # Score single-token choices from one forward pass (last position only); tested to give
+    # lm-eval's exact log-likelihoods, used only for zero-shot prompts without chat template.
+    fast_path: bool = False
     batch_size: int = Field(8, ge=1)
     num_fewshot: int = Field(0, ge=0)
     apply_chat_template: bool = False

@@ -34,6 +34,12 @@ def data_sha256(path: Path | str | None) -> str | None:
     return digest.hexdigest()
 
 
+def _suite_limit(limit: int | None, suite_limit: int | None) -> int | None:
+    """The tighter of the run-wide limit and the suite's own cap (None means all items)."""
+    caps = [x for x in (limit, suite_limit) if x is not None]
+    return min(caps) if caps else None
+
+
 def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, *,
                    data: dict[str, str] | None = None, limit: int | None = None,
                    config: EvaluationConfig | None = None, progress: bool = True,
@@ -53,12 +59,14 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
     data = {**config.data, **(data or {})}
     limit = limit if limit is not None else config.limit
     handle.use_cache = config.cache
+    handle.fast_path = handle.fast_path or config.fast_path
     eval_dir = Path(eval_dir)
     if not suite_names:
         raise BadInputError("no suites to evaluate")
     for name in [*suite_names, *data]:  # unknown names and missing files fail before any work
         get_spec(name)
-    contexts = {name: make_context(name, data, limit=limit, seed=config.seed,
+    contexts = {name: make_context(name, data, limit=_suite_limit(limit, config.limits.get(name)),
+                                   seed=config.seed,
                                    batch_size=config.batch_size, num_fewshot=config.num_fewshot,
                                    apply_chat_template=config.apply_chat_template,
                                    max_new_tokens=config.max_new_tokens,
@@ -87,7 +95,7 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
                 "data_sha256": data_sha256(ctx.data_path),
                 "demo": ctx.is_demo_data,
                 "n_items": len(result.records),
-                "limit": limit,
+                "limit": ctx.limit,
                 "prompt_format": spec.prompt_format,
                 "num_fewshot": ctx.num_fewshot,
                 "apply_chat_template": ctx.apply_chat_template,
