@@ -44,7 +44,8 @@ from .strategies import (
     texts,
 )
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "1000"))  # per test; each loader has several tests, a few thousand examples in all
+# Examples per test; each example loads 1-3 files, each loader has one or two tests.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "1000"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=timedelta(seconds=5),
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 _counter = itertools.count()
