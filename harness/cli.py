@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from rich.markup import escape
+
     from harness.console import err
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -69,17 +71,18 @@ def main(argv: list[str] | None = None) -> int:
     except MedgateError as exc:
         from harness.secrets import redact
 
-        err.print(f"[bold red]error:[/] {redact(str(exc))}", highlight=False, markup=True)
+        # escape: a message quotes user input, which may contain rich markup like "[x]"
+        err.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", highlight=False)
         return exc.exit_code
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]")
         return 130
-    except Exception as exc:  # noqa: BLE001 - the contract: exit 3, not a bare traceback
+    except Exception as exc:  # the contract: exit 3, not a bare traceback
         from harness.secrets import redact
 
         if args.debug:
             raise
-        err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {redact(str(exc))}",
+        err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(redact(str(exc)))}",
                   highlight=False)
         err.print("run again with --debug for the traceback", style="dim")
         return EXIT_INTERNAL

