@@ -11,6 +11,7 @@ up where a killed run stopped and `medgate gate` can re-judge without running a 
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,8 +105,9 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) ->
 
     def on_checkpoint(step: int, checkpoint_dir: Path) -> bool:
         tag = checkpoint_tag(step)
-        _evaluate(config, run, tag, adapter=checkpoint_dir, limit=first_limit, resume=resume,
-                  exclude=exclude)
+        with _training_rng_kept():
+            _evaluate(config, run, tag, adapter=checkpoint_dir, limit=first_limit, resume=resume,
+                      exclude=exclude)
         evaluated.add(tag)
         verdict = judge_checkpoint(run, tag, policy)
         failed = [c["name"] for c in verdict.failed]
@@ -117,7 +119,8 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) ->
 
     # A resumed run has checkpoints saved before the kill whose evaluation was cut short
     # (or never began): the training hook will not fire for them again.
-    late = [(step, path) for step, path in checkpoints if checkpoint_tag(step) not in evaluated]
+    late = [(step, path) for step, path in checkpoints
+            if checkpoint_tag(step) not in evaluated and subset is None]
     if late:
         with watch.stage("evaluation of checkpoints saved before the interruption"):
             for step, path in late:
@@ -145,20 +148,56 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) ->
     return PipelineOutcome(gate_result.verdict, gate_result.selected, reasons, watch.timings)
 
 
+@contextmanager
+def _training_rng_kept():
+    """Evaluation inside the training loop must not move training's random state.
+
+    lm-eval reseeds torch, numpy and random, and scoring draws from them; without this the
+    steps after a checkpoint (LoRA dropout) would depend on whether it was evaluated, and
+    a run resumed from that checkpoint (whose saved RNG state predates the evaluation)
+    would train differently from one that was never interrupted.
+    """
+    import random
+
+    import numpy as np
+    import torch
+
+    states = (random.getstate(), np.random.get_state(), torch.get_rng_state(),
+              torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
+    try:
+        yield
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(states[2])
+        if states[3] is not None:
+            torch.cuda.set_rng_state_all(states[3])
+
+
 def _train(config: MedgateConfig, run: RunDir, on_checkpoint, resume: bool) -> list[tuple[int, Path]]:
     """Train (or continue training) and return the saved checkpoints, by step.
 
     On resume: a training that ended is not repeated; one cut short continues from its
     last complete checkpoint; one killed before its first checkpoint starts over.
     """
+    import shutil
+
     from finetune.trainer import train
-    from harness.resume import finished_training, saved_checkpoints
+    from harness.resume import ended_without_result, finished_training, saved_checkpoints
 
     if resume:
         done = finished_training(run)
         if done is not None:
             err.print(f"training already finished ({len(done)} checkpoints); not repeated")
             return done
+        last = ended_without_result(run)
+        if last is not None:
+            step, folder = last
+            err.print(f"{folder.name} is the end of training but the run stopped before "
+                      "finishing it: its last steps are trained again, and its evaluation "
+                      "is taken again from the result cache", highlight=False)
+            shutil.rmtree(folder)
+            shutil.rmtree(run.eval_dir(checkpoint_tag(step)), ignore_errors=True)
         resume = bool(saved_checkpoints(run))
     result = train(config, run, on_checkpoint=on_checkpoint, resume=resume)
     return sorted(result.checkpoints)

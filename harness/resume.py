@@ -136,3 +136,29 @@ def saved_checkpoints(run: RunDir) -> list[tuple[int, Path]]:
         if folder.is_dir() and step.isdigit() and (folder / CHECKPOINT_COMPLETE_MARKER).exists():
             found.append((int(step), folder))
     return sorted(found)
+
+
+def ended_without_result(run: RunDir) -> tuple[int, Path] | None:
+    """The last checkpoint when it is the end of training (global_step reached max_steps)
+    but train/result.json was never written: the kill came after the final save.
+
+    transformers' Trainer, resumed from such a checkpoint, runs one step past max_steps;
+    the caller removes it and trains its last stretch again (training is seeded and
+    deterministic on one machine) instead of gating a checkpoint the plan never had.
+    """
+    import json
+
+    if (run.train_dir / "result.json").exists():
+        return None
+    saved = saved_checkpoints(run)
+    if not saved:
+        return None
+    step, folder = saved[-1]
+    try:
+        state = json.loads((folder / CHECKPOINT_COMPLETE_MARKER).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    max_steps = state.get("max_steps") if isinstance(state, dict) else None
+    if isinstance(max_steps, int) and max_steps > 0 and state.get("global_step", 0) >= max_steps:
+        return step, folder
+    return None

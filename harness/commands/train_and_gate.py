@@ -33,6 +33,9 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config, args.overrides)
     else:
         config = load_default_config(args.overrides)
+    from harness.secrets import register_secret
+
+    register_secret(config.hf_token())  # redacted from every message from here on
     if args.resume and not args.run_dir:
         raise BadInputError("--resume needs --run-dir: the run to continue")
     root = args.run_dir or config.output.run_dir
