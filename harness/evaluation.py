@@ -34,7 +34,7 @@ def data_sha256(path: Path | str | None) -> str | None:
     return digest.hexdigest()
 
 
-def _suite_limit(limit: int | None, suite_limit: int | None) -> int | None:
+def effective_limit(limit: int | None, suite_limit: int | None) -> int | None:
     """The tighter of the run-wide limit and the suite's own cap (None means all items)."""
     caps = [x for x in (limit, suite_limit) if x is not None]
     return min(caps) if caps else None
@@ -65,7 +65,7 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
         raise BadInputError("no suites to evaluate")
     for name in [*suite_names, *data]:  # unknown names and missing files fail before any work
         get_spec(name)
-    contexts = {name: make_context(name, data, limit=_suite_limit(limit, config.limits.get(name)),
+    contexts = {name: make_context(name, data, limit=effective_limit(limit, config.limits.get(name)),
                                    seed=config.seed,
                                    batch_size=config.batch_size, num_fewshot=config.num_fewshot,
                                    apply_chat_template=config.apply_chat_template,

@@ -64,7 +64,7 @@ def _evaluate(config: MedgateConfig, run: RunDir, tag: str, *, adapter: Path | N
 
     suites = list(config.evaluation.suites)
     if resume:
-        suites = missing_suites(run.eval_dir(tag), suites, limit)
+        suites = missing_suites(run.eval_dir(tag), suites, limit, config.evaluation.limits)
         if not suites:
             err.print(f"{tag}: every suite already evaluated; kept")
             return None
@@ -241,13 +241,27 @@ def _lineage(config: MedgateConfig, run: RunDir, preflight) -> dict[str, Any]:
 
 
 def _finish(run: RunDir, watch: _Stopwatch) -> None:
+    """Manifest, reports, manifest again: the pages show the manifest (package versions,
+    fingerprints) and the final manifest hashes the pages."""
     from harness.manifest import write_manifest
+    from reports import render_all
 
-    try:
-        from reports import render_all
-    except ImportError:
-        render_all = None
-    if render_all is not None:
-        with watch.stage("reports"):
-            render_all(run)
-    write_manifest(run, extra={"timings_s": watch.timings})
+    fingerprints = _fingerprints(run)
+    write_manifest(run, fingerprints=fingerprints, extra={"timings_s": watch.timings})
+    with watch.stage("reports"):
+        render_all(run)
+    write_manifest(run, fingerprints=fingerprints, extra={"timings_s": watch.timings})
+
+
+def _fingerprints(run: RunDir) -> dict[str, str]:
+    """Model tag -> weight fingerprint, as the evaluations recorded it."""
+    from harness.records import read_summary
+
+    found: dict[str, str] = {}
+    for tag in run.model_tags():
+        for entry in read_summary(run.eval_dir(tag)).values():
+            value = entry.get("_info", {}).get("fingerprint") if isinstance(entry, dict) else None
+            if value:
+                found[tag] = value
+                break
+    return found

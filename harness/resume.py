@@ -114,9 +114,18 @@ def suite_complete(eval_dir: Path, suite: str, limit: int | None) -> bool:
     return records_path(eval_dir, suite).exists()  # written (atomically) before the entry
 
 
-def missing_suites(eval_dir: Path, suites: list[str], limit: int | None) -> list[str]:
-    """The suites of `suites` still to evaluate in `eval_dir`, in their order."""
-    return [s for s in suites if not suite_complete(eval_dir, s, limit)]
+def missing_suites(eval_dir: Path, suites: list[str], limit: int | None,
+                   limits: dict[str, int] | None = None) -> list[str]:
+    """The suites of `suites` still to evaluate in `eval_dir`, in their order.
+
+    `limits` are the per-suite caps of the evaluation config: a suite is complete at the
+    limit it was actually scored with, the tighter of the two.
+    """
+    from harness.evaluation import effective_limit
+
+    limits = limits or {}
+    return [s for s in suites
+            if not suite_complete(eval_dir, s, effective_limit(limit, limits.get(s)))]
 
 
 def finished_training(run: RunDir) -> list[tuple[int, Path]] | None:
