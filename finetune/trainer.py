@@ -187,6 +187,12 @@ def train(config: MedgateConfig, run: RunDir, *, on_checkpoint: CheckpointHook |
     if main:
         write_json(run.train_dir / "data.json", data.provenance)
 
+    # Adapter weights are initialised from the global RNGs before the Trainer seeds them,
+    # so seed here: otherwise whatever ran earlier in the process (an evaluation) decides
+    # the initial adapter, and two runs of one config differ.
+    from transformers import set_seed
+
+    set_seed(config.training.seed)
     model, model_info = build_model(config, spec, token=token)
     history_cb = HistoryCallback(run.history, run.train_log,
                                  _load_history(run, int(resume_from.name.split("-")[1])) if resume_from else None)
