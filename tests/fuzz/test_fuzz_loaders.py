@@ -25,7 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from harness.errors import BadInputError
@@ -434,6 +434,9 @@ def test_mmlu_forms(tmp_path_factory, data):
     csv = form == "original" or (form == "letters" and data.draw(st.booleans()))
     rows = data.draw(mmlu_rows("hf" if form == "hf" else "letters", csv=csv))
     if form == "original":  # header-less CSV: the subject is the file's name
+        # A U+FEFF opening a header-less file is its byte-order mark and is stripped, as
+        # every CSV reader does: such a first question cannot be told from one without it.
+        assume(not (rows.expected and rows.expected[0][0].startswith("\ufeff")))
         rows.expected = [(q, o, a, "anatomy") for q, o, a, _ in rows.expected]
         formats, name = ["csv"], "anatomy_test"
     else:
