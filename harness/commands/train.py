@@ -13,27 +13,20 @@ from __future__ import annotations
 
 import argparse
 
+from harness.commands.run_options import add_run_options, config_from_args
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-c", "--config", help="medgate.yaml (default: the embedded demo config)")
-    parser.add_argument("--run-dir", help="run directory (default: output.run_dir or runs/<time>)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override any config key, e.g. training.max_steps=30 (repeatable)")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue from the last checkpoint in the run directory")
+    add_run_options(parser, resume_help="continue from the last checkpoint in the run directory")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.config import load_config
     from harness.console import err, out
-    from harness.defaults import load_default_config
     from harness.errors import BadInputError
     from harness.rundir import RunDir
-    from harness.secrets import register_secret
 
-    config = load_config(args.config, args.overrides) if args.config else load_default_config(args.overrides)
-    register_secret(config.hf_token())
+    config = config_from_args(args)
     root = args.run_dir or config.output.run_dir
     if args.resume and not root:
         raise BadInputError("--resume needs --run-dir (or output.run_dir) naming the run to continue")

@@ -9,33 +9,21 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.commands.run_options import add_run_options, config_from_args
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-c", "--config", help="medgate.yaml (default: the embedded demo config)")
-    parser.add_argument("--run-dir", help="run directory (default: runs/<timestamp>)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override any config key, e.g. training.max_steps=20")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue a killed run in --run-dir from what it already wrote")
+    add_run_options(parser, resume_help="continue a killed run in --run-dir from what it already wrote")
 
 
 def run(args: argparse.Namespace) -> int:
     from harness.console import err, out
-    from harness.defaults import load_default_config
     from harness.errors import BadInputError
     from harness.lock import RunLock
     from harness.pipeline import run_pipeline
     from harness.rundir import RunDir
 
-    if args.config:
-        from harness.config import load_config
-
-        config = load_config(args.config, args.overrides)
-    else:
-        config = load_default_config(args.overrides)
-    from harness.secrets import register_secret
-
-    register_secret(config.hf_token())  # redacted from every message from here on
+    config = config_from_args(args)
     if args.resume and not args.run_dir:
         raise BadInputError("--resume needs --run-dir: the run to continue")
     root = args.run_dir or config.output.run_dir
