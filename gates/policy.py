@@ -12,9 +12,9 @@ import hashlib
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from harness.config import parse_yaml
 from harness.errors import BadInputError
 
 POLICIES_DIR = Path(__file__).parent / "policies"
@@ -145,12 +145,7 @@ def _format(exc: ValidationError, source: str, data: object) -> str:
 
 
 def parse_policy(text: str, source: str) -> Policy:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise BadInputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=where) from exc
+    data = parse_yaml(text, source)
     if not isinstance(data, dict):
         raise BadInputError("a policy is a mapping with 'name' and 'checks'", where=source)
     try:

@@ -244,6 +244,23 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     node[parts[-1]] = _parse_scalar(value)
 
 
+def parse_yaml(text: str, source: str) -> Any:
+    """YAML text to data; any failure is bad input naming `source` (and the line if known).
+
+    Shared by every YAML file a user hands medgate (configs, gate policies), so each gets
+    the same guards against bracket bombs, huge numbers and deep nesting.
+    """
+    _check_flow_nesting(text, source)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise BadInputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=where) from exc
+    except (ValueError, RecursionError) as exc:
+        raise BadInputError(f"not valid YAML: {_yaml_failure(exc)}", where=source) from exc
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
                 base: dict[str, Any] | None = None) -> MedgateConfig:
     """Read YAML (or start from `base`), apply `--set` overrides, validate."""
@@ -259,15 +276,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             raise BadInputError("config file is not UTF-8 text", where=source) from exc
         except OSError as exc:  # a folder, no permission
             raise BadInputError(f"cannot read config file ({exc.strerror})", where=source) from exc
-        _check_flow_nesting(text, source)
-        try:
-            loaded = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{source}:{mark.line + 1}" if mark else source
-            raise BadInputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=where) from exc
-        except (ValueError, RecursionError) as exc:
-            raise BadInputError(f"not valid YAML: {_yaml_failure(exc)}", where=source) from exc
+        loaded = parse_yaml(text, source)
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
