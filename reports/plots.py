@@ -61,6 +61,20 @@ def loss_plot(data: RunData) -> str | None:
     return _data_uri(fig)
 
 
+def _error_bars(points: list[tuple]) -> list[list[float]]:
+    """matplotlib's [below, above] distances from (label, value, ci) points; no CI, no bar.
+
+    Clamped at 0: a Wilson bound at 0 or 1 can sit a rounding error past the value, and
+    matplotlib refuses a negative error.
+    """
+    below, above = [], []
+    for _, value, ci in points:
+        ok = isinstance(ci, list) and len(ci) == 2 and all(_finite(c) for c in ci)
+        below.append(max(0.0, value - ci[0]) if ok else 0.0)
+        above.append(max(0.0, ci[1] - value) if ok else 0.0)
+    return [below, above]
+
+
 def metric_across_checkpoints(data: RunData, suite: str, name: str) -> str | None:
     """One metric for every evaluated model (base first), with its CI as error bars."""
     points = []
@@ -73,13 +87,7 @@ def metric_across_checkpoints(data: RunData, suite: str, name: str) -> str | Non
     fig, ax = _figure(6.4, 2.8)
     xs = list(range(len(points)))
     values = [p[1] for p in points]
-    lows, highs = [], []
-    for _, value, ci in points:
-        ok = isinstance(ci, list) and len(ci) == 2 and all(_finite(c) for c in ci)
-        # clamped: a Wilson bound at 0 or 1 can sit a rounding error past the value
-        lows.append(max(0.0, value - ci[0]) if ok else 0.0)
-        highs.append(max(0.0, ci[1] - value) if ok else 0.0)
-    ax.errorbar(xs, values, yerr=[lows, highs], fmt="o-", capsize=4, color="#1f5f8b")
+    ax.errorbar(xs, values, yerr=_error_bars(points), fmt="o-", capsize=4, color="#1f5f8b")
     ax.set_xticks(xs, [p[0] for p in points])
     ax.set_ylabel(f"{suite} {name}")
     return _data_uri(fig)
@@ -97,12 +105,7 @@ def perturbation_drop(data: RunData, tag: str | None, suite: str = "medqa-robust
     fig, ax = _figure(6.4, 0.6 + 0.5 * len(bars))
     ys = list(range(len(bars)))
     values = [b[1] for b in bars]
-    err_lo, err_hi = [], []
-    for _, value, ci in bars:
-        ok = isinstance(ci, list) and len(ci) == 2 and all(_finite(c) for c in ci)
-        err_lo.append(max(0.0, value - ci[0]) if ok else 0.0)
-        err_hi.append(max(0.0, ci[1] - value) if ok else 0.0)
-    ax.barh(ys, values, xerr=[err_lo, err_hi], capsize=4, color="#d98c1f")
+    ax.barh(ys, values, xerr=_error_bars(bars), capsize=4, color="#d98c1f")
     ax.set_yticks(ys, [b[0] for b in bars])
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("accuracy drop vs clean (positive = worse)")
