@@ -32,6 +32,7 @@ class ModelHandle:
 
     def __init__(self, spec: ModelSpec, *, adapter: str | Path | None = None, tag: str = "base",
                  dtype: str = "auto", token: str | None = None, batch_size: int = 8,
+                 generation_batch_size: int | None = None,
                  cache: ResultCache | None = None) -> None:
         self.spec = spec
         self.adapter = Path(adapter) if adapter is not None else None
@@ -41,6 +42,7 @@ class ModelHandle:
         self.tag = tag
         self.dtype = dtype
         self.batch_size = batch_size
+        self.generation_batch_size = generation_batch_size or batch_size
         self.cache = cache if cache is not None else ResultCache()
         self.use_cache = True
         # opt-in: single-token choices scored in one pass, equal to lm-eval's scores (tested)
@@ -150,12 +152,11 @@ class ModelHandle:
 
     def _mc_record(self, item: MCItem, scored: dict[str, Any], fmt, suite: str, variant: str,
                    ctx: RunContext) -> Record:
-        import numpy as np
-
         labels = fmt.labels(item)
         logprobs = [float(x) for x in scored["logprobs"]]
-        pred_index = int(np.argmax(logprobs))  # lm-eval's acc: first maximum wins
+        pred_index = fmt.predict(item, logprobs)  # lm-eval's acc (acc_norm for cloze formats)
         meta = {"pred_index": pred_index, "gold_index": item.answer, "prompt_format": fmt.name,
+                "prediction": "acc_norm" if fmt.cloze else "acc",
                 **({"subject": item.subject} if item.subject else {}), **item.meta}
         return Record(suite=suite, item_id=item.item_id, variant=variant, prompt=scored["prompt"],
                       gold=labels[item.answer], pred=labels[pred_index],
@@ -169,8 +170,9 @@ class ModelHandle:
         keys = [cache_key(self.fingerprint, item_hash(p), fmt_key, self.backend) for p in prompts]
         found = self._lookup(keys)
         missing = [i for i, k in enumerate(keys) if k not in found]
-        for start in range(0, len(missing), self.batch_size):  # stored batch by batch
-            part = missing[start:start + self.batch_size]
+        step = self.generation_batch_size
+        for start in range(0, len(missing), step):  # stored batch by batch
+            part = missing[start:start + step]
             outputs = self._generate([prompts[i] for i in part], max_new_tokens, chat)
             fresh = {keys[i]: out for i, out in zip(part, outputs, strict=True)}
             self._store(fresh)
@@ -200,7 +202,8 @@ class ModelHandle:
 
 def open_model(model: str, *, adapter: str | Path | None = None, backend: str = "hf",
                tag: str = "base", dtype: str = "auto", token: str | None = None,
-               batch_size: int = 8, cache: ResultCache | None = None) -> ModelHandle:
+               batch_size: int = 8, generation_batch_size: int | None = None,
+               cache: ResultCache | None = None) -> ModelHandle:
     """A handle for `model` on `backend`; nothing is loaded until a forward pass is needed."""
     if backend not in BACKENDS:
         raise BadInputError(f"unknown backend '{backend}' (known: {', '.join(BACKENDS)})")
@@ -210,8 +213,10 @@ def open_model(model: str, *, adapter: str | Path | None = None, backend: str = 
 
         require_vllm()
         return VLLMHandle(spec, adapter=adapter, tag=tag, dtype=dtype, token=token,
-                          batch_size=batch_size, cache=cache)
+                          batch_size=batch_size, generation_batch_size=generation_batch_size,
+                          cache=cache)
     from harness.backends.hf import HFHandle
 
     return HFHandle(spec, adapter=adapter, tag=tag, dtype=dtype, token=token,
-                    batch_size=batch_size, cache=cache)
+                    batch_size=batch_size, generation_batch_size=generation_batch_size,
+                    cache=cache)

@@ -43,7 +43,10 @@ class HFHandle(ModelHandle):
         return self._lm
 
     def _fast_score(self, items, fmt):
-        scored = score_one_pass(self.lm(), self.model, items, fmt, self.batch_size)
+        if fmt.cloze:
+            scored = score_shared_context(self.lm(), self.model, items, fmt, self.batch_size)
+        else:
+            scored = score_one_pass(self.lm(), self.model, items, fmt, self.batch_size)
         if scored is not None:
             self.stats["fast_path_items"] = self.stats.get("fast_path_items", 0) + len(items)
         return scored
@@ -58,8 +61,9 @@ class HFHandle(ModelHandle):
         side = tok.padding_side
         tok.padding_side = "left"  # decoder-only: pad on the left so generation continues text
         try:
-            for start in range(0, len(texts), self.batch_size):
-                batch = tok(texts[start:start + self.batch_size], return_tensors="pt",
+            step = self.generation_batch_size
+            for start in range(0, len(texts), step):
+                batch = tok(texts[start:start + step], return_tensors="pt",
                             padding=True, add_special_tokens=False).to(model.device)
                 with torch.no_grad():
                     gen = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
@@ -103,7 +107,7 @@ def score_one_pass(lm, model, items, fmt, batch_size: int):
     plans = []
     for item in items:
         context = render(item, fmt)
-        pairs = [lm._encode_pair(context, " " + label) for label in fmt.labels(item)]
+        pairs = [lm._encode_pair(context, " " + label) for label in fmt.continuations(item)]
         ctx_enc = pairs[0][0]
         if any(len(cont) != 1 or ctx != ctx_enc for ctx, cont in pairs):
             return None
@@ -130,3 +134,88 @@ def score_one_pass(lm, model, items, fmt, batch_size: int):
             values = logprobs[row, position, plans[i][2]].tolist()
             results[i] = Scored(prompt=plans[i][0], logprobs=[float(v) for v in values])
     return [results[i] for i in range(len(plans))]
+
+
+def score_shared_context(lm, model, items, fmt, batch_size: int = 8):
+    """Multi-token choices scored with each prompt run once, as lm-eval scores them.
+
+    lm-eval runs every (prompt + choice) sequence in full, so a four-option cloze item
+    costs four passes over its prompt. Here a batch of prompts runs once (left-padded,
+    with an attention mask and explicit positions), its key/value cache is repeated once
+    per choice, and all the choices run together in a second pass. Tokenisation is
+    lm-eval's `_encode_pair`, so each choice's summed log-likelihood is lm-eval's to float
+    tolerance (tested against lm-eval itself). Returns None when an item does not fit this
+    shape (the choices split the prompt's tokens differently, or a sequence exceeds the
+    model's window): lm-eval then scores the items.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from harness.backends.lmeval_bridge import Scored, render
+
+    if not _supports_logits_to_keep(model):
+        return None
+    plans = []
+    for item in items:
+        context = render(item, fmt)
+        pairs = [lm._encode_pair(context, " " + choice) for choice in fmt.continuations(item)]
+        ctx_enc = pairs[0][0]
+        if any(ctx != ctx_enc or not cont for ctx, cont in pairs):
+            return None
+        if len(ctx_enc) + max(len(cont) for _, cont in pairs) > lm.max_length:
+            return None
+        plans.append((context, ctx_enc, [cont for _, cont in pairs]))
+    device = next(model.parameters()).device
+    results: dict[int, Scored] = {}
+    # one cache repeat factor per batch: group the items by their number of choices
+    groups: dict[int, list[int]] = {}
+    for index, (_, _, conts) in enumerate(plans):
+        groups.setdefault(len(conts), []).append(index)
+    for n_choices, members in groups.items():
+        for start in range(0, len(members), batch_size):
+            batch = members[start:start + batch_size]
+            scores = _score_batch([plans[i] for i in batch], n_choices, model, device, F, torch)
+            for i, values in zip(batch, scores, strict=True):
+                results[i] = Scored(prompt=plans[i][0], logprobs=values)
+    return [results[i] for i in range(len(plans))]
+
+
+def _score_batch(plans, n_choices: int, model, device, F, torch) -> list[list[float]]:
+    lengths = [len(ctx) for _, ctx, _ in plans]
+    width = max(lengths)
+    ids = torch.zeros((len(plans), width), dtype=torch.long)
+    mask = torch.zeros((len(plans), width), dtype=torch.long)
+    for row, (_, ctx, _) in enumerate(plans):  # left padding: every prompt ends at `width`
+        ids[row, width - len(ctx):] = torch.tensor(ctx)
+        mask[row, width - len(ctx):] = 1
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    with torch.no_grad():
+        first = model(ids.to(device), attention_mask=mask.to(device),
+                      position_ids=positions.to(device), use_cache=True, logits_to_keep=1)
+        first_logprobs = F.log_softmax(first.logits[:, -1].float(), dim=-1)
+        scores = [[float(first_logprobs[row, cont[0]]) for cont in conts]
+                  for row, (_, _, conts) in enumerate(plans)]
+        longest = max(len(cont) for _, _, conts in plans for cont in conts)
+        if longest == 1:
+            return scores
+        cache = first.past_key_values
+        cache.batch_repeat_interleave(n_choices)
+        rows = len(plans) * n_choices
+        rest_ids = torch.zeros((rows, longest - 1), dtype=torch.long)
+        rest_positions = torch.zeros((rows, longest - 1), dtype=torch.long)
+        for index, (_, ctx, conts) in enumerate(plans):
+            for choice, cont in enumerate(conts):
+                row = index * n_choices + choice
+                rest_ids[row, : len(cont) - 1] = torch.tensor(cont[:-1])  # right padding
+                rest_positions[row] = len(ctx) + torch.arange(longest - 1)
+        rest_mask = torch.cat([mask.repeat_interleave(n_choices, dim=0),
+                               torch.ones((rows, longest - 1), dtype=torch.long)], dim=1)
+        rest = model(rest_ids.to(device), attention_mask=rest_mask.to(device),
+                     position_ids=rest_positions.to(device), past_key_values=cache, use_cache=False)
+        logprobs = F.log_softmax(rest.logits.float(), dim=-1)
+        for index, (_, _, conts) in enumerate(plans):
+            for choice, cont in enumerate(conts):
+                row = index * n_choices + choice
+                for position, token in enumerate(cont[1:]):
+                    scores[index][choice] += float(logprobs[row, position, token])
+    return scores

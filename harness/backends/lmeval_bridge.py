@@ -48,6 +48,17 @@ def _mmlu_description(doc: dict[str, Any]) -> str:
     return f"The following are multiple choice questions (with answers) about {subject}.\n\n"
 
 
+def _mmlu_cloze_text(doc: dict[str, Any]) -> str:
+    # lm_eval/tasks/mmlu/continuation/_continuation_template_yaml's doc_to_text, as Python
+    return f"Question: {doc['question'].strip()}\nAnswer:"
+
+
+def _mmlu_cloze_description(doc: dict[str, Any]) -> str:
+    # lm_eval/tasks/mmlu/continuation/mmlu_*.yaml
+    subject = " ".join((doc.get("subject") or "").split("_"))
+    return f"The following are questions (with answers) about {subject}.\n\n"
+
+
 def _medmcqa_text(doc: dict[str, Any]) -> str:
     # lm_eval/tasks/medmcqa/utils_medmcqa.py
     prompt = "Question: " + doc["question"] + "\nChoices:\n"
@@ -58,13 +69,20 @@ def _medmcqa_text(doc: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class PromptFormat:
-    """How an item is shown and which continuations are scored (lm-eval's task fields)."""
+    """How an item is shown and which continuations are scored (lm-eval's task fields).
+
+    A cloze format scores each option's own text as the continuation, not its letter, and
+    predicts by log-likelihood per character (lm-eval's `acc_norm`). Small models that
+    cannot yet map "A/B/C/D" to an answer sit at chance on the letter formats but do carry
+    signal in the option texts; the forgetting measurement needs that signal.
+    """
 
     name: str
     doc_to_text: Callable[[dict[str, Any]], str]
     word_choices: tuple[str, ...] | None = None  # None: letters, one per option
     description: Callable[[dict[str, Any]], str] | None = None
     fewshot_sampler: str | None = None  # lm-eval's default (random) unless named
+    cloze: bool = False
 
     def labels(self, item: MCItem) -> list[str]:
         """What a record's gold/pred are written as: letters, or label words."""
@@ -72,12 +90,28 @@ class PromptFormat:
             return list(self.word_choices)
         return list(LETTERS[: len(item.options)])
 
+    def continuations(self, item: MCItem) -> list[str]:
+        """The strings scored after the prompt (lm-eval's doc_to_choice)."""
+        return list(item.options) if self.cloze else self.labels(item)
+
+    def predict(self, item: MCItem, logprobs: list[float]) -> int:
+        """lm-eval's prediction: `acc` (first maximum), or `acc_norm` for cloze formats."""
+        import numpy as np
+
+        values = np.asarray(logprobs, dtype=float)
+        if self.cloze:
+            values = values / np.array([float(len(c)) for c in self.continuations(item)])
+        return int(np.argmax(values))
+
 
 FORMATS: dict[str, PromptFormat] = {
     "medqa": PromptFormat("medqa", _medqa_text),
     "pubmedqa": PromptFormat("pubmedqa", _pubmedqa_text, word_choices=("yes", "no", "maybe")),
     "mmlu": PromptFormat("mmlu", _mmlu_text, description=_mmlu_description,
                          fewshot_sampler="first_n"),
+    "mmlu_cloze": PromptFormat("mmlu_cloze", _mmlu_cloze_text,
+                               description=_mmlu_cloze_description, fewshot_sampler="first_n",
+                               cloze=True),
     "medmcqa": PromptFormat("medmcqa", _medmcqa_text),
 }
 
@@ -100,6 +134,14 @@ def render(item: MCItem, fmt: PromptFormat) -> str:
     return (fmt.description(doc) if fmt.description else "") + fmt.doc_to_text(doc)
 
 
+def _doc_to_choice(fmt: PromptFormat) -> list[str] | Callable[[dict[str, Any]], list[str]]:
+    if fmt.cloze:
+        return lambda doc: list(doc["choices"])
+    if fmt.word_choices is not None:
+        return list(fmt.word_choices)
+    return lambda doc: list(LETTERS[: len(doc["choices"])])
+
+
 def task_config(task: str, data_file: Path, fmt: PromptFormat) -> dict[str, Any]:
     """An lm-eval task over a local JSONL file, with the format's text/choice/target."""
     config: dict[str, Any] = {
@@ -109,8 +151,7 @@ def task_config(task: str, data_file: Path, fmt: PromptFormat) -> dict[str, Any]
         "test_split": "test",
         "output_type": "multiple_choice",
         "doc_to_text": fmt.doc_to_text,
-        "doc_to_choice": (list(fmt.word_choices) if fmt.word_choices is not None
-                          else (lambda doc: list(LETTERS[: len(doc["choices"])]))),
+        "doc_to_choice": _doc_to_choice(fmt),
         "doc_to_target": "answer",
         "metric_list": [{"metric": "acc", "aggregation": "mean", "higher_is_better": True}],
     }
@@ -177,11 +218,17 @@ def samples_to_scored(samples: list[dict[str, Any]], item_ids: list[str]) -> lis
     return out
 
 
-def predictions(samples: list[dict[str, Any]]) -> dict[int, int]:
-    """doc_id -> argmax choice index, lm-eval's own `acc` prediction."""
+def predictions(samples: list[dict[str, Any]], *, normalised: bool = False) -> dict[int, int]:
+    """doc_id -> argmax choice index: lm-eval's own `acc` (or `acc_norm`) prediction."""
     import numpy as np
 
-    return {s["doc_id"]: int(np.argmax([r[0] for r in s["filtered_resps"]])) for s in samples}
+    out = {}
+    for s in samples:
+        lls = np.array([r[0] for r in s["filtered_resps"]], dtype=float)
+        if normalised:
+            lls = lls / np.array([float(len(c)) for c in s["doc"]["choices"]])
+        out[s["doc_id"]] = int(np.argmax(lls))
+    return out
 
 
 def rolling_loglikelihood(lm: Any, texts: list[str]) -> list[tuple[float, int]]:

@@ -21,7 +21,8 @@ def lm_eval_tasks_dir() -> Path:
     return Path(lm_eval.__file__).parent / "tasks"
 
 
-def run_lm_eval_yaml(model_dir: Path, yaml_path: Path, data_file: Path) -> dict[int, int]:
+def run_lm_eval_yaml(model_dir: Path, yaml_path: Path, data_file: Path, *,
+                     normalised: bool = False) -> dict[int, int]:
     """doc_id -> predicted choice index from lm-eval's own task config over `data_file`."""
     from lm_eval import evaluator
     from lm_eval.models.huggingface import HFLM
@@ -41,7 +42,7 @@ def run_lm_eval_yaml(model_dir: Path, yaml_path: Path, data_file: Path) -> dict[
     lm = HFLM(pretrained=model, tokenizer=AutoTokenizer.from_pretrained(model_dir), batch_size=4)
     results = evaluator.simple_evaluate(model=lm, tasks=[cfg], log_samples=True, bootstrap_iters=0,
                                         task_manager=TaskManager(include_defaults=False))
-    return predictions(results["samples"][cfg["task"]])
+    return predictions(results["samples"][cfg["task"]], normalised=normalised)
 
 
 def ours(model_dir: Path, suite: str, data_file: Path, tmp_path: Path) -> list:
@@ -112,7 +113,21 @@ def test_mmlu_predictions_equal_lm_eval(tiny_model_dir, tmp_path):
         "The following are multiple choice questions (with answers) about anatomy.\n\n")
 
 
-@pytest.mark.parametrize("fmt", ["medqa", "pubmedqa", "mmlu", "medmcqa"])
+def test_general_cloze_predictions_equal_lm_eval_continuation(tiny_model_dir, tmp_path):
+    """The forgetting suite is lm-eval's mmlu_continuation task, predicted by acc_norm."""
+    data = tmp_path / "astronomy.jsonl"
+    data.write_text("".join(json.dumps({"subject": "astronomy", "question": q, "choices": o,
+                                        "answer": a}) + "\n" for q, o, a in QUESTIONS))
+    yaml_path = lm_eval_tasks_dir() / "mmlu" / "continuation" / "mmlu_astronomy.yaml"
+    expected = run_lm_eval_yaml(tiny_model_dir, yaml_path, data, normalised=True)
+    records = ours(tiny_model_dir, "general", data, tmp_path)
+    assert [r.meta["pred_index"] for r in records] == [expected[i] for i in range(len(QUESTIONS))]
+    assert records[0].prompt == ("The following are questions (with answers) about astronomy.\n\n"
+                                 f"Question: {QUESTIONS[0][0]}\nAnswer:")
+    assert all(r.meta["prediction"] == "acc_norm" for r in records)
+
+
+@pytest.mark.parametrize("fmt", ["medqa", "pubmedqa", "mmlu", "mmlu_cloze", "medmcqa"])
 def test_render_matches_lm_eval_prompt(fmt, tiny_model_dir, tmp_path):
     """Our zero-shot rendering (the cache's item hash) is the prompt lm-eval scores."""
     from harness.backends import lmeval_bridge as bridge
@@ -127,7 +142,7 @@ def test_render_matches_lm_eval_prompt(fmt, tiny_model_dir, tmp_path):
     assert [s.prompt for s in scored] == [bridge.render(i, bridge.get_format(fmt)) for i in items]
 
 
-@pytest.mark.parametrize("suite", ["medqa", "pubmedqa", "general"])
+@pytest.mark.parametrize("suite", ["medqa", "pubmedqa", "mmlu-medical"])
 def test_one_pass_path_gives_lm_eval_scores(suite, tiny_model_dir, tmp_path):
     """The single-forward-pass path returns lm-eval's prompts and log-likelihoods."""
     from harness.backends import lmeval_bridge as bridge
@@ -146,7 +161,7 @@ def test_one_pass_path_gives_lm_eval_scores(suite, tiny_model_dir, tmp_path):
                                             "answer": "yes"}) + "\n" for q, o, _ in QUESTIONS))
     else:
         data = tmp_path / "g.jsonl"
-        data.write_text("".join(json.dumps({"subject": ["astronomy", "virology"][i % 2],
+        data.write_text("".join(json.dumps({"subject": ["anatomy", "college_medicine"][i % 2],
                                             "question": q, "choices": o, "answer": a}) + "\n"
                                 for i, (q, o, a) in enumerate(QUESTIONS)))
     from suites.registry import make_context
@@ -163,3 +178,29 @@ def test_one_pass_path_gives_lm_eval_scores(suite, tiny_model_dir, tmp_path):
         assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
         assert max(range(len(a.logprobs)), key=a.logprobs.__getitem__) == max(
             range(len(b.logprobs)), key=b.logprobs.__getitem__)
+
+
+def test_shared_context_path_gives_lm_eval_scores(tiny_model_dir, tmp_path):
+    """Cloze choices scored with one prompt pass per batch equal lm-eval's full passes,
+    for items of different prompt lengths and option counts in one call."""
+    from harness.backends import lmeval_bridge as bridge
+    from harness.backends.base import open_model
+    from harness.backends.hf import score_shared_context
+    from suites.base import MCItem
+
+    items = [MCItem(item_id=str(i), question=q, options=tuple(o[: 2 + i % 3]), answer=0,
+                    subject="astronomy") for i, (q, o, _) in enumerate(QUESTIONS)]
+    items.append(MCItem(item_id="long", question="Which one is a planet?",
+                        options=("Mars", "the star at the centre of the solar system",
+                                 "a comet with a long tail of ice and dust"), answer=0,
+                        subject="astronomy"))
+    fmt = bridge.get_format("mmlu_cloze")
+    handle = open_model(str(tiny_model_dir))
+    reference = bridge.score_items(handle.lm(), items, fmt)
+    shared = score_shared_context(handle.lm(), handle.model, items, fmt, batch_size=3)
+    assert shared is not None
+    assert [s.prompt for s in shared] == [s.prompt for s in reference]
+    for item, a, b in zip(items, shared, reference):
+        assert len(a.logprobs) == len(item.options)
+        assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
+        assert fmt.predict(item, a.logprobs) == fmt.predict(item, b.logprobs)
