@@ -17,7 +17,8 @@ from transformers import TrainerCallback
 
 from harness.atomic import write_json
 
-CheckpointHook = Callable[[int, Path], "bool | None"]
+# True, or a non-empty string saying why, stops training after that checkpoint.
+CheckpointHook = Callable[[int, Path], "bool | str | None"]
 
 
 class HistoryCallback(TrainerCallback):
@@ -74,7 +75,7 @@ def _fmt(value: Any) -> str:
 
 
 class CheckpointHookCallback(TrainerCallback):
-    """Calls `hook(step, checkpoint_dir)` after each save; True from the hook stops training."""
+    """Calls `hook(step, checkpoint_dir)` after each save; True or a reason stops training."""
 
     def __init__(self, hook: CheckpointHook | None, checkpoints_dir: Path,
                  log: Callable[[str], None] | None = None) -> None:
@@ -82,6 +83,7 @@ class CheckpointHookCallback(TrainerCallback):
         self.checkpoints_dir = checkpoints_dir
         self.saved: list[tuple[int, Path]] = []
         self.stopped_by_hook = False
+        self.stop_reason: str | None = None
         self.log = log
 
     def on_save(self, args, state, control, **kwargs):
@@ -89,12 +91,14 @@ class CheckpointHookCallback(TrainerCallback):
         self.saved.append((state.global_step, folder))
         if self.log and state.is_world_process_zero:
             self.log(f"checkpoint saved step={state.global_step} path={folder}")
-        if (self.hook is not None and state.is_world_process_zero
-                and self.hook(state.global_step, folder) is True):
+        answer = (self.hook(state.global_step, folder)
+                  if self.hook is not None and state.is_world_process_zero else None)
+        if answer is True or (isinstance(answer, str) and answer):
             self.stopped_by_hook = True
+            self.stop_reason = answer if isinstance(answer, str) else "checkpoint hook"
             control.should_training_stop = True
             if self.log:
-                self.log(f"checkpoint hook asked to stop at step={state.global_step}")
+                self.log(f"stop asked at step={state.global_step}: {self.stop_reason}")
         if _broadcast_stop(self.stopped_by_hook):
             self.stopped_by_hook = True
             control.should_training_stop = True

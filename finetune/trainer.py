@@ -225,7 +225,7 @@ def train(config: MedgateConfig, run: RunDir, *, on_checkpoint: CheckpointHook |
     state = trainer.state
     planned = state.max_steps
     stopped_early = hook_cb.stopped_by_hook or state.global_step < planned
-    stop_reason = ("checkpoint hook" if hook_cb.stopped_by_hook
+    stop_reason = ((hook_cb.stop_reason or "checkpoint hook") if hook_cb.stopped_by_hook
                    else "early stopping on " + config.training.early_stopping_metric if stopped_early else None)
     best = Path(state.best_model_checkpoint) if state.best_model_checkpoint else None
 

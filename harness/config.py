@@ -123,6 +123,10 @@ class EvaluationConfig(Section):
     # lm-eval's exact log-likelihoods, used only for zero-shot prompts without chat template.
     fast_path: bool = False
     batch_size: int = Field(8, ge=1)
+    # Prompts generated together by the free-text suites (None: batch_size). Each decoding
+    # step costs about the same for 8 or 32 prompts on a CPU, so larger batches finish
+    # sooner there; bounded by memory on a GPU.
+    generation_batch_size: int | None = Field(None, ge=1)
     num_fewshot: int = Field(0, ge=0)
     apply_chat_template: bool = False
     max_new_tokens: int = Field(96, ge=1)
@@ -133,9 +137,26 @@ class EvaluationConfig(Section):
     judge_endpoint: str | None = None
 
 
+class GateEarlyStopConfig(Section):
+    """Stop training on the gate's own evidence, read as each checkpoint is evaluated.
+
+    `on_failed` names policy checks that end training at the first checkpoint failing
+    them (forgetting only grows with more steps of the same data); `metric` ("suite.metric")
+    ends it when that metric has not improved by `min_delta` for `patience` checkpoints.
+    Off unless one of them is set.
+    """
+
+    on_failed: list[str] = []
+    metric: str | None = None
+    mode: Literal["max", "min"] = "max"
+    patience: int = Field(1, ge=1)
+    min_delta: float = Field(0.0, ge=0)
+
+
 class GatesConfig(Section):
     policy: str = "default"
     selection: Literal["last_passing", "best_primary"] = "best_primary"
+    early_stop: GateEarlyStopConfig = GateEarlyStopConfig()
 
 
 class PreflightConfig(Section):

@@ -70,7 +70,8 @@ def _evaluate(config: MedgateConfig, run: RunDir, tag: str, *, adapter: Path | N
             return None
     handle = open_model(config.model.name, adapter=adapter, backend=config.evaluation.backend,
                         tag=tag, dtype=config.model.dtype, token=config.hf_token(),
-                        batch_size=config.evaluation.batch_size)
+                        batch_size=config.evaluation.batch_size,
+                        generation_batch_size=config.evaluation.generation_batch_size)
     return evaluate_model(handle, suites, run.eval_dir(tag), data=dict(config.evaluation.data),
                           limit=limit, config=config.evaluation, exclude=exclude)
 
@@ -88,6 +89,10 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) ->
                       highlight=False)
     write_resolved(config, run.config)
     policy = load_policy(config.gates.policy)
+    from gates.early_stop import GateEarlyStopping
+
+    early_stop = GateEarlyStopping(config.gates.early_stop, [c.name for c in policy.checks],
+                                   list(config.evaluation.suites))
 
     with watch.stage("data preflight"):
         preflight = run_data_preflight(config, run)
@@ -103,7 +108,10 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) ->
     first_limit = subset if subset is not None else config.evaluation.limit
     evaluated: set[str] = set()
 
-    def on_checkpoint(step: int, checkpoint_dir: Path) -> bool:
+    def on_checkpoint(step: int, checkpoint_dir: Path) -> str | None:
+        """Evaluate and gate a checkpoint as it is saved; a reason returned stops training."""
+        from harness.records import read_summary
+
         tag = checkpoint_tag(step)
         with _training_rng_kept():
             _evaluate(config, run, tag, adapter=checkpoint_dir, limit=first_limit, resume=resume,
@@ -112,7 +120,13 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) ->
         verdict = judge_checkpoint(run, tag, policy)
         failed = [c["name"] for c in verdict.failed]
         err.print(f"[bold]{tag}[/]: {verdict.verdict}" + (f" (failed: {', '.join(failed)})" if failed else ""))
-        return False
+        if not early_stop.active:
+            return None
+        reason = early_stop.update(tag, verdict.checks, read_summary(run.eval_dir(tag)))
+        if reason:
+            err.print(f"[yellow]gate early stopping:[/] {reason}", highlight=False)
+            return f"gate early stopping: {reason}"
+        return None
 
     with watch.stage("training (each checkpoint evaluated and gated as it is saved)"):
         checkpoints = _train(config, run, on_checkpoint, resume)

@@ -244,6 +244,7 @@ def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any
         "lineage": _lineage(data),
         "intended_use": report.get("intended_use"), "out_of_scope": report.get("out_of_scope"),
         "training": cfg.get("training") or {}, "peft": cfg.get("peft") or {},
+        "train_result": data.train_result or {},
         "results": results, "robustness": _robustness(data, tag),
         "forgetting": _forgetting(data, tag), "safety": _safety(data, tag),
         "flagged": _flagged(data, tag),

@@ -66,6 +66,7 @@ class RunData:
     records: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
     record_files: dict[str, Path] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
+    train_result: dict[str, Any] | None = None
     preflight: dict[str, Any] | None = None
     manifest: dict[str, Any] | None = None
     missing: list[str] = field(default_factory=list)
@@ -210,6 +211,11 @@ def load_run(root: str | Path | RunDir) -> RunData:
         data.history = [h for h in history if isinstance(h, dict)] if isinstance(history, list) else []
     else:
         data.missing.append("train/history.json")
+
+    result_path = run.train_dir / "result.json"
+    if result_path.exists():  # absent in evaluation-only runs: nothing to report missing
+        result = _read_json(result_path)
+        data.train_result = result if isinstance(result, dict) else None
 
     if run.preflight.exists():
         preflight = _read_json(run.preflight)

@@ -93,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
 
     handle = open_model(args.model or config.model.name, adapter=args.adapter, backend=ev.backend,
                         tag=args.tag, dtype=config.model.dtype, token=config.hf_token(),
-                        batch_size=ev.batch_size)
+                        batch_size=ev.batch_size,
+                        generation_batch_size=ev.generation_batch_size)
     handle.fast_path = args.fast_path
     run_dir = RunDir.create(args.run_dir, parent=config.output.runs_root)
     eval_dir = run_dir.eval_dir(args.tag)

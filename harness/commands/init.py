@@ -55,6 +55,10 @@ KEY_HELP = {
     "training.save_total_limit": "keep only the newest N checkpoints (empty = keep all)",
     "training.early_stopping_patience": "stop after N evaluations without improvement and restore the "
                                         "best checkpoint (0 = off); save_steps must be a multiple of eval_steps",
+    "evaluation.generation_batch_size": "prompts generated together (empty = batch_size); larger is faster on CPU",
+    "gates.early_stop.on_failed": "policy checks that end training at the first checkpoint failing them, e.g. [forgetting]",
+    "gates.early_stop.metric": "SUITE.METRIC watched for improvement, e.g. general.accuracy (empty = off)",
+    "gates.early_stop.patience": "checkpoints without improvement of `metric` before training stops",
     "peft.method": "lora | qlora | prefix | ia3 | full",
     "peft.r": "LoRA rank (lecture: 8 for most medical NLP, 16 for reasoning, 32-64 multi-task)",
     "peft.alpha": "LoRA scaling factor",
