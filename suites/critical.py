@@ -64,11 +64,19 @@ class CriticalSuite:
     def __init__(self, spec: SuiteSpec) -> None:
         self.spec = spec
 
-    def run(self, model, ctx: RunContext) -> SuiteResult:
+    def _items(self, ctx: RunContext) -> list[MCItem]:
         if ctx.data_path is None:
             raise BadInputError(f"suite '{self.spec.name}' has no data: pass "
                                 f"--data {self.spec.name}=PATH")
-        items = load_critical(Path(ctx.data_path))
+        return load_critical(Path(ctx.data_path))
+
+    def item_texts(self, ctx: RunContext) -> list[tuple[str, str]]:
+        """(item_id, text) for the train/test overlap check before training."""
+        return [(i.item_id, "\n".join([i.question, *i.options])) for i in self._items(ctx)]
+
+    def run(self, model, ctx: RunContext) -> SuiteResult:
+        # contaminated items leave before the limit picks the items to score
+        items = [i for i in self._items(ctx) if i.item_id not in ctx.exclude]
         if ctx.limit is not None:
             items = items[: ctx.limit]
         records = model.score_mc(items, self.spec.prompt_format or "medqa",

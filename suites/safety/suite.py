@@ -128,11 +128,19 @@ class SafetySuite:
     def _option(self, ctx: RunContext, key: str, default: Any) -> Any:
         return ctx.options.get(key, self.spec.options.get(key, default))
 
-    def run(self, model, ctx: RunContext) -> SuiteResult:
+    def _rows(self, ctx: RunContext) -> list[dict[str, Any]]:
         if ctx.data_path is None:
             raise BadInputError(f"suite '{self.spec.name}' has no data: pass "
                                 f"--data {self.spec.name}=PATH")
-        rows = _limit(load_safety(Path(ctx.data_path)), ctx.limit)
+        return load_safety(Path(ctx.data_path))
+
+    def item_texts(self, ctx: RunContext) -> list[tuple[str, str]]:
+        """(item_id, prompt) for the train/test overlap check before training."""
+        return [(str(row["id"]), row["prompt"]) for row in self._rows(ctx)]
+
+    def run(self, model, ctx: RunContext) -> SuiteResult:
+        # contaminated prompts leave before the limit picks the prompts to answer
+        rows = _limit([r for r in self._rows(ctx) if str(r["id"]) not in ctx.exclude], ctx.limit)
         budget = int(self._option(ctx, "max_new_tokens", ctx.max_new_tokens))
         if budget <= 0:
             raise BadInputError(f"suite '{self.spec.name}': options.max_new_tokens must be > 0")

@@ -49,3 +49,21 @@ def test_contaminated_items_block_the_run_under_overlap_block(tmp_path, tiny_mod
     assert not preflight.passed
     assert preflight.excluded_items("medqa") == set()
     assert any("preflight.overlap=block" in r for r in preflight.reasons)
+
+
+def test_safety_and_critical_offer_their_texts_and_skip_excluded_items():
+    """The overlap check sees the safety prompts and critical items, and an item it
+    excludes is not scored: the limit takes the next clean one instead."""
+    from suites.registry import get_suite, make_context
+    from tests.robust.fakes import FakeModel
+
+    for suite in ("safety", "critical"):
+        texts = eval_item_texts(suite)
+        assert len(texts) >= 80 and all(text.strip() for _, text in texts)
+        first, second, third = (item_id for item_id, _ in texts[:3])
+        ctx = make_context(suite, limit=2, exclude=frozenset({first}))
+        records = get_suite(suite).run(FakeModel("first"), ctx).records
+        ids = [r.item_id for r in records]
+        if suite == "safety":  # the limit keeps the first two of each kind of prompt
+            ids = [r.item_id for r in records if r.meta["kind"] == "harmful"]
+        assert ids == [second, third]
