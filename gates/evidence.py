@@ -98,6 +98,11 @@ class ModelEvidence:
                 and isinstance(v.get("_info"), dict) and v["_info"].get("demo")]
 
     def records(self, suite: str) -> list[Record]:
+        """The suite's per-item records, which must be the ones its summary was computed on.
+
+        Every check needs them, point checks included: a metric whose items are gone (or
+        were cut short) cannot be reviewed, signed off or re-judged.
+        """
         if suite not in self._records:
             path = records_path(self.eval_dir, suite)
             if not path.exists():
@@ -107,7 +112,24 @@ class ModelEvidence:
                     self._records[suite] = read_records(path)
                 except BadInputError as exc:
                     self._records[suite] = f"{self.label}: {exc}"
+                else:
+                    self._records[suite] = self._checked_count(suite, path,
+                                                               self._records[suite])
         got = self._records[suite]
         if isinstance(got, str):
             raise EvidenceError(got)
         return got
+
+    def _checked_count(self, suite: str, path: Path, records: list[Record]) -> list[Record] | str:
+        """The records, or why they do not match the summary's `_info.n_items`."""
+        if not records:
+            return f"{self.label}: the records file of suite '{suite}' is empty ({path})"
+        try:
+            info = self.suite(suite).get("_info")
+        except EvidenceError:
+            return records  # the summary's own problem is reported by the check itself
+        expected = info.get("n_items") if isinstance(info, dict) else None
+        if isinstance(expected, int) and expected != len(records):
+            return (f"{self.label}: suite '{suite}' has {len(records)} records but its summary "
+                    f"was computed on {expected} ({path})")
+        return records

@@ -71,6 +71,28 @@ def test_removed_suite_blocks_naming_it(make_run):
     junit_failures(run.report_dir / "junit.xml")
 
 
+def test_removed_records_block_even_a_point_check_naming_the_suite(make_run):
+    """The summary alone is not evidence: a metric whose records are gone blocks."""
+    run = make_run()
+    (run.eval_dir("checkpoint-10") / "safety.records.jsonl").unlink()
+    assert gate("--run-dir", str(run.root), "--policy", "permissive") == 1
+    reasons = json.loads(run.gate.read_text())["reasons"]
+    assert any("harmful_output_rate" in r and "no records for suite 'safety'" in r
+               for r in reasons)
+
+
+def test_records_cut_short_block_naming_both_counts(make_run):
+    run = make_run()
+    eval_dir = run.eval_dir("checkpoint-10")
+    summary = json.loads((eval_dir / "summary.json").read_text())
+    summary["critical"]["_info"] = {"n_items": 60}  # what the evaluation wrote
+    (eval_dir / "summary.json").write_text(json.dumps(summary))
+    assert gate("--run-dir", str(run.root), "--policy", "permissive") == 1
+    reasons = json.loads(run.gate.read_text())["reasons"]
+    assert any("suite 'critical' has 10 records but its summary was computed on 60" in r
+               for r in reasons)
+
+
 def test_bad_input_exit_2(make_run, tmp_path):
     run = make_run()
     assert gate("--run-dir", str(tmp_path / "nope")) == 2
