@@ -148,9 +148,6 @@ def score_shared_context(lm, model, items, fmt, batch_size: int = 8):
     shape (the choices split the prompt's tokens differently, or a sequence exceeds the
     model's window): lm-eval then scores the items.
     """
-    import torch
-    import torch.nn.functional as F
-
     from harness.backends.lmeval_bridge import Scored, render
 
     if not _supports_logits_to_keep(model):
@@ -174,13 +171,20 @@ def score_shared_context(lm, model, items, fmt, batch_size: int = 8):
     for n_choices, members in groups.items():
         for start in range(0, len(members), batch_size):
             batch = members[start:start + batch_size]
-            scores = _score_batch([plans[i] for i in batch], n_choices, model, device, F, torch)
+            scores = _score_batch([plans[i] for i in batch], n_choices, model, device)
+            if scores is None:
+                return None
             for i, values in zip(batch, scores, strict=True):
                 results[i] = Scored(prompt=plans[i][0], logprobs=values)
     return [results[i] for i in range(len(plans))]
 
 
-def _score_batch(plans, n_choices: int, model, device, F, torch) -> list[list[float]]:
+def _score_batch(plans, n_choices: int, model, device) -> list[list[float]] | None:
+    """Summed choice log-likelihoods for a batch of (prompt, prompt ids, choice ids) plans;
+    None when the model's key/value cache cannot be repeated across the choices."""
+    import torch
+    import torch.nn.functional as F
+
     lengths = [len(ctx) for _, ctx, _ in plans]
     width = max(lengths)
     ids = torch.zeros((len(plans), width), dtype=torch.long)
@@ -199,6 +203,8 @@ def _score_batch(plans, n_choices: int, model, device, F, torch) -> list[list[fl
         if longest == 1:
             return scores
         cache = first.past_key_values
+        if not hasattr(cache, "batch_repeat_interleave"):
+            return None
         cache.batch_repeat_interleave(n_choices)
         rows = len(plans) * n_choices
         rest_ids = torch.zeros((rows, longest - 1), dtype=torch.long)
