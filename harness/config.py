@@ -117,6 +117,9 @@ class EvaluationConfig(Section):
     # Per-suite caps on top of `limit`, e.g. {medqa-robust: 40}: the perturbation suite
     # scores every item nine times, so a CPU demo samples it while the rest stay whole.
     limits: dict[str, int] = {}
+    # Items per suite scored while training runs (the screen behind the printed verdict and
+    # gates.early_stop); every checkpoint is then evaluated in full, its screened items
+    # coming back from the result cache.
     checkpoint_limit: int | None = Field(None, ge=1)
     backend: Literal["hf", "vllm"] = "hf"
     # Score single-token choices from one forward pass (last position only); tested to give
