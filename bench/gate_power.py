@@ -18,8 +18,7 @@ from gates.policy import Check, load_policy
 from gates.power import Scenario, block_rate, n_for_power, normal_n_for_power
 
 OUT = Path(__file__).parent / "out"
-# The bundled demo suites' sizes (items per suite) that the default pipeline scores.
-DEFAULT_SIZES = {"medqa": 100, "pubmedqa": 60, "general": 100}
+PAIRED_SUITES = ("medqa", "pubmedqa", "general")
 ACC_BASE = 0.6
 DISCORDANCE = 0.15
 DROP = 0.05
@@ -32,8 +31,18 @@ def _row(name: str, **values) -> dict:
     return {"check": name, **values}
 
 
+def default_sizes() -> dict[str, int]:
+    """Items per paired suite that the default pipeline scores: the bundled demo sets."""
+    from suites.benchmark import load_spec_items
+    from suites.registry import get_spec, make_context
+
+    return {name: len(load_spec_items(get_spec(name), make_context(name)))
+            for name in PAIRED_SUITES}
+
+
 def main() -> dict:
     started = time.time()
+    sizes = default_sizes()
     default = {c.name: c for c in load_policy("default").checks}
     strict = {c.name: c for c in load_policy("strict").checks}
     rows = []
@@ -41,7 +50,7 @@ def main() -> dict:
           f"{SIMS} simulated checkpoint/base pairs per cell, {N_BOOT} bootstrap resamples")
     for name in ("medqa_no_regression", "pubmedqa_no_regression"):
         check = default[name]
-        n = DEFAULT_SIZES[check.suite]
+        n = sizes[check.suite]
         false_block = block_rate(check, Scenario(n, ACC_BASE, DISCORDANCE), sims=SIMS,
                                  n_boot=N_BOOT)
         power = block_rate(check, Scenario(n, ACC_BASE, DISCORDANCE, -DROP), sims=SIMS,
@@ -52,7 +61,7 @@ def main() -> dict:
         rows.append(_row(name, n=n, false_block_rate=false_block, power_5pt_drop=power,
                          n_for_80pct_power_sim=need_sim, n_for_80pct_power_normal=need_norm))
     check = default["forgetting"]
-    n = DEFAULT_SIZES[check.suite]
+    n = sizes[check.suite]
     rows.append(_row("forgetting (Δ point <= 0.05)", n=n,
                      block_rate_unchanged=block_rate(check, Scenario(n, ACC_BASE, DISCORDANCE),
                                                      sims=SIMS, n_boot=N_BOOT),
@@ -67,7 +76,7 @@ def main() -> dict:
     wider = Check(name="medqa_non_inferior", suite="medqa", metric="accuracy",
                   judge="non_inferior", margin=0.05)
     for label, check in (("strict", strict["medqa_non_inferior"]), ("margin 0.05", wider)):
-        n = DEFAULT_SIZES[check.suite]
+        n = sizes[check.suite]
         unchanged = block_rate(check, Scenario(n, ACC_BASE, DISCORDANCE), sims=SIMS,
                                n_boot=N_BOOT)
         at_margin = block_rate(check, Scenario(n, ACC_BASE, DISCORDANCE, -check.margin),
@@ -81,7 +90,7 @@ def main() -> dict:
                          n_for_80pct_pass_unchanged_sim=need_sim,
                          n_for_80pct_pass_unchanged_normal=need_norm))
     result = {"assumptions": {"acc_base": ACC_BASE, "discordance": DISCORDANCE, "drop": DROP,
-                              "sims": SIMS, "n_boot": N_BOOT, "sizes": DEFAULT_SIZES,
+                              "sims": SIMS, "n_boot": N_BOOT, "sizes": sizes,
                               "confidence": 0.95},
               "rows": rows, "seconds": round(time.time() - started, 1)}
     OUT.mkdir(parents=True, exist_ok=True)
