@@ -79,6 +79,7 @@ def _evaluate(config: MedgateConfig, run: RunDir, tag: str, *, adapter: Path | N
 def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) -> PipelineOutcome:
     """Run every stage; with `resume`, keep what a killed run already finished."""
     from gates import judge_checkpoint, judge_run, load_policy, promote, write_gate
+    from gates.early_stop import GateEarlyStopping
     from harness.resume import check_resumable, remove_partial_files
 
     watch = _Stopwatch()
@@ -89,8 +90,6 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) ->
                       highlight=False)
     write_resolved(config, run.config)
     policy = load_policy(config.gates.policy)
-    from gates.early_stop import GateEarlyStopping
-
     early_stop = GateEarlyStopping(config.gates.early_stop, [c.name for c in policy.checks],
                                    list(config.evaluation.suites))
 
