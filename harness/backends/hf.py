@@ -86,6 +86,25 @@ def _supports_logits_to_keep(model) -> bool:
     return "logits_to_keep" in inspect.signature(base.forward).parameters
 
 
+def _plan_items(lm, items, fmt) -> list[tuple[str, list[int], list[list[int]]]] | None:
+    """(prompt, prompt ids, ids of each choice) per item, with lm-eval's own tokenisation
+    (`_encode_pair`); None when a choice splits the prompt's tokens differently or a
+    sequence exceeds the model's window, which only lm-eval itself then handles."""
+    from harness.backends.lmeval_bridge import render
+
+    plans = []
+    for item in items:
+        context = render(item, fmt)
+        pairs = [lm._encode_pair(context, " " + choice) for choice in fmt.continuations(item)]
+        ctx_enc = pairs[0][0]
+        if any(ctx != ctx_enc or not cont for ctx, cont in pairs):
+            return None
+        if len(ctx_enc) + max(len(cont) for _, cont in pairs) > lm.max_length:
+            return None
+        plans.append((context, ctx_enc, [cont for _, cont in pairs]))
+    return plans
+
+
 def score_one_pass(lm, model, items, fmt, batch_size: int):
     """Single-token choices scored from one forward pass per item, as lm-eval scores them.
 
@@ -100,20 +119,14 @@ def score_one_pass(lm, model, items, fmt, batch_size: int):
     import torch
     import torch.nn.functional as F
 
-    from harness.backends.lmeval_bridge import Scored, render
+    from harness.backends.lmeval_bridge import Scored
 
     if not _supports_logits_to_keep(model):
         return None
-    plans = []
-    for item in items:
-        context = render(item, fmt)
-        pairs = [lm._encode_pair(context, " " + label) for label in fmt.continuations(item)]
-        ctx_enc = pairs[0][0]
-        if any(len(cont) != 1 or ctx != ctx_enc for ctx, cont in pairs):
-            return None
-        if len(ctx_enc) + 1 > lm.max_length:
-            return None
-        plans.append((context, ctx_enc, [cont[0] for _, cont in pairs]))
+    planned = _plan_items(lm, items, fmt)
+    if planned is None or any(len(cont) != 1 for _, _, conts in planned for cont in conts):
+        return None
+    plans = [(context, ctx_enc, [cont[0] for cont in conts]) for context, ctx_enc, conts in planned]
     order = sorted(range(len(plans)), key=lambda i: (-(len(plans[i][1]) + 1),
                                                      tuple(plans[i][1]) + (plans[i][2][0],)))
     results: dict[int, Scored] = {}
@@ -148,20 +161,13 @@ def score_shared_context(lm, model, items, fmt, batch_size: int = 8):
     shape (the choices split the prompt's tokens differently, or a sequence exceeds the
     model's window): lm-eval then scores the items.
     """
-    from harness.backends.lmeval_bridge import Scored, render
+    from harness.backends.lmeval_bridge import Scored
 
     if not _supports_logits_to_keep(model):
         return None
-    plans = []
-    for item in items:
-        context = render(item, fmt)
-        pairs = [lm._encode_pair(context, " " + choice) for choice in fmt.continuations(item)]
-        ctx_enc = pairs[0][0]
-        if any(ctx != ctx_enc or not cont for ctx, cont in pairs):
-            return None
-        if len(ctx_enc) + max(len(cont) for _, cont in pairs) > lm.max_length:
-            return None
-        plans.append((context, ctx_enc, [cont for _, cont in pairs]))
+    plans = _plan_items(lm, items, fmt)
+    if plans is None:
+        return None
     device = next(model.parameters()).device
     results: dict[int, Scored] = {}
     # one cache repeat factor per batch: group the items by their number of choices
