@@ -130,23 +130,34 @@ def endings_rows(draw, csv: bool = False) -> Rows:
     return Rows(rows, expected, header=header)
 
 
+def _break_field(draw, row: dict, csv: bool, *, fields: list[str], answer: str,
+                 csv_bad_answers: list[str], bad_answers: list[Any],
+                 hows: tuple[str, ...] = ("drop", "type"),
+                 blamed_on_drop: dict[str, tuple[str, ...]] | None = None) -> tuple[str, ...]:
+    """Corrupt one of `fields` of `row`: blank it (CSV), or drop it or give it a wrong type
+    or value (JSON); the answer field gets answer-shaped wrong values. Returns the field
+    names an error may rightly blame (a dropped option can also surface as a gap in the
+    numbering: `blamed_on_drop[field]` names those)."""
+    name = draw(st.sampled_from(fields))
+    if csv:
+        row[name] = draw(st.sampled_from(["", "  "] + (csv_bad_answers if name == answer else [])))
+        return (name,)
+    if draw(st.sampled_from(hows)) == "drop":
+        del row[name]
+        return (name, *(blamed_on_drop or {}).get(name, ()))
+    row[name] = draw(st.sampled_from(bad_answers)) if name == answer else draw(WRONG_TYPES)
+    return (name,)
+
+
 def _break_endings(draw, row: dict, csv: bool) -> tuple[str, ...]:
     width = sum(1 for k in row if k.startswith("ending"))
-    name = draw(st.sampled_from(["sent1", "ending0", f"ending{width - 2}", "label"]))
-    if csv:
-        row[name] = draw(st.sampled_from(["", "  "] + (["9", "-1", "x", "1.0"] if name == "label"
-                                                       else [])))
-        return (name,)
-    how = draw(st.sampled_from(["drop", "type", "value"]))
-    if how == "drop":
-        del row[name]
-        return (name, f"ending{width - 1}", "ending0", "ending1") if name.startswith("ending") \
-            else (name,)
-    if name == "label":
-        row[name] = draw(st.sampled_from([None, True, 1.5, [0], "", "x", -1, width, "9" * 20]))
-    else:
-        row[name] = draw(WRONG_TYPES)
-    return (name,)
+    fields = ["sent1", "ending0", f"ending{width - 2}", "label"]
+    gap = (f"ending{width - 1}", "ending0", "ending1")  # a dropped ending leaves a gap
+    return _break_field(draw, row, csv, fields=fields, answer="label",
+                        csv_bad_answers=["9", "-1", "x", "1.0"],
+                        bad_answers=[None, True, 1.5, [0], "", "x", -1, width, "9" * 20],
+                        hows=("drop", "type", "value"),
+                        blamed_on_drop={"ending0": gap, f"ending{width - 2}": gap})
 
 
 @st.composite
@@ -227,19 +238,9 @@ def medmcqa_rows(draw, csv: bool = False) -> Rows:
 
 
 def _break_medmcqa(draw, row: dict, csv: bool) -> tuple[str, ...]:
-    name = draw(st.sampled_from(["question", "opa", "opd", "cop"]))
-    if csv:
-        row[name] = draw(st.sampled_from(["", "  "] + (["9", "E", "-1", "1.0"] if name == "cop"
-                                                       else [])))
-        return (name,)
-    how = draw(st.sampled_from(["drop", "type"]))
-    if how == "drop":
-        del row[name]
-    elif name == "cop":
-        row[name] = draw(st.sampled_from([None, True, 1.5, [1], {}, "", "E", 9, -1, "AB"]))
-    else:
-        row[name] = draw(WRONG_TYPES)
-    return (name,)
+    return _break_field(draw, row, csv, fields=["question", "opa", "opd", "cop"], answer="cop",
+                        csv_bad_answers=["9", "E", "-1", "1.0"],
+                        bad_answers=[None, True, 1.5, [1], {}, "", "E", 9, -1, "AB"])
 
 
 @st.composite

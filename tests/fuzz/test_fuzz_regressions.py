@@ -40,17 +40,24 @@ def test_deep_nesting_and_huge_numbers_are_bad_input(tmp_path, suffix, body):
         load_items("medqa", path)
 
 
+def _assert_bad_input(tmp_path, loader: str, name: str, content: str, match: str) -> None:
+    path = _write(tmp_path, name, content)
+    with pytest.raises(BadInputError, match=match):
+        load_items(loader, path)
+
+
+def _assert_row_is_bad_input(tmp_path, loader: str, row: dict, match: str) -> None:
+    _assert_bad_input(tmp_path, loader, "m.jsonl", json.dumps(row), match)
+
+
 def test_more_than_26_listed_options_is_bad_input(tmp_path):
-    path = _write(tmp_path, "m.jsonl", json.dumps({**MEDQA_ROW, "options": ["o"] * 27}))
-    with pytest.raises(BadInputError, match=r"m\.jsonl:1: field 'options' has 27"):
-        load_items("medqa", path)
+    _assert_row_is_bad_input(tmp_path, "medqa", {**MEDQA_ROW, "options": ["o"] * 27},
+                             r"m\.jsonl:1: field 'options' has 27")
 
 
 def test_medmcqa_cop_of_unhashable_type_is_bad_input(tmp_path):
     row = {"question": "q", "opa": "a", "opb": "b", "opc": "c", "opd": "d", "cop": [1]}
-    path = _write(tmp_path, "m.jsonl", json.dumps(row))
-    with pytest.raises(BadInputError, match=r"m\.jsonl:1: field 'cop'"):
-        load_items("medmcqa", path)
+    _assert_row_is_bad_input(tmp_path, "medmcqa", row, r"m\.jsonl:1: field 'cop'")
 
 
 def test_medmcqa_csv_reads_cop_digits(tmp_path):
@@ -62,9 +69,7 @@ def test_medmcqa_csv_reads_cop_digits(tmp_path):
 @pytest.mark.parametrize("answer", ["²", "٣", "9" * 5000])
 def test_mmlu_answer_of_unicode_digits_is_bad_input(tmp_path, answer):
     row = {"question": "q", "choices": ["a", "b", "c", "d"], "answer": answer, "subject": "s"}
-    path = _write(tmp_path, "m.jsonl", json.dumps(row))
-    with pytest.raises(BadInputError, match=r"m\.jsonl:1: answer key 'answer'"):
-        load_items("mmlu", path)
+    _assert_row_is_bad_input(tmp_path, "mmlu", row, r"m\.jsonl:1: answer key 'answer'")
 
 
 def test_csv_with_byte_order_mark_and_multiline_fields_keeps_text(tmp_path):
@@ -76,15 +81,14 @@ def test_csv_with_byte_order_mark_and_multiline_fields_keeps_text(tmp_path):
 
 
 def test_csv_row_with_surplus_cells_is_bad_input(tmp_path):
-    path = _write(tmp_path, "m.csv", "question,opa,opb,opc,opd,cop\nq, x,a,b,c,d,1\n")
-    with pytest.raises(BadInputError, match=r"m\.csv:2: 7 cells but the header has 6"):
-        load_items("medmcqa", path)
+    _assert_bad_input(tmp_path, "medmcqa", "m.csv", "question,opa,opb,opc,opd,cop\nq, x,a,b,c,d,1\n",
+                      r"m\.csv:2: 7 cells but the header has 6")
 
 
 def test_csv_field_over_the_csv_size_limit_is_bad_input(tmp_path):
-    path = _write(tmp_path, "m.csv", "question,opa,opb,opc,opd,cop\n" + "q" * 200_000 + ",a,b,c,d,1\n")
-    with pytest.raises(BadInputError, match=r"m\.csv:2: broken CSV"):
-        load_items("medmcqa", path)
+    _assert_bad_input(tmp_path, "medmcqa", "m.csv",
+                      "question,opa,opb,opc,opd,cop\n" + "q" * 200_000 + ",a,b,c,d,1\n",
+                      r"m\.csv:2: broken CSV")
 
 
 @pytest.mark.parametrize("content", ["", "\n\n", "[]", "{}"])
@@ -165,9 +169,9 @@ def test_medqa_endings_csv_reads_label_digits_and_refuses_others(tmp_path):
 
 
 def test_medmcqa_cop_of_5000_digits_is_bad_input(tmp_path):
-    path = _write(tmp_path, "m.csv", "question,opa,opb,opc,opd,cop\nq,a,b,c,d," + "9" * 5000 + "\n")
-    with pytest.raises(BadInputError, match=r"m\.csv:2: answer key 'cop'"):
-        load_items("medmcqa", path)
+    _assert_bad_input(tmp_path, "medmcqa", "m.csv",
+                      "question,opa,opb,opc,opd,cop\nq,a,b,c,d," + "9" * 5000 + "\n",
+                      r"m\.csv:2: answer key 'cop'")
 
 
 def test_training_file_of_unknown_row_shape_names_the_file(tmp_path):
