@@ -134,6 +134,18 @@ def _as_tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
     return types if isinstance(types, tuple) else (types,)
 
 
+def digits_as_int(value: Any) -> int | None:
+    """An index written as ASCII digits in text (a CSV cell is always text), else None.
+
+    `str.isdigit` alone accepts "²" and "٣", which `int` then rejects or reads as another
+    number; a cap on the length keeps a 5000-digit cell from becoming a huge int.
+    """
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit() and len(text) < 10:
+        return int(text)
+    return None
+
+
 def item_id(row: dict[str, Any], where: str, *fields: str) -> str:
     """The row's own id where it has one, else its location (stable for an unchanged file)."""
     for field in (*fields, "id", "_key"):

@@ -13,17 +13,15 @@ from typing import Any
 
 from harness.errors import BadInputError
 from suites.base import MCItem
-from suites.loaders.common import check_unique, item_id, iter_rows, require
+from suites.loaders.common import check_unique, digits_as_int, item_id, iter_rows, require
 
 FIELDS = ("opa", "opb", "opc", "opd")
 
 
 def _cop_number(value: Any) -> Any:
     """`cop` as an int where it is written as digits in text, else unchanged."""
-    text = value.strip() if isinstance(value, str) else ""
-    if text.isascii() and text.isdigit() and len(text) < 10:
-        return int(text)
-    return value
+    number = digits_as_int(value)
+    return value if number is None else number
 
 
 def _cop_base(rows: list[tuple[str, dict[str, Any]]], path: Path) -> int:

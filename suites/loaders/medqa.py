@@ -14,7 +14,7 @@ from typing import Any
 
 from harness.errors import BadInputError
 from suites.base import MCItem
-from suites.loaders.common import check_unique, item_id, iter_rows, require
+from suites.loaders.common import check_unique, digits_as_int, item_id, iter_rows, require
 
 LETTERS = string.ascii_uppercase
 
@@ -70,10 +70,11 @@ def _parse_endings(row: dict[str, Any], where: str) -> MCItem:
                             where=where)
     label = require(row, "label", where, (int, str))
     if isinstance(label, str):  # a CSV cell is always text
-        if not (label.strip().isascii() and label.strip().isdigit() and len(label) < 10):
+        number = digits_as_int(label)
+        if number is None:
             raise BadInputError(f"field 'label' must be an option index, got {label!r}",
                                 where=where)
-        label = int(label)
+        label = number
     if not 0 <= label < len(texts):
         raise BadInputError(f"answer key 'label'={label} is not among the options "
                             f"0..{len(texts) - 1}", where=where)
