@@ -18,6 +18,7 @@ from finetune.callbacks import CheckpointHook
 from harness.config import MedgateConfig, write_resolved
 from harness.errors import BadInputError
 from harness.models import resolve_model
+from harness.resume import saved_checkpoints
 from harness.rundir import RunDir
 
 
@@ -250,8 +251,7 @@ def train(config: MedgateConfig, run: RunDir, *, on_checkpoint: CheckpointHook |
         else:
             history_cb.log_line(f"{method} adapters cannot be merged into the weights; merged/ not written")
 
-    checkpoints = sorted({(int(p.name.split("-")[1]), p) for p in run.checkpoints_dir.glob("checkpoint-*")
-                          if p.is_dir() and p.name.split("-")[1].isdigit()})
+    checkpoints = saved_checkpoints(run)
     result = TrainResult(adapter_dir=adapter_dir, merged_dir=merged_dir, checkpoints=checkpoints,
                          history=history_cb.history, best_checkpoint=best, final_step=state.global_step,
                          stopped_early=stopped_early, method=method, model_info=model_info,
