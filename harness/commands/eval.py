@@ -26,9 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chat", action="store_true", help="apply the model's chat template")
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not fill the cache")
     parser.add_argument("--fast-path", action="store_true",
-                        help="score single-token choices from one forward pass per item with "
-                             "lm-eval's tokenisation (same scores as lm-eval's evaluator, "
-                             "tested); default: lm-eval's evaluator")
+                        help="score choices without lm-eval's evaluator (one forward pass per "
+                             "item for single-token choices, one prompt pass for option "
+                             "texts) with lm-eval's tokenisation (same scores, tested); "
+                             "default: lm-eval's evaluator")
     parser.add_argument("--run-dir", help="run directory (default runs/<timestamp>)")
     parser.add_argument("--tag", default="base", help="model tag: base, checkpoint-N or final")
     parser.add_argument("--baseline-dir", help="evals/<tag> folder of the base model: show the "
