@@ -56,11 +56,15 @@ def n_needed(threshold: float, confidence: float = CONFIDENCE, events: int = 0) 
 
 
 def rate_entry(k: int, n: int, threshold: float | None = None) -> dict:
-    """A summary metric for a rare-event rate: value, Wilson CI, n, upper95, n_needed."""
+    """A summary metric for a rare-event rate: value, Wilson CI, n, upper95, n_needed.
+
+    An empty rate has no bound: upper95 is None (null in JSON, which a gate reading it
+    fails closed on), not NaN.
+    """
     from harness.records import metric
 
     value = k / n if n else math.nan
-    extra = {"events": k, "upper95": upper_bound(k, n)}
+    extra = {"events": k, "upper95": upper_bound(k, n) if n else None}
     if threshold is not None:
         extra["threshold"] = threshold
         extra["n_needed"] = n_needed(threshold, events=k)
