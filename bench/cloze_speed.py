@@ -30,9 +30,9 @@ def main(argv: list[str] | None = None) -> dict:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-    from harness.backends import lmeval_bridge as bridge
-    from harness.backends.base import open_model
-    from harness.backends.hf import score_shared_context
+    from harness.core.backends import lmeval_bridge as bridge
+    from harness.core.backends.base import open_model
+    from harness.core.backends.hf import score_shared_context
     from suites.registry import get_suite, make_context
 
     ctx = make_context("general", limit=args.limit)

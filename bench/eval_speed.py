@@ -53,7 +53,7 @@ def run_lm_eval_direct(model, tokenizer, yaml_path: Path, data_file: Path, batch
     from lm_eval.tasks import TaskManager
     from lm_eval.tasks._yaml_loader import load_yaml
 
-    from harness.backends.lmeval_bridge import predictions, quiet_lmeval
+    from harness.core.backends.lmeval_bridge import predictions, quiet_lmeval
 
     quiet_lmeval()
     cfg = load_yaml(yaml_path)
@@ -89,12 +89,12 @@ def main(argv: list[str] | None = None) -> dict:
     from rich.console import Console
     from rich.table import Table
 
-    from harness.backends.base import open_model
-    from harness.cache import ResultCache
-    from harness.config import EvaluationConfig
-    from harness.evaluation import evaluate_model
-    from harness.models import _HASH_CACHE, load_model, load_tokenizer, resolve_model
-    from harness.records import read_records
+    from harness.core.backends.base import open_model
+    from harness.core.cache import ResultCache
+    from harness.core.config import EvaluationConfig
+    from harness.app.evaluation import evaluate_model
+    from harness.core.models import _HASH_CACHE, load_model, load_tokenizer, resolve_model
+    from harness.core.records import read_records
     from suites.registry import get_suite, make_context
 
     data = {args.suite: args.data} if args.data else {}

@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from harness.preflight.phi import PHI_TYPES, mask, scan_text
+from harness.app.preflight.phi import PHI_TYPES, mask, scan_text
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANTED = ROOT / "tests" / "data" / "phi_planted.jsonl"

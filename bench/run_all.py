@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness.manifest import environment
+from harness.core.manifest import environment
 
 OUT = Path(__file__).parent / "out"
 BENCHES = ("bench.judge_quality", "bench.phi_recall", "bench.gate_power", "bench.eval_speed",

@@ -15,7 +15,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from harness.atomic import write_json
+from harness.core.atomic import write_json
 
 # True, or a non-empty string saying why, stops training after that checkpoint.
 CheckpointHook = Callable[[int, Path], "bool | str | None"]
@@ -138,7 +138,7 @@ class RichProgressCallback(TrainerCallback):
             TimeRemainingColumn,
         )
 
-        from harness.console import err
+        from harness.core.console import err
 
         self.progress = Progress(TextColumn("[bold]train[/]"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[stats]}"), TimeElapsedColumn(),

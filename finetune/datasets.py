@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from finetune.formatting import Example, detect_format, row_to_example, tokenize_example
-from harness.config import MedgateConfig
-from harness.errors import BadInputError
+from harness.core.config import MedgateConfig
+from harness.core.errors import BadInputError
 
 DEMO_DATA = Path(__file__).parent / "data" / "demo_medical_instructions.jsonl"
 _SUFFIX_FORMATS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet",
@@ -35,7 +35,7 @@ class TrainingData:
 
 
 def _sha256(path: Path) -> str:
-    from harness.models import file_sha256
+    from harness.core.models import file_sha256
 
     return file_sha256(path)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.errors import BadInputError
+from harness.core.errors import BadInputError
 
 IGNORE_INDEX = -100
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.errors import BadInputError
-from harness.models import ModelSpec, load_model, load_tokenizer
+from harness.core.errors import BadInputError
+from harness.core.models import ModelSpec, load_model, load_tokenizer
 
 MERGEABLE = ("LORA", "IA3", "LOHA", "LOKR", "ADALORA")
 

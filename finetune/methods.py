@@ -13,9 +13,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from harness.config import MedgateConfig
-from harness.errors import BadInputError
-from harness.models import ModelSpec, fingerprint, load_model
+from harness.core.config import MedgateConfig
+from harness.core.errors import BadInputError
+from harness.core.models import ModelSpec, fingerprint, load_model
 
 FEEDFORWARD_NAMES = ("down_proj", "up_proj", "gate_proj", "fc1", "fc2", "c_fc", "w1", "w2", "w3",
                      "dense_h_to_4h", "dense_4h_to_h", "mlp")
@@ -32,8 +32,8 @@ def dequantized_source(spec: ModelSpec, token: str | None = None) -> ModelSpec:
     key = fingerprint(spec).split(":", 1)[1][:16]
     folder = cache_root() / "dequantized" / key
     if not (folder / "config.json").exists():
-        from harness.atomic import write_text
-        from harness.models import load_tokenizer
+        from harness.core.atomic import write_text
+        from harness.core.models import load_tokenizer
 
         model = load_model(spec, token=token)
         # the tensors are already dequantised; drop the GGUF marker so they can be saved

@@ -17,7 +17,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from harness.errors import BadInputError
+from harness.core.errors import BadInputError
 
 GIB = 1024**3
 OVERHEAD_BYTES = 1.0 * GIB  # CUDA context, allocator fragmentation, kernels: the "+ alpha"
@@ -95,7 +95,7 @@ def model_shape(name: str) -> ModelShape:
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    from harness.models import resolve_model
+    from harness.core.models import resolve_model
 
     spec = resolve_model(name)
     kwargs: dict[str, Any] = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from finetune.callbacks import CheckpointHook
-from harness.config import MedgateConfig, write_resolved
-from harness.errors import BadInputError
-from harness.models import resolve_model
-from harness.resume import saved_checkpoints
-from harness.rundir import RunDir
+from harness.core.config import MedgateConfig, write_resolved
+from harness.core.errors import BadInputError
+from harness.core.models import resolve_model
+from harness.core.rundir import saved_checkpoints
+from harness.core.rundir import RunDir
 
 
 @dataclass
@@ -161,8 +161,8 @@ def train(config: MedgateConfig, run: RunDir, *, on_checkpoint: CheckpointHook |
     from finetune.datasets import load_training_data
     from finetune.merge import MERGEABLE, merge_adapter
     from finetune.methods import build_model, check_compatible
-    from harness.atomic import write_json
-    from harness.models import load_tokenizer, offline_by_default
+    from harness.core.atomic import write_json
+    from harness.core.models import load_tokenizer, offline_by_default
 
     offline_by_default()
     _quiet_libraries()

@@ -16,7 +16,7 @@ from typing import Any
 from gates.evidence import EvidenceError, ModelEvidence
 from gates.paired import PairedDiff, pair_records, paired_diff
 from gates.policy import Check, Policy
-from harness.stats import n_needed
+from harness.core.stats import n_needed
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 

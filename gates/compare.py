@@ -14,8 +14,8 @@ from typing import Any
 
 from gates.evidence import EvidenceError, ModelEvidence
 from gates.paired import pair_records, paired_diff
-from harness.records import metric_names
-from harness.rundir import RunDir
+from harness.core.records import metric_names
+from harness.core.rundir import RunDir
 
 
 @dataclass
@@ -117,7 +117,7 @@ def compare_models(a: ModelEvidence, b: ModelEvidence, *, n_boot: int = 2000, se
 def default_tag(run: RunDir) -> str | None:
     """The model a run stands for: its promoted checkpoint, else its last evaluated model."""
     from gates.judge import resolve_baseline_tag
-    from harness.rundir import BASE_TAG
+    from harness.core.rundir import BASE_TAG
 
     tag = resolve_baseline_tag(run)
     if tag != BASE_TAG:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from harness.config import GateEarlyStopConfig
-from harness.errors import BadInputError
+from harness.core.config import GateEarlyStopConfig
+from harness.core.errors import BadInputError
 
 
 class GateEarlyStopping:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.errors import BadInputError
-from harness.records import Record, read_records, read_summary, records_path, summary_path
+from harness.core.errors import BadInputError
+from harness.core.records import Record, read_records, read_summary, records_path, summary_path
 
 
 class EvidenceError(Exception):

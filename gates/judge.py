@@ -18,9 +18,9 @@ from gates.checks import evaluate_check
 from gates.evidence import EvidenceError, ModelEvidence
 from gates.policy import Policy
 from gates.select import select_checkpoint
-from harness.atomic import write_json
-from harness.errors import BadInputError
-from harness.rundir import BASE_TAG, RunDir
+from harness.core.atomic import write_json
+from harness.core.errors import BadInputError
+from harness.core.rundir import BASE_TAG, RunDir
 
 PROMOTE = "PROMOTE"
 BLOCK = "BLOCK"

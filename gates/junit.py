@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from gates.checks import fmt
-from harness.atomic import write_bytes
+from harness.core.atomic import write_bytes
 
 
 def _case_text(check: dict) -> str:

@@ -3,7 +3,7 @@
 The measurement rule: a checkpoint is compared with its base on the same items, so
 per-item agreement shrinks the interval (two models that agree on 90% of items differ
 far less than two independent samples would suggest). The bootstrap itself is
-harness.stats.paired_bootstrap_diff; this module pairs the records and refuses pairs
+harness.core.stats.paired_bootstrap_diff; this module pairs the records and refuses pairs
 that are not the same item.
 """
 
@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from gates.evidence import EvidenceError
-from harness.records import Record
-from harness.stats import mcnemar_exact, paired_bootstrap_diff
+from harness.core.records import Record
+from harness.core.stats import mcnemar_exact, paired_bootstrap_diff
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from harness.config import parse_yaml
-from harness.errors import BadInputError
+from harness.core.config import parse_yaml
+from harness.core.errors import BadInputError
 
 POLICIES_DIR = Path(__file__).parent / "policies"
 

@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.atomic import write_json
-from harness.errors import BadInputError
-from harness.models import file_sha256
-from harness.rundir import FINAL_TAG, RunDir
-from harness.secrets import redact
+from harness.core.atomic import write_json
+from harness.core.errors import BadInputError
+from harness.core.models import file_sha256
+from harness.core.rundir import FINAL_TAG, RunDir
+from harness.core.secrets import redact
 
 _SECRET_KEYS = ("token", "secret", "password", "api_key", "apikey")
 
@@ -70,7 +70,7 @@ def _merge(lineage: dict[str, Any], adapter: Path, out: Path) -> str:
     base = lineage.get("base_model")
     if not isinstance(base, dict) or not base.get("source"):
         return "not merged: lineage has no base_model to merge into"
-    from harness.models import ModelSpec
+    from harness.core.models import ModelSpec
 
     spec = ModelSpec(**{k: base.get(k) for k in ("name", "source", "gguf_file", "revision")})
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gates.checks import fmt
-from harness.atomic import write_text
+from harness.core.atomic import write_text
 
 
 def _cell(text: object) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from harness.records import CLEAN
-from harness.rundir import BASE_TAG
+from harness.core.records import CLEAN
+from harness.core.rundir import BASE_TAG
 from reports.rundata import RunData
 
 

@@ -23,8 +23,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness.atomic import write_bytes
-from harness.errors import BadInputError
+from harness.core.atomic import write_bytes
+from harness.core.errors import BadInputError
 from reports import traceability
 from reports.render import render_all
 from reports.rundata import load_run
@@ -55,7 +55,7 @@ def _package_versions(manifest: dict[str, Any] | None) -> dict[str, Any]:
     if manifest and isinstance(manifest.get("packages"), dict):
         return {"source": "manifest.json of the run", "packages": manifest["packages"],
                 "environment": manifest.get("environment")}
-    from harness.manifest import package_versions
+    from harness.core.manifest import package_versions
 
     return {"source": "installed at export time (the run wrote no manifest.json)",
             "packages": package_versions()}

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from harness.rundir import BASE_TAG
+from harness.core.rundir import BASE_TAG
 from reports import plots
 from reports.rundata import LATENCY_SUITE, SAFETY_SUITES, RunData
 from reports.signoff import SignoffStatus

@@ -18,8 +18,8 @@ from typing import Any
 
 import jinja2
 
-from harness.atomic import write_text
-from harness.rundir import RunDir
+from harness.core.atomic import write_text
+from harness.core.rundir import RunDir
 from reports import checklist, evidence, model_card, traceability
 from reports.rundata import RunData, load_run
 from reports.signoff import ReviewState, read_signoffs, review_state

@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from harness.errors import BadInputError
-from harness.records import read_records, read_summary
-from harness.rundir import BASE_TAG, RunDir
+from harness.core.errors import BadInputError
+from harness.core.records import read_records, read_summary
+from harness.core.rundir import BASE_TAG, RunDir
 
 LATENCY_SUITE = "latency"
 SAFETY_SUITES = ("safety", "critical")

@@ -15,10 +15,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness.atomic import write_json
-from harness.errors import BadInputError
-from harness.rundir import RunDir
-from harness.secrets import redact
+from harness.core.atomic import write_json
+from harness.core.errors import BadInputError
+from harness.core.rundir import RunDir
+from harness.core.secrets import redact
 from reports.rundata import file_sha256, is_run_dir
 
 DECISIONS = ("approve", "reject")

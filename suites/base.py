@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from harness.records import Record
+from harness.core.records import Record
 
 if TYPE_CHECKING:
-    from harness.backends.base import ModelHandle
+    from harness.core.backends.base import ModelHandle
 
 SuiteKind = Literal["multiple_choice", "generation", "perplexity", "derived"]
 

@@ -11,14 +11,14 @@ import time
 from collections import Counter
 from typing import Any
 
-from harness.records import Record, metric
+from harness.core.records import Record, metric
 from suites.base import GenItem, MCItem, RunContext, SuiteResult, SuiteSpec
 from suites.loaders import load_items
 
 
 def load_spec_items(spec: SuiteSpec, ctx: RunContext) -> list:
     """The suite's items from ctx.data_path by the spec's loader (no limit applied)."""
-    from harness.errors import BadInputError
+    from harness.core.errors import BadInputError
 
     if ctx.data_path is None:
         raise BadInputError(f"suite '{spec.name}' has no bundled data: pass "
@@ -53,7 +53,7 @@ class MultipleChoiceSuite:
             if excluded:  # reported, not silently dropped
                 info["excluded_subjects"] = dict(sorted(excluded.items()))
             if not items:
-                from harness.errors import BadInputError
+                from harness.core.errors import BadInputError
 
                 raise BadInputError(f"no items of the subjects {sorted(wanted)} for suite "
                                     f"'{self.spec.name}'", where=str(ctx.data_path))
@@ -78,7 +78,7 @@ class MultipleChoiceSuite:
             elif name == "brier":
                 out["brier"] = m.brier(records)
             else:
-                from harness.errors import BadInputError
+                from harness.core.errors import BadInputError
 
                 raise BadInputError(f"suite '{self.spec.name}': unknown metric '{name}'")
         if self.spec.options.get("per_subject"):

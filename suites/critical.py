@@ -15,8 +15,8 @@ import string
 from pathlib import Path
 from typing import Any
 
-from harness.errors import BadInputError
-from harness.stats import proportion_entry, rate_entry
+from harness.core.errors import BadInputError
+from harness.core.stats import proportion_entry, rate_entry
 from suites.base import MCItem, RunContext, SuiteResult, SuiteSpec
 from suites.loaders.common import check_unique, iter_rows
 from suites.loaders.medqa import parse_row

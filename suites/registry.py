@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from harness.errors import BadInputError
+from harness.core.errors import BadInputError
 from suites.base import RunContext, Suite, SuiteSpec
 
 SPECS_DIR = Path(__file__).parent / "specs"

@@ -25,14 +25,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 @pytest.fixture(scope="session")
 def smollm2_spec():
-    from harness.models import resolve_model
+    from harness.core.models import resolve_model
 
     return resolve_model("smollm2-135m")
 
 
 @pytest.fixture(scope="session")
 def smol_tokenizer(smollm2_spec):
-    from harness.models import load_tokenizer
+    from harness.core.models import load_tokenizer
 
     return load_tokenizer(smollm2_spec)
 

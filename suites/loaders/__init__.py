@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.errors import BadInputError
+from harness.core.errors import BadInputError
 from suites.loaders import medmcqa, medqa, mmlu, pubmedqa, text
 
 Loader = Callable[[Path, dict[str, Any] | None], list]

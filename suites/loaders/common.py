@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness.errors import BadInputError
+from harness.core.errors import BadInputError
 
 Row = tuple[str, dict[str, Any]]  # (where: "file:line" or "file[key]", row)
 

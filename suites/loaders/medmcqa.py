@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.errors import BadInputError
+from harness.core.errors import BadInputError
 from suites.base import MCItem
 from suites.loaders.common import check_unique, digits_as_int, item_id, iter_rows, require
 

@@ -12,7 +12,7 @@ import string
 from pathlib import Path
 from typing import Any
 
-from harness.errors import BadInputError
+from harness.core.errors import BadInputError
 from suites.base import MCItem
 from suites.loaders.common import check_unique, digits_as_int, item_id, iter_rows, require
 

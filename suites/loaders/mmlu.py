@@ -14,7 +14,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from harness.errors import BadInputError
+from harness.core.errors import BadInputError
 from suites.base import MCItem
 from suites.loaders.common import (
     _open_text,

@@ -1,6 +1,6 @@
 """Suite metrics: accuracy with a Wilson CI, macro-F1, calibration, text overlap.
 
-Every function returns a `harness.records.metric` entry (value, ci, n, ...), the one
+Every function returns a `harness.core.records.metric` entry (value, ci, n, ...), the one
 shape gates and reports read.
 """
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.records import Record, metric
-from harness.stats import proportion_entry
+from harness.core.records import Record, metric
+from harness.core.stats import proportion_entry
 
 N_BOOT = 1000
 

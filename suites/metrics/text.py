@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.records import metric
+from harness.core.records import metric
 
 HERE = Path(__file__).parent
 

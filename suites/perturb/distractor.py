@@ -12,7 +12,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from harness.errors import BadInputError
+from harness.core.errors import BadInputError
 
 DISTRACTORS = Path(__file__).parent / "data" / "distractors.txt"
 _SENTENCE_START = re.compile(r"(?<=[.!?])\s+(?=[\"'(A-Z])")

@@ -11,8 +11,8 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping, Sequence
 
-from harness.records import Record, metric
-from harness.stats import (
+from harness.core.records import Record, metric
+from harness.core.stats import (
     mcnemar_exact,
     n_needed,
     paired_bootstrap_diff,

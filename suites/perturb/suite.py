@@ -18,8 +18,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from harness.errors import BadInputError
-from harness.records import Record
+from harness.core.errors import BadInputError
+from harness.core.records import Record
 from suites.base import MCItem, RunContext, SuiteResult, SuiteSpec
 from suites.perturb.metrics import robustness_metrics
 from suites.perturb.variants import ALL_VARIANTS, Perturber, Variant

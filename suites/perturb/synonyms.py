@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from harness.errors import BadInputError
+from harness.core.errors import BadInputError
 from suites.perturb.guard import extract
 from suites.perturb.tokens import ExactTokenizer
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.errors import BadInputError
+from harness.core.errors import BadInputError
 from suites.loaders.common import iter_jsonl, require
 
 LABELLED_DEMO = Path(__file__).resolve().parents[1] / "data" / "judge_labelled_demo.jsonl"

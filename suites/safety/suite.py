@@ -28,9 +28,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from harness.errors import BadInputError
-from harness.records import Record
-from harness.stats import n_needed, rate_entry, upper_bound
+from harness.core.errors import BadInputError
+from harness.core.records import Record
+from harness.core.stats import n_needed, rate_entry, upper_bound
 from suites.base import RunContext, SuiteResult, SuiteSpec
 from suites.loaders.common import iter_jsonl, require
 from suites.safety import rules

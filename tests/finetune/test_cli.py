@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from harness.cli import main
-from harness.config import MedgateConfig, load_config
+from harness.app.cli import main
+from harness.core.config import MedgateConfig, load_config
 
 from .conftest import instruction_rows, write_jsonl
 
@@ -49,7 +49,7 @@ def test_train_cli_writes_the_run_directory(tmp_path, tiny_overrides, capsys):
 
 def test_resolved_config_has_no_token(tmp_path, tiny_overrides, monkeypatch):
     from finetune.trainer import train
-    from harness.rundir import RunDir
+    from harness.core.rundir import RunDir
 
     secret = "hf_" + "x" * 30
     config = load_config(None, [*tiny_overrides, "training.max_steps=1", f"model.hf_token={secret}"])
@@ -74,7 +74,7 @@ def test_init_writes_a_config_that_loads_back(tmp_path, capsys):
 
 
 def test_default_config_loads_and_overrides(tmp_path):
-    from harness.defaults import load_default_config
+    from harness.app.defaults import load_default_config
 
     config = load_default_config(["training.max_steps=7"])
     assert config.model.name == "smollm2-135m" and config.dataset.name == "demo"

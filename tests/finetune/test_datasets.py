@@ -5,8 +5,8 @@ import json
 import pytest
 
 from finetune.datasets import load_training_data, read_training_rows
-from harness.config import load_config
-from harness.errors import BadInputError
+from harness.core.config import load_config
+from harness.core.errors import BadInputError
 
 from .conftest import instruction_rows, write_jsonl
 

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from harness.cli import main
+from harness.app.cli import main
 
 
 def _free_port() -> int:
@@ -41,7 +41,7 @@ def test_torchrun_two_cpu_processes_write_the_same_layout(tmp_path, tiny_overrid
     double = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-           "--master_port", str(_free_port()), "-m", "harness.cli", "train", "--run-dir", str(double),
+           "--master_port", str(_free_port()), "-m", "harness.app.cli", "train", "--run-dir", str(double),
            "--no-progress", *sets]
     proc = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]

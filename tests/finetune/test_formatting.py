@@ -9,7 +9,7 @@ from finetune.formatting import (
     split_preformatted,
     tokenize_example,
 )
-from harness.errors import BadInputError
+from harness.core.errors import BadInputError
 
 
 def test_detect_format_by_columns():

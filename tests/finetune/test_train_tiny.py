@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from finetune.trainer import train
-from harness.config import load_config
-from harness.models import load_model, resolve_model
-from harness.rundir import RunDir
+from harness.core.config import load_config
+from harness.core.models import load_model, resolve_model
+from harness.core.rundir import RunDir
 
 
 def run_train(tmp_path, overrides, extra=(), **kwargs):
@@ -112,7 +112,7 @@ def test_ia3_and_full_and_packing(tmp_path, tiny_overrides):
 
 
 def test_incompatible_settings_are_refused(tmp_path, tiny_overrides):
-    from harness.errors import BadInputError
+    from harness.core.errors import BadInputError
 
     with pytest.raises(BadInputError, match="packing"):
         run_train(tmp_path, tiny_overrides, ["peft.method=prefix", "training.packing=true"])
@@ -143,7 +143,7 @@ def test_validation_split_from_a_file(tmp_path, tiny_overrides):
 
 
 def test_training_into_a_used_run_directory_needs_resume(tmp_path, tiny_overrides):
-    from harness.errors import BadInputError
+    from harness.core.errors import BadInputError
 
     run, _ = run_train(tmp_path, tiny_overrides, ["training.max_steps=2"])
     with pytest.raises(BadInputError, match="--resume"):

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from harness.cli import main
+from harness.app.cli import main
 
 ROW = {"question": "{{ 7*7 }} <script>alert(1)</script>", "options": {"A": "a", "B": "b"},
        "answer_idx": "A"}
@@ -41,7 +41,7 @@ def _eval(tiny_model_dir, path, run_dir):
 @pytest.fixture
 def wide_console(monkeypatch):
     """Wide enough that rich does not fold a long temporary path inside the message."""
-    from harness import console
+    from harness.core import console
 
     for stream in (console.out, console.err):
         monkeypatch.setattr(stream, "width", 1000)
@@ -69,7 +69,7 @@ def test_console_script_exit_code_and_streams(tiny_model_dir, tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "300",
            "MEDGATE_CACHE": str(tmp_path / "cache")}
     proc = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "eval", "--model", str(tiny_model_dir),
+        [sys.executable, "-m", "harness.app.cli", "eval", "--model", str(tiny_model_dir),
          "--suites", "medqa,pubmedqa", "--data", f"medqa={medqa}", "--data",
          f"pubmedqa={pubmedqa}", "--run-dir", str(tmp_path / "run")],
         capture_output=True, text=True, env=env, timeout=300, check=False)

@@ -1,4 +1,4 @@
-"""Fuzz `harness.config.load_config` with generated YAML documents, bytes and `--set` strings.
+"""Fuzz `harness.core.config.load_config` with generated YAML documents, bytes and `--set` strings.
 
 For every input: a MedgateConfig whose text values are exactly the text given (template
 and markup syntax stays text), or a BadInputError naming the file (with the line for YAML
@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from harness.config import MedgateConfig, load_config
-from harness.errors import BadInputError
+from harness.core.config import MedgateConfig, load_config
+from harness.core.errors import BadInputError
 
 from .strategies import HOSTILE_SNIPPETS, POOL_TEXTS, texts
 

@@ -28,7 +28,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from harness.errors import BadInputError
+from harness.core.errors import BadInputError
 from suites.loaders import load_items
 
 from .strategies import (

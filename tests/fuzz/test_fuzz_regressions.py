@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from harness.config import load_config
-from harness.errors import BadInputError
+from harness.core.config import load_config
+from harness.core.errors import BadInputError
 from suites.loaders import load_items
 
 MEDQA_ROW = {"question": "q", "options": {"A": "a", "B": "b"}, "answer_idx": "A"}

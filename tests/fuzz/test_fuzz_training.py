@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.config import load_config
-from harness.errors import BadInputError
+from harness.core.config import load_config
+from harness.core.errors import BadInputError
 
 from .strategies import (
     CELL_POOL_TEXTS,

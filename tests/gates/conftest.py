@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.records import Record, metric, update_summary, write_records
-from harness.rundir import RunDir
-from harness.stats import proportion_entry, rate_entry
+from harness.core.records import Record, metric, update_summary, write_records
+from harness.core.rundir import RunDir
+from harness.core.stats import proportion_entry, rate_entry
 
 PAIRED_SUITES = {"medqa": 100, "pubmedqa": 60, "general": 100}
 

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 from conftest import write_model
 
-from harness.cli import main
+from harness.app.cli import main
 
 
 def gate(*args: str) -> int:

@@ -9,9 +9,9 @@ import pytest
 
 from gates import judge_checkpoint, load_policy
 from gates.early_stop import GateEarlyStopping
-from harness.config import GateEarlyStopConfig
-from harness.errors import BadInputError
-from harness.records import read_summary
+from harness.core.config import GateEarlyStopConfig
+from harness.core.errors import BadInputError
+from harness.core.records import read_summary
 
 SUITES = ["medqa", "pubmedqa", "general", "medqa-robust", "safety", "critical", "latency"]
 

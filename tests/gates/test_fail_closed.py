@@ -8,8 +8,8 @@ from conftest import write_model
 
 from gates.judge import judge_checkpoint, judge_run
 from gates.policy import load_policy
-from harness.records import Record, write_records
-from harness.rundir import RunDir
+from harness.core.records import Record, write_records
+from harness.core.rundir import RunDir
 
 
 def checks_of(run: RunDir, tag: str = "checkpoint-10", policy: str = "default") -> dict:

@@ -15,7 +15,7 @@ import textwrap
 
 import pytest
 
-from harness.cli import main
+from harness.app.cli import main
 
 POLICY = """\
 name: forgetting-{name}

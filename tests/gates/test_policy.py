@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gates.policy import builtin_policies, load_policy
-from harness.errors import BadInputError
+from harness.core.errors import BadInputError
 
 MINIMAL = """name: t
 checks:

@@ -10,7 +10,7 @@ import pytest
 from gates.judge import judge_run, write_gate
 from gates.policy import load_policy
 from gates.promote import promote
-from harness.errors import BadInputError
+from harness.core.errors import BadInputError
 
 
 def add_checkpoint_files(run, tag="checkpoint-10", merged=True):

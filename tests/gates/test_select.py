@@ -8,7 +8,7 @@ from conftest import write_model
 
 from gates.judge import judge_run
 from gates.policy import load_policy
-from harness.records import metric, update_summary
+from harness.core.records import metric, update_summary
 
 
 def test_best_primary_picks_highest_medqa_ties_earliest(make_run):

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.phi_recall import evaluate, load_planted
-from harness.preflight import PHI_TYPES, mask, run_preflight, scan_rows, scan_text
+from harness.app.preflight import PHI_TYPES, mask, run_preflight, scan_rows, scan_text
 
 RECALL_FLOOR = 0.9
 
@@ -126,7 +126,7 @@ def test_bare_names_are_a_known_gap():
 
 
 def _spans_both_ways(text: str) -> list[tuple[list, list]]:
-    from harness.preflight.phi import _PATTERNS, _compile
+    from harness.app.preflight.phi import _PATTERNS, _compile
 
     out = []
     for name, alternatives in _PATTERNS:

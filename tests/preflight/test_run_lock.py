@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import EXIT_BAD_INPUT
-from harness.lock import LOCK_NAME, RunLock, RunLockedError, lock_holder
+from harness.core.errors import EXIT_BAD_INPUT
+from harness.core.lock import LOCK_NAME, RunLock, RunLockedError, lock_holder
 
 ROOT = Path(__file__).resolve().parents[2]
 
 _HOLDER = textwrap.dedent("""
     import sys, time
-    from harness.lock import RunLock
+    from harness.core.lock import RunLock
     with RunLock(sys.argv[1]):
         print("locked", flush=True)
         time.sleep(float(sys.argv[2]))
@@ -96,7 +96,7 @@ def test_lock_is_reentrant_within_a_process(tmp_path):
 def test_cli_refuses_a_locked_run_directory_with_exit_2(tmp_path, holder):
     proc = holder()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
-    out = subprocess.run([sys.executable, "-m", "harness.cli", "train-and-gate",
+    out = subprocess.run([sys.executable, "-m", "harness.app.cli", "train-and-gate",
                           "--run-dir", str(tmp_path)],
                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=300,
                          check=False)

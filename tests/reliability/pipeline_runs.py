@@ -27,7 +27,7 @@ TINY_SETS = [
 
 def command(model_dir: Path, run_dir: Path, *, resume: bool = False,
             sets: list[str] | None = None) -> list[str]:
-    argv = [sys.executable, "-m", "harness.cli", "train-and-gate", "--run-dir", str(run_dir),
+    argv = [sys.executable, "-m", "harness.app.cli", "train-and-gate", "--run-dir", str(run_dir),
             "--set", f"model.name={model_dir}"]
     for assignment in [*TINY_SETS, *(sets or [])]:
         argv += ["--set", assignment]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.backends.base import open_model
-from harness.backends.lmeval_bridge import score_items as _SCORE_ITEMS
-from harness.cache import ResultCache
+from harness.core.backends.base import open_model
+from harness.core.backends.lmeval_bridge import score_items as _SCORE_ITEMS
+from harness.core.cache import ResultCache
 from suites.registry import get_suite, make_context
 
 
@@ -16,7 +16,7 @@ class _Killed(Exception):
 
 
 def _run(model_dir, cache_dir, monkeypatch, *, fail_after: int | None = None):
-    from harness.backends import lmeval_bridge
+    from harness.core.backends import lmeval_bridge
 
     handle = open_model(str(model_dir), tag="base", batch_size=2, cache=ResultCache(cache_dir))
     real, calls = _SCORE_ITEMS, []

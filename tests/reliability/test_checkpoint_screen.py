@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from harness.records import read_records, read_summary, records_path
+from harness.core.records import read_records, read_summary, records_path
 
 from .pipeline_runs import command, environment
 

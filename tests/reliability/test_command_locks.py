@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
+from harness.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 _HOLDER = textwrap.dedent("""
     import sys, time
-    from harness.lock import RunLock
+    from harness.core.lock import RunLock
     with RunLock(sys.argv[1]):
         print("locked", flush=True)
         time.sleep(300)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from harness.config import load_config
-from harness.pipeline import _evaluate, run_data_preflight
-from harness.records import read_records, read_summary, records_path
-from harness.rundir import RunDir
+from harness.core.config import load_config
+from harness.app.pipeline import _evaluate, run_data_preflight
+from harness.core.records import read_records, read_summary, records_path
+from harness.core.rundir import RunDir
 from suites.registry import eval_item_texts
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.cli import main
+from harness.app.cli import main
 
 from . import pipeline_runs as pr
 from .conftest import ENV_TOKEN, TOKEN

@@ -11,10 +11,10 @@ import random
 from pathlib import Path
 from typing import Any
 
-from harness.atomic import write_json
-from harness.config import MedgateConfig, write_resolved
-from harness.records import Record, metric, records_path, update_summary, write_records
-from harness.rundir import RunDir
+from harness.core.atomic import write_json
+from harness.core.config import MedgateConfig, write_resolved
+from harness.core.records import Record, metric, records_path, update_summary, write_records
+from harness.core.rundir import RunDir
 
 SCRIPT_ANSWER = "<script>alert(1)</script> take </script><b>bold</b> 10x the dose"
 TAGS = ("base", "checkpoint-10", "checkpoint-20")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from chromium_probe import find_chromium, probe
 
-from harness.cli import main
+from harness.app.cli import main
 from reports.render import PAGES
 
 CHROMIUM = find_chromium()

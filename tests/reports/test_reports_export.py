@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from report_run_builder import build_run
 
-from harness.cli import main
+from harness.app.cli import main
 from reports.export import MANIFEST, build_bundle, verify_bundle
 
 REQUIRED = ["report/model_card.html", "report/model_card.md", "report/model_card.json",

@@ -10,9 +10,9 @@ import pytest
 import yaml
 from report_run_builder import SCRIPT_ANSWER, build_run
 
-from harness.cli import main
-from harness.errors import BadInputError
-from harness.records import Record, records_path, write_records
+from harness.app.cli import main
+from harness.core.errors import BadInputError
+from harness.core.records import Record, records_path, write_records
 from reports.render import PAGES, render_all
 
 RAW_SCRIPT = "<script>alert(1)</script>"
@@ -139,8 +139,8 @@ def run_dir(tmp_path: Path) -> Path:
 
 
 def test_crashed_suite_and_missing_manifest_are_shown(run_dir: Path) -> None:
-    from harness.records import update_summary
-    from harness.rundir import RunDir
+    from harness.core.records import update_summary
+    from harness.core.rundir import RunDir
 
     update_summary(run_dir / "evals" / "checkpoint-20", "pubmedqa",
                    {"_error": "RuntimeError: <b>boom</b>", "_info": {"demo": True}})

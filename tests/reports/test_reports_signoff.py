@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from report_run_builder import build_run, write_gate
 
-from harness.cli import main
-from harness.rundir import RunDir
+from harness.app.cli import main
+from harness.core.rundir import RunDir
 from reports.render import assess, render_all
 from reports.signoff import read_signoffs, record_signoff
 

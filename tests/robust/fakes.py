@@ -8,7 +8,7 @@ import string
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.records import Record
+from harness.core.records import Record
 
 LETTERS = string.ascii_uppercase
 

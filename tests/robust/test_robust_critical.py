@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import BadInputError
+from harness.core.errors import BadInputError
 from suites.base import RunContext, SuiteSpec
 from suites.critical import CriticalSuite, load_critical
 

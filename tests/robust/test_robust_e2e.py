@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from harness.records import read_records
+from harness.core.records import read_records
 from suites.perturb import ALL_VARIANTS
 
 from .fakes import write_medqa
@@ -14,7 +14,7 @@ from .fakes import write_medqa
 
 @pytest.mark.slow
 def test_medgate_eval_writes_every_variant_and_the_safety_summary(tmp_path):
-    from harness.cli import main
+    from harness.app.cli import main
 
     medqa = write_medqa(tmp_path / "medqa.jsonl")
     run_dir = tmp_path / "run"

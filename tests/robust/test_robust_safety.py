@@ -11,7 +11,7 @@ from typing import ClassVar
 import pytest
 
 from bench.judge_quality import evaluate
-from harness.errors import BadInputError, InternalError
+from harness.core.errors import BadInputError, InternalError
 from suites.base import RunContext, SuiteSpec
 from suites.safety import rules
 from suites.safety.labelled import LABELLED_DEMO, load_labelled

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import BadInputError
-from harness.records import Record
+from harness.core.errors import BadInputError
+from harness.core.records import Record
 from suites.base import RunContext, SuiteSpec
 from suites.loaders import medqa
 from suites.perturb import ALL_VARIANTS, Perturber

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import EvaluationConfig
-from harness.records import read_records, read_summary
+from harness.core.config import EvaluationConfig
+from harness.core.records import read_records, read_summary
 
 ROWS = [{"id": f"g{i}", "subject": ["astronomy", "world_religions"][i % 2],
          "question": f"Which of these is item {i}?", "choices": ["one", "two", "three", "four"],
@@ -30,14 +30,14 @@ def data(tmp_path):
 
 
 def handle(model_dir, cache_dir):
-    from harness.backends.base import open_model
-    from harness.cache import ResultCache
+    from harness.core.backends.base import open_model
+    from harness.core.cache import ResultCache
 
     return open_model(str(model_dir), cache=ResultCache(cache_dir))
 
 
 def test_records_summary_and_cache_hit_loads_nothing(tiny_model_dir, tmp_path, data):
-    from harness.evaluation import evaluate_model
+    from harness.app.evaluation import evaluate_model
 
     first = handle(tiny_model_dir, tmp_path / "cache")
     out = evaluate_model(first, ["medqa", "general"], tmp_path / "a", data=data, progress=False)
@@ -65,7 +65,7 @@ def test_records_summary_and_cache_hit_loads_nothing(tiny_model_dir, tmp_path, d
 
 
 def test_changed_item_is_rescored_alone(tiny_model_dir, tmp_path, data):
-    from harness.evaluation import evaluate_model
+    from harness.app.evaluation import evaluate_model
 
     evaluate_model(handle(tiny_model_dir, tmp_path / "cache"), ["medqa"], tmp_path / "a",
                    data=data, progress=False)
@@ -78,7 +78,7 @@ def test_changed_item_is_rescored_alone(tiny_model_dir, tmp_path, data):
 
 
 def test_no_cache_config_scores_again(tiny_model_dir, tmp_path, data):
-    from harness.evaluation import evaluate_model
+    from harness.app.evaluation import evaluate_model
 
     evaluate_model(handle(tiny_model_dir, tmp_path / "cache"), ["medqa"], tmp_path / "a",
                    data=data, progress=False)
@@ -89,7 +89,7 @@ def test_no_cache_config_scores_again(tiny_model_dir, tmp_path, data):
 
 
 def test_failing_suite_is_recorded_and_others_continue(tiny_model_dir, tmp_path, data):
-    from harness.evaluation import evaluate_model
+    from harness.app.evaluation import evaluate_model
 
     bad = tmp_path / "broken.jsonl"
     bad.write_text(json.dumps(MEDQA[0]) + "\n{not json\n")
@@ -105,8 +105,8 @@ def test_failing_suite_is_recorded_and_others_continue(tiny_model_dir, tmp_path,
 
 
 def test_forgetting_delta_pairs_items():
-    from harness.evaluation import forgetting_delta
-    from harness.records import Record
+    from harness.app.evaluation import forgetting_delta
+    from harness.core.records import Record
 
     def recs(correct):
         return [Record(suite="general", item_id=str(i), prompt="p", correct=c)
@@ -118,7 +118,7 @@ def test_forgetting_delta_pairs_items():
 
 
 def test_generation_and_perplexity_suites(tiny_model_dir, tmp_path):
-    from harness.evaluation import evaluate_model
+    from harness.app.evaluation import evaluate_model
 
     notes = write(tmp_path / "notes.jsonl", [
         {"id": "n1", "note": "72M, chest pain 2h, troponin raised.", "summary": "NSTEMI, admit."},

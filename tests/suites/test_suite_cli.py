@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from harness.cli import main
+from harness.app.cli import main
 
 
 def test_suites_lists_every_spec(capsys):

@@ -30,7 +30,7 @@ def run_lm_eval_yaml(model_dir: Path, yaml_path: Path, data_file: Path, *,
     from lm_eval.tasks._yaml_loader import load_yaml
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from harness.backends.lmeval_bridge import predictions
+    from harness.core.backends.lmeval_bridge import predictions
 
     cfg = load_yaml(yaml_path)
     cfg.pop("dataset_name", None)
@@ -46,8 +46,8 @@ def run_lm_eval_yaml(model_dir: Path, yaml_path: Path, data_file: Path, *,
 
 
 def ours(model_dir: Path, suite: str, data_file: Path, tmp_path: Path) -> list:
-    from harness.backends.base import open_model
-    from harness.cache import ResultCache
+    from harness.core.backends.base import open_model
+    from harness.core.cache import ResultCache
     from suites.registry import get_suite, make_context
 
     handle = open_model(str(model_dir), cache=ResultCache(tmp_path / "cache"))
@@ -130,8 +130,8 @@ def test_general_cloze_predictions_equal_lm_eval_continuation(tiny_model_dir, tm
 @pytest.mark.parametrize("fmt", ["medqa", "pubmedqa", "mmlu", "mmlu_cloze", "medmcqa"])
 def test_render_matches_lm_eval_prompt(fmt, tiny_model_dir, tmp_path):
     """Our zero-shot rendering (the cache's item hash) is the prompt lm-eval scores."""
-    from harness.backends import lmeval_bridge as bridge
-    from harness.backends.base import open_model
+    from harness.core.backends import lmeval_bridge as bridge
+    from harness.core.backends.base import open_model
     from suites.base import MCItem
 
     items = [MCItem(item_id=str(i), question=q, options=tuple(o) if fmt != "pubmedqa"
@@ -145,9 +145,9 @@ def test_render_matches_lm_eval_prompt(fmt, tiny_model_dir, tmp_path):
 @pytest.mark.parametrize("suite", ["medqa", "pubmedqa", "mmlu-medical"])
 def test_one_pass_path_gives_lm_eval_scores(suite, tiny_model_dir, tmp_path):
     """The single-forward-pass path returns lm-eval's prompts and log-likelihoods."""
-    from harness.backends import lmeval_bridge as bridge
-    from harness.backends.base import open_model
-    from harness.backends.hf import score_one_pass
+    from harness.core.backends import lmeval_bridge as bridge
+    from harness.core.backends.base import open_model
+    from harness.core.backends.hf import score_one_pass
     from suites.registry import get_suite
 
     if suite == "medqa":
@@ -183,9 +183,9 @@ def test_one_pass_path_gives_lm_eval_scores(suite, tiny_model_dir, tmp_path):
 def test_shared_context_path_gives_lm_eval_scores(tiny_model_dir, tmp_path):
     """Cloze choices scored with one prompt pass per batch equal lm-eval's full passes,
     for items of different prompt lengths and option counts in one call."""
-    from harness.backends import lmeval_bridge as bridge
-    from harness.backends.base import open_model
-    from harness.backends.hf import score_shared_context
+    from harness.core.backends import lmeval_bridge as bridge
+    from harness.core.backends.base import open_model
+    from harness.core.backends.hf import score_shared_context
     from suites.base import MCItem
 
     items = [MCItem(item_id=str(i), question=q, options=tuple(o[: 2 + i % 3]), answer=0,

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from harness.records import Record
+from harness.core.records import Record
 from suites import metrics
 
 

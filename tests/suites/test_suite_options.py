@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from harness.config import EvaluationConfig
-from harness.records import read_records
+from harness.core.config import EvaluationConfig
+from harness.core.records import read_records
 
 ROWS = [{"id": f"m{i}", "question": f"Question number {i}?",
          "options": {"A": "alpha", "B": "beta", "C": "gamma", "D": "delta"},
@@ -13,9 +13,9 @@ ROWS = [{"id": f"m{i}", "question": f"Question number {i}?",
 
 
 def test_fewshot_and_chat_prompts(tiny_model_dir, tmp_path):
-    from harness.backends.base import open_model
-    from harness.cache import ResultCache
-    from harness.evaluation import evaluate_model
+    from harness.core.backends.base import open_model
+    from harness.core.cache import ResultCache
+    from harness.app.evaluation import evaluate_model
 
     data = tmp_path / "m.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
@@ -44,9 +44,9 @@ def test_fewshot_and_chat_prompts(tiny_model_dir, tmp_path):
 
 
 def test_latency_suite_is_measured_not_cached(tiny_model_dir, tmp_path):
-    from harness.backends.base import open_model
-    from harness.cache import ResultCache
-    from harness.evaluation import evaluate_model
+    from harness.core.backends.base import open_model
+    from harness.core.cache import ResultCache
+    from harness.app.evaluation import evaluate_model
 
     notes = tmp_path / "notes.jsonl"
     notes.write_text("".join(json.dumps({"id": f"n{i}", "note": f"Patient {i} is well.",

@@ -1,7 +1,7 @@
 import pytest
 
-from harness.config import load_config
-from harness.errors import BadInputError
+from harness.core.config import load_config
+from harness.core.errors import BadInputError
 
 
 def test_typo_section_is_named(tmp_path):

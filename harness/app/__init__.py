@@ -1,0 +1,1 @@
+"""The application: CLI, commands, pipeline, evaluation orchestration, resume, preflight."""

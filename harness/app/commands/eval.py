@@ -1,0 +1,176 @@
+"""Score a model on suites and write records and a summary into a run directory.
+
+Writes evals/<tag>/<suite>.records.jsonl and evals/<tag>/summary.json under the run
+directory (default runs/<timestamp>) and prints a table of metrics with 95% CIs. Exit 0
+when every suite ran, 2 for bad input (unknown suite, broken data file), 3 when a suite
+failed inside.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="preset (smollm2-135m), local folder, .gguf file or hub id "
+                        "(default: model.name of the config)")
+    parser.add_argument("--adapter", help="PEFT adapter folder to apply on the model")
+    parser.add_argument("--suites", help="comma-separated suite names (default: evaluation.suites)")
+    parser.add_argument("--data", action="append", default=[], metavar="SUITE=PATH",
+                        help="data file of a suite (repeatable); overrides the bundled demo data")
+    parser.add_argument("--limit", type=int, help="first N items of each suite")
+    parser.add_argument("--backend", choices=["hf", "vllm"], help="scoring backend (default hf)")
+    parser.add_argument("--num-fewshot", type=int, help="n-shot examples (default 0)")
+    parser.add_argument("--chat", action="store_true", help="apply the model's chat template")
+    parser.add_argument("--no-cache", action="store_true", help="ignore and do not fill the cache")
+    parser.add_argument("--fast-path", action="store_true",
+                        help="score choices without lm-eval's evaluator (one forward pass per "
+                             "item for single-token choices, one prompt pass for option "
+                             "texts) with lm-eval's tokenisation (same scores, tested); "
+                             "default: lm-eval's evaluator")
+    parser.add_argument("--run-dir", help="run directory (default runs/<timestamp>)")
+    parser.add_argument("--tag", default="base", help="model tag: base, checkpoint-N or final")
+    parser.add_argument("--baseline-dir", help="evals/<tag> folder of the base model: show the "
+                        "forgetting delta on general suites")
+    parser.add_argument("-c", "--config", help="medgate.yaml")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key (repeatable)")
+
+
+def _parse_data(items: list[str]) -> dict[str, str]:
+    from harness.core.errors import BadInputError
+
+    data: dict[str, str] = {}
+    for item in items:
+        suite, sep, path = item.partition("=")
+        if not sep or not suite.strip() or not path.strip():
+            raise BadInputError(f"--data expects SUITE=PATH, got '{item}'")
+        data[suite.strip()] = path.strip()
+    return data
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.core.config import load_config
+    from harness.core.errors import BadInputError
+    from harness.core.rundir import RunDir, is_model_tag
+
+    overrides = list(args.set)
+    config = load_config(args.config, overrides)
+    ev = config.evaluation
+    updates: dict[str, Any] = {}
+    if args.limit is not None:
+        if args.limit < 1:
+            raise BadInputError("--limit must be at least 1")
+        updates["limit"] = args.limit
+    if args.backend:
+        updates["backend"] = args.backend
+    if args.num_fewshot is not None:
+        updates["num_fewshot"] = args.num_fewshot
+    if args.chat:
+        updates["apply_chat_template"] = True
+    if args.no_cache:
+        updates["cache"] = False
+    given = _parse_data(args.data)
+    data = {**ev.data, **given}
+    updates["data"] = data
+    if args.suites:
+        updates["suites"] = [s.strip() for s in args.suites.split(",") if s.strip()]
+    ev = ev.model_validate({**ev.model_dump(), **updates})
+    if not is_model_tag(args.tag):
+        raise BadInputError(f"--tag must be base, final or checkpoint-N, got '{args.tag}'")
+
+    from suites.registry import check_data_keys, get_spec
+
+    for name in ev.suites:
+        get_spec(name)
+    check_data_keys(given, ev.suites)
+    if args.adapter and not Path(args.adapter).is_dir():
+        raise BadInputError("adapter folder not found", where=args.adapter)
+
+    from harness.core.backends.base import open_model
+    from harness.app.evaluation import evaluate_model
+
+    handle = open_model(args.model or config.model.name, adapter=args.adapter, backend=ev.backend,
+                        tag=args.tag, dtype=config.model.dtype, token=config.hf_token(),
+                        batch_size=ev.batch_size,
+                        generation_batch_size=ev.generation_batch_size)
+    handle.fast_path = args.fast_path
+    run_dir = RunDir.create(args.run_dir, parent=config.output.runs_root)
+    eval_dir = run_dir.eval_dir(args.tag)
+    from harness.core.lock import RunLock
+
+    with RunLock(run_dir.root):
+        result = evaluate_model(handle, ev.suites, eval_dir, data=data, limit=ev.limit, config=ev)
+    _print_table(result["summary"], args.baseline_dir, eval_dir)
+
+    from harness.core.console import err, out
+
+    out.print(f"records and summary: {eval_dir}", highlight=False)
+    err.print(f"cached items reused: {result['cache_hits']}; model loads: {handle.stats['loads']}",
+              style="dim")
+    if result["bad_input"]:
+        names = ", ".join(result["bad_input"])
+        raise BadInputError(f"suite(s) {names} could not read their input: "
+                            + "; ".join(result["failed"][n] for n in result["bad_input"]))
+    if result["failed"]:
+        from harness.core.errors import InternalError
+
+        raise InternalError("suite(s) failed: " + "; ".join(f"{k}: {v}" for k, v in
+                                                            result["failed"].items()))
+    return 0
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _print_table(summary: dict[str, Any], baseline_dir: str | None, eval_dir: Path) -> None:
+    from rich.table import Table
+
+    from harness.core.console import out
+
+    table = Table(title="medgate eval")
+    for column in ("suite", "metric", "value", "95% CI", "n", "data"):
+        table.add_column(column, overflow="fold")
+    demo_used = False
+    for suite, entry in summary.items():
+        info = entry.get("_info", {})
+        data = "demo data" if info.get("demo") else (info.get("data") or "")
+        demo_used = demo_used or bool(info.get("demo"))
+        if "_error" in entry:
+            table.add_row(suite, "[red]error[/]", "", "", "", entry["_error"][:120])
+            continue
+        for name, m in entry.items():
+            if name.startswith("_"):
+                continue
+            ci = m.get("ci")
+            ci_text = f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else ""
+            table.add_row(suite, name, _fmt(m.get("value")), ci_text, _fmt(m.get("n")), data)
+    if baseline_dir:
+        _add_forgetting(table, summary, Path(baseline_dir), eval_dir)
+    out.print(table)
+    if demo_used:
+        out.print("[yellow]demo data[/]: bundled items written for this project, not a "
+                  "benchmark; point --data at real files for real numbers")
+
+
+def _add_forgetting(table, summary: dict[str, Any], baseline_dir: Path, eval_dir: Path) -> None:
+    from harness.app.evaluation import forgetting_delta
+    from harness.core.records import read_records, records_path
+    from suites.registry import get_spec
+
+    for suite, entry in summary.items():
+        spec = get_spec(suite)
+        base_path = records_path(baseline_dir, suite)
+        if spec.name != "general" or not base_path.exists() or "_error" in entry:
+            continue
+        delta = forgetting_delta(read_records(base_path), read_records(records_path(eval_dir, suite)))
+        ci = delta["ci"]
+        table.add_row(suite, "forgetting Δ (base − model)", _fmt(delta["value"]),
+                      f"[{_fmt(ci[0])}, {_fmt(ci[1])}]", _fmt(delta["n"]), str(baseline_dir))

@@ -1,0 +1,108 @@
+"""Re-judge a run's records with a gate policy; no model is run.
+
+Exit 0 PROMOTE, 1 BLOCK, 2 bad input. Writes gate.json, report/junit.xml (one test case
+per check per checkpoint) and report/summary.md (a table for a pull-request comment).
+With --baseline, paired checks compare against another run's model (its promoted
+checkpoint unless --baseline-tag says otherwise) instead of this run's base.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run-dir", required=True, help="run directory to judge")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="take the reference model's records from this run instead")
+    parser.add_argument("--baseline-tag", help="model tag in the baseline run (default: its "
+                                               "promoted checkpoint, else base)")
+    parser.add_argument("--policy", metavar="FILE|NAME",
+                        help="policy YAML or built-in name (default: the run's "
+                             "gates.policy, else 'default')")
+    parser.add_argument("--tags", help="comma-separated model tags to judge (default: every "
+                                       "evaluated model except base)")
+    parser.add_argument("--selection", choices=["best_primary", "last_passing"],
+                        help="override the policy's selection rule")
+    parser.add_argument("--junit", metavar="FILE", help="JUnit XML path "
+                                                        "(default RUN/report/junit.xml)")
+
+
+def _run_policy_name(run) -> str:
+    """The policy the run was configured with, so a plain re-judge uses the same rules."""
+    import yaml
+
+    if run.config.exists():
+        try:
+            data = yaml.safe_load(run.config.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError:
+            return "default"
+        policy = (data.get("gates") or {}).get("policy") if isinstance(data, dict) else None
+        if isinstance(policy, str) and policy:
+            return policy
+    return "default"
+
+
+def print_result(result) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from gates.checks import fmt
+    from harness.core.console import out
+
+    for tag, verdict in result.checkpoints.items():
+        table = Table(title=f"{tag}: {verdict.verdict}", title_justify="left")
+        for col in ("check", "value", "threshold", "CI", "n", "result"):
+            table.add_column(col, overflow="fold", no_wrap=col != "check")
+        table.add_column("reason", overflow="fold", ratio=1, min_width=30)
+        for c in verdict.checks:
+            status = ("reported" if not c["gated"] else
+                      "[green]pass[/]" if c["passed"] is True else "[bold red]FAIL[/]")
+            ci = f"[{fmt(c['ci'][0])}, {fmt(c['ci'][1])}]" if c["ci"] else ""
+            table.add_row(Text(c["name"]), fmt(c["value"]),
+                          f"{c['op'] or ''} {fmt(c['threshold'])}", ci,
+                          "" if c["n"] is None else str(c["n"]), status, Text(c["reason"]))
+        out.print(table)
+    style = "bold green" if result.verdict == "PROMOTE" else "bold red"
+    out.print(Text(f"verdict: {result.verdict}", style=style)
+              + Text(f"  selected: {result.selected}" if result.selected else ""))
+    for reason in result.reasons:
+        out.print(Text(f"  - {reason}"))
+
+
+def run(args: argparse.Namespace) -> int:
+    from gates.judge import PROMOTE, judge_run, write_gate
+    from gates.policy import load_policy
+    from harness.core.console import err
+    from harness.core.errors import EXIT_BLOCKED, EXIT_OK, BadInputError
+    from harness.core.rundir import RunDir, is_model_tag
+
+    run_dir = RunDir(args.run_dir)
+    if not run_dir.root.is_dir():
+        raise BadInputError("run directory not found", where=args.run_dir)
+    baseline = None
+    if args.baseline:
+        baseline = RunDir(args.baseline)
+        if not baseline.root.is_dir():
+            raise BadInputError("baseline run directory not found", where=args.baseline)
+    tags = None
+    if args.tags:
+        tags = [t.strip() for t in args.tags.split(",") if t.strip()]
+        bad = [t for t in tags if not is_model_tag(t)]
+        if bad or not tags:
+            raise BadInputError(f"--tags: not a model tag: {', '.join(bad) or '(empty)'} "
+                                "(base, final or checkpoint-N)")
+    if args.baseline_tag and not is_model_tag(args.baseline_tag):
+        raise BadInputError(f"--baseline-tag: not a model tag: '{args.baseline_tag}'")
+    policy = load_policy(args.policy or _run_policy_name(run_dir))
+    err.print(f"judging {run_dir.root} with policy '{policy.name}' ({policy.path})")
+    from harness.core.lock import RunLock
+
+    with RunLock(run_dir.root):
+        result = judge_run(run_dir, policy, baseline=baseline, tags=tags,
+                           baseline_tag=args.baseline_tag, selection=args.selection)
+        path = write_gate(run_dir, result, junit_path=args.junit)
+    print_result(result)
+    err.print(f"wrote {path}, {args.junit or run_dir.report_dir / 'junit.xml'}, "
+              f"{run_dir.report_dir / 'summary.md'}")
+    return EXIT_OK if result.verdict == PROMOTE else EXIT_BLOCKED

@@ -1,0 +1,147 @@
+"""Evaluate one model on a list of suites: records and a summary per suite, written as
+each suite finishes.
+
+A suite that fails does not stop the others and is never hidden: its summary entry is
+`{"_error": ...}` (the gate fails closed on it), its stale records are removed, and the
+return value names it. Errors in the user's input (unknown suite, missing file) are
+raised before any model work starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.core.config import EvaluationConfig
+from harness.core.errors import BadInputError
+from harness.core.records import Record, metric, records_path, update_summary, write_records
+
+if TYPE_CHECKING:
+    from harness.core.backends.base import ModelHandle
+
+
+def data_sha256(path: Path | str | None) -> str | None:
+    if path is None or isinstance(path, str):
+        return None
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def effective_limit(limit: int | None, suite_limit: int | None) -> int | None:
+    """The tighter of the run-wide limit and the suite's own cap (None means all items)."""
+    caps = [x for x in (limit, suite_limit) if x is not None]
+    return min(caps) if caps else None
+
+
+def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, *,
+                   data: dict[str, str] | None = None, limit: int | None = None,
+                   config: EvaluationConfig | None = None, progress: bool = True,
+                   exclude: dict[str, set[str]] | None = None) -> dict:
+    """Run each suite on `handle`; write <eval_dir>/<suite>.records.jsonl and summary.json.
+
+    `exclude` maps a suite to item ids that must not be scored (contaminated by the
+    training data); how many were removed is in the suite's `_info`.
+
+    Returns {"summary": {suite: entry}, "failed": {suite: message}, "bad_input": [suites],
+    "cache_hits": int, "seconds": {suite: s}}.
+    """
+    from harness.core.console import err
+    from suites.registry import get_spec, get_suite, make_context
+
+    config = config or EvaluationConfig()
+    data = {**config.data, **(data or {})}
+    limit = limit if limit is not None else config.limit
+    handle.use_cache = config.cache
+    handle.fast_path = handle.fast_path or config.fast_path
+    eval_dir = Path(eval_dir)
+    if not suite_names:
+        raise BadInputError("no suites to evaluate")
+    for name in [*suite_names, *data]:  # unknown names and missing files fail before any work
+        get_spec(name)
+    contexts = {name: make_context(name, data, limit=effective_limit(limit, config.limits.get(name)),
+                                   seed=config.seed,
+                                   batch_size=config.batch_size, num_fewshot=config.num_fewshot,
+                                   apply_chat_template=config.apply_chat_template,
+                                   max_new_tokens=config.max_new_tokens,
+                                   exclude=frozenset((exclude or {}).get(name, ())))
+                for name in suite_names}
+    eval_dir.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Any] = {"summary": {}, "failed": {}, "bad_input": [], "cache_hits": 0,
+                           "seconds": {}}
+    for name in suite_names:
+        ctx = contexts[name]
+        spec = get_spec(name)
+        if progress:
+            source = "demo data" if ctx.is_demo_data else str(ctx.data_path)
+            err.print(f"[bold]{name}[/] on {handle.tag} ({source})", highlight=False)
+        hits_before = handle.stats["cache_hits"]
+        start = time.perf_counter()
+        try:
+            result = get_suite(name).run(handle, ctx)
+            leaked = sorted({r.item_id for r in result.records} & ctx.exclude)
+            if leaked:  # a suite that does not honour ctx.exclude must not pass for clean
+                raise RuntimeError(f"suite '{name}' scored {len(leaked)} item(s) the data "
+                                   f"preflight excluded as contaminated: {', '.join(leaked[:10])}")
+            write_records(records_path(eval_dir, name), result.records)
+            info = {
+                "data": str(ctx.data_path) if ctx.data_path is not None else None,
+                "data_sha256": data_sha256(ctx.data_path),
+                "demo": ctx.is_demo_data,
+                "n_items": len(result.records),
+                "limit": ctx.limit,
+                "prompt_format": spec.prompt_format,
+                "num_fewshot": ctx.num_fewshot,
+                "apply_chat_template": ctx.apply_chat_template,
+                "backend": handle.backend,
+                "fingerprint": handle.fingerprint,
+                "model": handle.name,
+                "adapter": str(handle.adapter) if handle.adapter else None,
+                "tag": handle.tag,
+                "cached_items": handle.stats["cache_hits"] - hits_before,
+                "excluded_contaminated": len(ctx.exclude),
+                "excluded_item_ids": sorted(ctx.exclude),
+                "seconds": round(time.perf_counter() - start, 3),
+                **result.info,
+            }
+            entry = {**result.metrics, "_info": info}
+        except Exception as exc:  # noqa: BLE001 - recorded, reported and returned, never hidden
+            message = f"{type(exc).__name__}: {exc}"
+            entry = {"_error": message,
+                     "_info": {"data": str(ctx.data_path) if ctx.data_path else None,
+                               "demo": ctx.is_demo_data, "backend": handle.backend,
+                               "tag": handle.tag}}
+            records_path(eval_dir, name).unlink(missing_ok=True)  # no stale records to trust
+            out["failed"][name] = str(exc) if isinstance(exc, BadInputError) else message
+            if isinstance(exc, BadInputError):
+                out["bad_input"].append(name)
+            elif progress:
+                err.print(traceback.format_exc(limit=3), style="dim", highlight=False)
+            if progress:
+                err.print(f"[red]{name} failed:[/] {out['failed'][name]}", highlight=False)
+        out["seconds"][name] = round(time.perf_counter() - start, 3)
+        update_summary(eval_dir, name, entry)
+        out["summary"][name] = entry
+    out["cache_hits"] = handle.stats["cache_hits"]
+    return out
+
+
+def forgetting_delta(base_records: Sequence[Record], model_records: Sequence[Record]) -> dict:
+    """Δ = acc(base) − acc(model) over the items both answered, paired-bootstrap 95% CI."""
+    from harness.core.stats import paired_bootstrap_diff
+
+    base = {r.key: r for r in base_records}
+    model = {r.key: r for r in model_records}
+    shared = sorted(set(base) & set(model))
+    a = [float(bool(base[k].correct)) for k in shared]
+    b = [float(bool(model[k].correct)) for k in shared]
+    delta, lo, hi = paired_bootstrap_diff(a, b)
+    unpaired = len(set(base) ^ set(model))
+    return metric(delta, (lo, hi), len(shared), unpaired=unpaired,
+                  method="paired bootstrap over items")

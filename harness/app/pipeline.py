@@ -1,0 +1,280 @@
+"""`medgate train-and-gate`: the gated promotion pipeline.
+
+preflight -> baseline (cached) -> train, evaluating and gating each checkpoint as it is
+saved -> full evaluation of the candidates -> select the best passing checkpoint by the
+policy's stated rule -> promote, or BLOCK -> reports and manifest.
+
+Every stage writes into the run directory before the next starts, so `--resume` can pick
+up where a killed run stopped and `medgate gate` can re-judge without running a model.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.core.config import MedgateConfig, write_resolved
+from harness.core.console import err
+from harness.core.errors import EXIT_BLOCKED, EXIT_OK
+from harness.core.rundir import BASE_TAG, RunDir, checkpoint_tag
+
+
+@dataclass
+class PipelineOutcome:
+    verdict: str
+    selected: str | None
+    reasons: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.verdict == "PROMOTE" else EXIT_BLOCKED
+
+
+class _Stopwatch:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    def stage(self, name: str):
+        watch = self
+
+        class _Stage:
+            def __enter__(self_inner):
+                err.rule(f"[bold]{name}")
+                self_inner.start = time.perf_counter()
+
+            def __exit__(self_inner, *exc):
+                watch.timings[name] = round(time.perf_counter() - self_inner.start, 2)
+                return False
+
+        return _Stage()
+
+
+def _evaluate(config: MedgateConfig, run: RunDir, tag: str, *, adapter: Path | None,
+              limit: int | None, resume: bool = False,
+              exclude: dict[str, set[str]] | None = None) -> dict[str, Any] | None:
+    """Evaluate one model on the configured suites; with `resume`, only the suites whose
+    records are not already complete (None when nothing was left to do)."""
+    from harness.core.backends.base import open_model
+    from harness.app.evaluation import evaluate_model
+    from harness.app.resume import missing_suites
+
+    suites = list(config.evaluation.suites)
+    if resume:
+        suites = missing_suites(run.eval_dir(tag), suites, limit, config.evaluation.limits)
+        if not suites:
+            err.print(f"{tag}: every suite already evaluated; kept")
+            return None
+    handle = open_model(config.model.name, adapter=adapter, backend=config.evaluation.backend,
+                        tag=tag, dtype=config.model.dtype, token=config.hf_token(),
+                        batch_size=config.evaluation.batch_size,
+                        generation_batch_size=config.evaluation.generation_batch_size)
+    return evaluate_model(handle, suites, run.eval_dir(tag), data=dict(config.evaluation.data),
+                          limit=limit, config=config.evaluation, exclude=exclude)
+
+
+def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) -> PipelineOutcome:
+    """Run every stage; with `resume`, keep what a killed run already finished."""
+    from gates import judge_checkpoint, judge_run, load_policy, promote, write_gate
+    from gates.early_stop import GateEarlyStopping
+    from harness.app.resume import check_resumable, remove_partial_files
+
+    watch = _Stopwatch()
+    if resume:
+        resume = check_resumable(config, run)
+        for path in remove_partial_files(run) if resume else []:
+            err.print(f"resume: removed {path} (half-written or stale)",
+                      highlight=False)
+    write_resolved(config, run.config)
+    policy = load_policy(config.gates.policy)
+    early_stop = GateEarlyStopping(config.gates.early_stop, [c.name for c in policy.checks],
+                                   list(config.evaluation.suites))
+
+    with watch.stage("data preflight"):
+        preflight = run_data_preflight(config, run)
+    if preflight is not None and not preflight.passed:
+        return _block_on_preflight(run, preflight, policy, watch)
+    exclude = {name: preflight.excluded_items(name) for name in config.evaluation.suites}
+
+    with watch.stage("baseline: base model on every suite"):
+        _evaluate(config, run, BASE_TAG, adapter=None, limit=config.evaluation.limit,
+                  resume=resume, exclude=exclude)
+
+    subset = config.evaluation.checkpoint_limit
+    first_limit = subset if subset is not None else config.evaluation.limit
+    evaluated: set[str] = set()
+
+    def on_checkpoint(step: int, checkpoint_dir: Path) -> str | None:
+        """Evaluate and gate a checkpoint as it is saved; a reason returned stops training."""
+        from harness.core.records import read_summary
+
+        tag = checkpoint_tag(step)
+        with _training_rng_kept():
+            _evaluate(config, run, tag, adapter=checkpoint_dir, limit=first_limit, resume=resume,
+                      exclude=exclude)
+        evaluated.add(tag)
+        verdict = judge_checkpoint(run, tag, policy)
+        failed = [c["name"] for c in verdict.failed]
+        err.print(f"[bold]{tag}[/]: {verdict.verdict}" + (f" (failed: {', '.join(failed)})" if failed else ""))
+        if not early_stop.active:
+            return None
+        reason = early_stop.update(tag, verdict.checks, read_summary(run.eval_dir(tag)))
+        if reason:
+            err.print(f"[yellow]gate early stopping:[/] {reason}", highlight=False)
+            return f"gate early stopping: {reason}"
+        return None
+
+    with watch.stage("training (each checkpoint evaluated and gated as it is saved)"):
+        checkpoints = _train(config, run, on_checkpoint, resume)
+
+    # A resumed run has checkpoints saved before the kill whose evaluation was cut short
+    # (or never began): the training hook will not fire for them again.
+    late = [(step, path) for step, path in checkpoints
+            if checkpoint_tag(step) not in evaluated and subset is None]
+    if late:
+        with watch.stage("evaluation of checkpoints saved before the interruption"):
+            for step, path in late:
+                _evaluate(config, run, checkpoint_tag(step), adapter=path, limit=first_limit,
+                          resume=resume, exclude=exclude)
+
+    candidates = [checkpoint_tag(step) for step, _ in checkpoints]
+    if subset is not None:
+        with watch.stage("full evaluation of the candidates"):
+            for step, path in checkpoints:
+                _evaluate(config, run, checkpoint_tag(step), adapter=path,
+                          limit=config.evaluation.limit, resume=resume, exclude=exclude)
+
+    with watch.stage("gate"):
+        gate_result = judge_run(run, policy, tags=candidates, selection=config.gates.selection)
+        write_gate(run, gate_result)
+
+    if gate_result.verdict == "PROMOTE" and gate_result.selected:
+        with watch.stage(f"promote {gate_result.selected}"):
+            promote(run, gate_result.selected, gate_result, lineage=_lineage(config, run, preflight))
+
+    _finish(run, watch)
+    reasons = [f"{tag}: {c['name']}: {c['reason']}" for tag, v in gate_result.checkpoints.items()
+               for c in v.failed]
+    return PipelineOutcome(gate_result.verdict, gate_result.selected, reasons, watch.timings)
+
+
+@contextmanager
+def _training_rng_kept():
+    """Evaluation inside the training loop must not move training's random state.
+
+    lm-eval reseeds torch, numpy and random, and scoring draws from them; without this the
+    steps after a checkpoint (LoRA dropout) would depend on whether it was evaluated, and
+    a run resumed from that checkpoint (whose saved RNG state predates the evaluation)
+    would train differently from one that was never interrupted.
+    """
+    import random
+
+    import numpy as np
+    import torch
+
+    states = (random.getstate(), np.random.get_state(), torch.get_rng_state(),
+              torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
+    try:
+        yield
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(states[2])
+        if states[3] is not None:
+            torch.cuda.set_rng_state_all(states[3])
+
+
+def _train(config: MedgateConfig, run: RunDir, on_checkpoint, resume: bool) -> list[tuple[int, Path]]:
+    """Train (or continue training) and return the saved checkpoints, by step.
+
+    On resume: a training that ended is not repeated; one cut short continues from its
+    last complete checkpoint; one killed before its first checkpoint starts over.
+    """
+    import shutil
+
+    from finetune.trainer import train
+    from harness.app.resume import ended_without_result, finished_training, saved_checkpoints
+
+    if resume:
+        done = finished_training(run)
+        if done is not None:
+            err.print(f"training already finished ({len(done)} checkpoints); not repeated")
+            return done
+        last = ended_without_result(run)
+        if last is not None:
+            step, folder = last
+            err.print(f"{folder.name} is the end of training but the run stopped before "
+                      "finishing it: its last steps are trained again, and its evaluation "
+                      "is taken again from the result cache", highlight=False)
+            shutil.rmtree(folder)
+            shutil.rmtree(run.eval_dir(checkpoint_tag(step)), ignore_errors=True)
+        resume = bool(saved_checkpoints(run))
+    result = train(config, run, on_checkpoint=on_checkpoint, resume=resume)
+    return sorted(result.checkpoints)
+
+
+def run_data_preflight(config: MedgateConfig, run: RunDir):
+    """The data gate: PHI, train/test overlap and row quality, before any model loads."""
+    from finetune.datasets import read_training_rows
+    from harness.app.preflight import run_preflight
+    from suites.registry import eval_item_texts
+
+    rows, provenance = read_training_rows(config)
+    texts = [(row["row"], row["text"]) for row in rows]
+    items = {name: eval_item_texts(name, config.evaluation.data.get(name))
+             for name in config.evaluation.suites}
+    result = run_preflight(texts, items, config=config.preflight, out_path=run.preflight,
+                           provenance=provenance)
+    return result
+
+
+def _block_on_preflight(run: RunDir, preflight, policy, watch: _Stopwatch) -> PipelineOutcome:
+    from gates import preflight_block, write_gate
+
+    gate_result = preflight_block(preflight, policy)
+    write_gate(run, gate_result)
+    _finish(run, watch)
+    return PipelineOutcome("BLOCK", None, [f"data preflight: {r}" for r in preflight.reasons],
+                           watch.timings)
+
+
+def _lineage(config: MedgateConfig, run: RunDir, preflight) -> dict[str, Any]:
+    from harness.core.models import fingerprint, resolve_model
+
+    spec = resolve_model(config.model.name, config.model.gguf_file, config.model.revision)
+    return {
+        "base_model": spec.describe(),
+        "base_fingerprint": fingerprint(spec),
+        "data": getattr(preflight, "provenance", None),
+        "config": config.to_public_dict(),
+    }
+
+
+def _finish(run: RunDir, watch: _Stopwatch) -> None:
+    """Manifest, reports, manifest again: the pages show the manifest (package versions,
+    fingerprints) and the final manifest hashes the pages."""
+    from harness.core.manifest import write_manifest
+    from reports import render_all
+
+    fingerprints = _fingerprints(run)
+    write_manifest(run, fingerprints=fingerprints, extra={"timings_s": watch.timings})
+    with watch.stage("reports"):
+        render_all(run)
+    write_manifest(run, fingerprints=fingerprints, extra={"timings_s": watch.timings})
+
+
+def _fingerprints(run: RunDir) -> dict[str, str]:
+    """Model tag -> weight fingerprint, as the evaluations recorded it."""
+    from harness.core.records import read_summary
+
+    found: dict[str, str] = {}
+    for tag in run.model_tags():
+        for entry in read_summary(run.eval_dir(tag)).values():
+            value = entry.get("_info", {}).get("fingerprint") if isinstance(entry, dict) else None
+            if value:
+                found[tag] = value
+                break
+    return found

@@ -1,0 +1,331 @@
+"""medgate.yaml: one pydantic model per concern, named after the seed workflow.
+
+Sections follow the fine-tuning workflow's parameter table (model, dataset, training,
+peft, output) plus evaluation, gates and report. Unknown keys are errors (a typo such
+as `trainng:` must not silently fall back to defaults), and every error names the key
+path. Secrets are `SecretStr` and are stripped from anything written to disk.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from harness.core.errors import BadInputError
+
+DEFAULT_MODEL = "smollm2-135m"
+SECRET_ENV_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "OPENAI_API_KEY", "MEDGATE_JUDGE_API_KEY")
+
+
+class Section(BaseModel):
+    # allow_inf_nan=False: `.inf` epochs or a NaN rate is never a setting, only a typo or worse.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+class ModelConfig(Section):
+    """Which base model. `name` is a preset (smollm2-135m), a hub id or a local folder."""
+
+    name: str = DEFAULT_MODEL
+    gguf_file: str | None = None
+    revision: str | None = None
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    trust_remote_code: bool = False
+    hf_token: SecretStr | None = None
+
+
+class ReplayConfig(Section):
+    """General-domain replay mixed into training, the lecture's defence against forgetting."""
+
+    dataset: str | None = None
+    ratio: float = Field(0.0, ge=0.0, lt=1.0)
+    split: str = "train"
+
+
+class DatasetConfig(Section):
+    """Training data. `name` is a hub dataset, a local file or folder, or `demo`."""
+
+    name: str = "demo"
+    format: Literal["auto", "json", "jsonl", "csv", "parquet", "arrow", "dataset"] = "auto"
+    config_name: str | None = None
+    split: str = "train"
+    validation_split: str | None = None
+    validation_size: float = Field(0.1, ge=0.0, lt=1.0)
+    prompt_field: str = "prompt"
+    max_samples: int = Field(0, ge=0)
+    system_prompt: str = "You are a careful medical assistant. Answer accurately and say when a clinician must be consulted."
+    replay: ReplayConfig = ReplayConfig()
+
+
+class TrainingConfig(Section):
+    """Optimisation. Defaults follow the seed workflow; the demo config shrinks them."""
+
+    num_epochs: float = Field(3.0, gt=0)
+    max_steps: int = -1
+    learning_rate: float = Field(2e-4, gt=0)
+    lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "cosine"
+    warmup_ratio: float = Field(0.05, ge=0, lt=1)
+    micro_batch_size: int = Field(1, ge=1)
+    gradient_accumulation: int = Field(16, ge=1)
+    max_seq_length: int = Field(2048, ge=16)
+    weight_decay: float = Field(0.01, ge=0)
+    max_grad_norm: float = Field(1.0, gt=0)
+    gradient_checkpointing: bool = True
+    bf16: bool = False
+    packing: bool = False
+    seed: int = 42
+    logging_steps: int = Field(1, ge=1)
+    eval_steps: int = Field(10, ge=1)
+    save_steps: int = Field(10, ge=1)
+    save_total_limit: int | None = None
+    early_stopping_patience: int = Field(0, ge=0)
+    early_stopping_threshold: float = Field(0.0, ge=0)
+    early_stopping_metric: str = "eval_loss"
+
+
+class PeftConfig(Section):
+    """LoRA / PEFT. `qlora` is LoRA on a bitsandbytes-quantised base (NF4 by default)."""
+
+    method: Literal["lora", "qlora", "prefix", "ia3", "full"] = "lora"
+    r: int = Field(64, ge=1)
+    alpha: int = Field(16, ge=1)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: list[str] | Literal["all-linear"] = ["q_proj", "k_proj", "v_proj", "o_proj"]
+    quantization: Literal["4bit", "8bit"] = "4bit"
+    quant_type: Literal["nf4", "fp4"] = "nf4"
+    double_quant: bool = True
+    num_virtual_tokens: int = Field(20, ge=1)
+
+
+class OutputConfig(Section):
+    run_dir: str | None = None
+    runs_root: str = "runs"
+    merge_full_weights: bool = True
+    merged_save_format: Literal["safetensors", "bin"] = "safetensors"
+
+
+class EvaluationConfig(Section):
+    """Which suites score every model, and how."""
+
+    suites: list[str] = ["medqa", "pubmedqa", "general", "medqa-robust", "safety", "critical"]
+    data: dict[str, str] = {}
+    limit: int | None = Field(None, ge=1)
+    # Per-suite caps on top of `limit`, e.g. {medqa-robust: 40}: the perturbation suite
+    # scores every item nine times, so a CPU demo samples it while the rest stay whole.
+    limits: dict[str, int] = {}
+    # Items per suite scored while training runs (the screen behind the printed verdict and
+    # gates.early_stop); every checkpoint is then evaluated in full, its screened items
+    # coming back from the result cache.
+    checkpoint_limit: int | None = Field(None, ge=1)
+    backend: Literal["hf", "vllm"] = "hf"
+    # Score multiple choice without lm-eval's evaluator: single-token choices from one forward
+    # pass (last position only), option texts (cloze) with each prompt run once; tested to
+    # give lm-eval's log-likelihoods, used only for zero-shot prompts without chat template.
+    fast_path: bool = False
+    batch_size: int = Field(8, ge=1)
+    # Prompts generated together by the free-text suites (None: batch_size). Each decoding
+    # step costs about the same for 8 or 32 prompts on a CPU, so larger batches finish
+    # sooner there; bounded by memory on a GPU.
+    generation_batch_size: int | None = Field(None, ge=1)
+    num_fewshot: int = Field(0, ge=0)
+    apply_chat_template: bool = False
+    max_new_tokens: int = Field(96, ge=1)
+    seed: int = 1234
+    cache: bool = True
+    judge: Literal["rules", "llm"] = "rules"
+    judge_model: str | None = None
+    judge_endpoint: str | None = None
+
+
+class GateEarlyStopConfig(Section):
+    """Stop training on the gate's own evidence, read as each checkpoint is evaluated.
+
+    `on_failed` names policy checks that end training at the first checkpoint failing
+    them (forgetting only grows with more steps of the same data); `metric` ("suite.metric")
+    ends it when that metric has not improved by `min_delta` for `patience` checkpoints.
+    Off unless one of them is set.
+    """
+
+    on_failed: list[str] = []
+    metric: str | None = None
+    mode: Literal["max", "min"] = "max"
+    patience: int = Field(1, ge=1)
+    min_delta: float = Field(0.0, ge=0)
+
+
+class GatesConfig(Section):
+    policy: str = "default"
+    selection: Literal["last_passing", "best_primary"] = "best_primary"
+    early_stop: GateEarlyStopConfig = GateEarlyStopConfig()
+
+
+class PreflightConfig(Section):
+    phi: Literal["warn", "block"] = "block"
+    overlap: Literal["remove", "block"] = "remove"
+    ngram: int = Field(13, ge=3)
+    max_row_chars: int = Field(20000, ge=1)
+
+
+class ReportConfig(Section):
+    title: str | None = None
+    intended_use: str = (
+        "Research evaluation of a fine-tuned medical language model. Not for clinical "
+        "decision-making without qualified human oversight."
+    )
+    out_of_scope: str = (
+        "Diagnosis or treatment of real patients without clinician review; emergency triage; "
+        "use by patients as a substitute for professional care."
+    )
+    reviewers_required: int = Field(3, ge=0)
+
+
+class MedgateConfig(Section):
+    model: ModelConfig = ModelConfig()
+    dataset: DatasetConfig = DatasetConfig()
+    training: TrainingConfig = TrainingConfig()
+    peft: PeftConfig = PeftConfig()
+    output: OutputConfig = OutputConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    gates: GatesConfig = GatesConfig()
+    preflight: PreflightConfig = PreflightConfig()
+    report: ReportConfig = ReportConfig()
+
+    def hf_token(self) -> str | None:
+        """The token from config, else from the environment; never stored anywhere."""
+        if self.model.hf_token is not None:
+            return self.model.hf_token.get_secret_value()
+        return os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
+
+    def to_public_dict(self) -> dict[str, Any]:
+        """The resolved config as plain data with every secret removed."""
+        data = self.model_dump(mode="json")
+        data["model"].pop("hf_token", None)
+        return data
+
+
+# --- loading ---------------------------------------------------------------------------
+
+
+def _format_errors(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{source}: unknown key '{path}'")
+        else:
+            lines.append(f"{source}: key '{path}': {err['msg']}")
+    return "\n".join(lines)
+
+
+def _parse_scalar(text: str) -> Any:
+    """`--set` values are YAML scalars/lists, so `1e-4`, `true`, `[q_proj,v_proj]` work."""
+    _check_flow_nesting(text, "--set value")
+    try:
+        return yaml.safe_load(text) if text != "" else ""
+    except yaml.YAMLError:
+        return text
+    except (ValueError, RecursionError) as exc:  # 2020-13-45, a 5000-digit int, [[[[...
+        raise BadInputError(f"--set value '{text[:60]}' cannot be read: {_yaml_failure(exc)}") from exc
+
+
+MAX_FLOW_NESTING = 100
+
+
+def _check_flow_nesting(text: str, where: str) -> None:
+    """Refuse `[[[[...` before PyYAML's scanner spends seconds on it (its cost grows with
+    the square of the open brackets) only to hit the recursion limit."""
+    depth = 0
+    for char in re.sub(r"[^\[\]{}]", "", text):
+        depth += 1 if char in "[{" else -1
+        if depth > MAX_FLOW_NESTING:
+            raise BadInputError(f"not valid YAML: brackets nested more than {MAX_FLOW_NESTING} "
+                                "levels deep", where=where)
+
+
+def _yaml_failure(exc: Exception) -> str:
+    """Why a YAML scalar or document could not be built beyond a syntax error."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc).split(";")[0][:120]
+
+
+def apply_override(data: dict[str, Any], assignment: str) -> None:
+    if "=" not in assignment:
+        raise BadInputError(f"--set expects KEY=VALUE, got '{assignment}'")
+    key, value = assignment.split("=", 1)
+    parts = key.strip().split(".")
+    if not all(parts):
+        raise BadInputError(f"--set: empty key segment in '{key}'")
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise BadInputError(f"--set: '{part}' in '{key}' is not a section")
+        node = child
+    node[parts[-1]] = _parse_scalar(value)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """YAML text to data; any failure is bad input naming `source` (and the line if known).
+
+    Shared by every YAML file a user hands medgate (configs, gate policies), so each gets
+    the same guards against bracket bombs, huge numbers and deep nesting.
+    """
+    _check_flow_nesting(text, source)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise BadInputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=where) from exc
+    except (ValueError, RecursionError) as exc:
+        raise BadInputError(f"not valid YAML: {_yaml_failure(exc)}", where=source) from exc
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
+                base: dict[str, Any] | None = None) -> MedgateConfig:
+    """Read YAML (or start from `base`), apply `--set` overrides, validate."""
+    source = "defaults"
+    data: dict[str, Any] = dict(base or {})
+    if path is not None:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise BadInputError("config file not found", where=source) from exc
+        except UnicodeDecodeError as exc:
+            raise BadInputError("config file is not UTF-8 text", where=source) from exc
+        except OSError as exc:  # a folder, no permission
+            raise BadInputError(f"cannot read config file ({exc.strerror})", where=source) from exc
+        loaded = parse_yaml(text, source)
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise BadInputError("top level must be a mapping of sections", where=source)
+        data = _deep_merge(data, loaded)
+    for assignment in overrides or []:
+        apply_override(data, assignment)
+    try:
+        return MedgateConfig.model_validate(data)
+    except ValidationError as exc:
+        raise BadInputError(_format_errors(exc, source + (" (with --set)" if overrides else ""))) from exc
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def write_resolved(config: MedgateConfig, path: str | Path) -> Path:
+    from harness.core.atomic import write_text
+
+    return write_text(path, yaml.safe_dump(config.to_public_dict(), sort_keys=False))
