@@ -31,13 +31,15 @@ def main(argv: list[str] | None = None) -> dict:
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
     from harness.core.backends import lmeval_bridge as bridge
-    from harness.core.backends.base import open_model
-    from harness.core.backends.hf import score_shared_context
+    from harness.core.backends import open_model
+    from harness.core.backends.hf_fast import plan_groups, score_shared_context
+    from suites.formats import get_format, zero_shot_requests
     from suites.registry import get_suite, make_context
 
     ctx = make_context("general", limit=args.limit)
     items, _ = get_suite("general").items(ctx)
-    fmt = bridge.get_format(get_suite("general").spec.prompt_format)
+    fmt = get_format(get_suite("general").spec.prompt_format)
+    requests = [r for item in items for r in zero_shot_requests(item, fmt)]
     handle = open_model(args.model, batch_size=args.batch_size)
     lm, model = handle.lm(), handle.model
 
@@ -46,19 +48,24 @@ def main(argv: list[str] | None = None) -> dict:
         value = fn()
         return value, time.perf_counter() - wall, time.process_time() - cpu
 
+    def shared_path() -> dict[int, float]:
+        return score_shared_context(plan_groups(lm, requests), model, args.batch_size)
+
     runs: dict[str, list[tuple[float, float]]] = {"lm-eval": [], "medgate shared prompt": []}
     for _ in range(args.rounds):  # taking turns: a change in load falls on both
-        reference, wall, cpu = timed(lambda: bridge.score_items(lm, items, fmt))
+        reference, wall, cpu = timed(lambda: bridge.loglikelihood(lm, requests))
         runs["lm-eval"].append((wall, cpu))
-        shared, wall, cpu = timed(lambda: score_shared_context(lm, model, items, fmt,
-                                                               args.batch_size))
+        shared, wall, cpu = timed(shared_path)
         runs["medgate shared prompt"].append((wall, cpu))
-    if shared is None:
+    if len(shared) != len(requests):
         raise SystemExit("the shared-prompt path does not apply to this model")
-    diff = max(abs(a - b) for s, r in zip(shared, reference, strict=True)
-               for a, b in zip(s.logprobs, r.logprobs, strict=True))
-    agree = sum(fmt.predict(i, s.logprobs) == fmt.predict(i, r.logprobs)
-                for i, s, r in zip(items, shared, reference, strict=True))
+    diff = max(abs(shared[i] - reference[i]) for i in range(len(requests)))
+    agree, offset = 0, 0
+    for item in items:
+        n = len(fmt.continuations(item))
+        ours = [shared[i] for i in range(offset, offset + n)]
+        agree += fmt.predict(item, ours) == fmt.predict(item, reference[offset:offset + n])
+        offset += n
     paths = {name: {"seconds": round(statistics.median(w for w, _ in m), 2),
                     "cpu_seconds": round(statistics.median(c for _, c in m), 2),
                     "items_per_s": round(len(items) / statistics.median(w for w, _ in m), 2)}

@@ -5,9 +5,9 @@ loading is measured apart and neither path pays it inside its scoring time.
 
 - lm-eval direct: lm-eval's own task YAML (medqa_4options or pubmedqa) from
   site-packages with its data source pointed at the same items, `simple_evaluate`.
-- medgate: `evaluate_model` with an empty cache, through lm-eval's evaluator (default)
-  and with `--fast-path` (one forward pass per item, last-position logits only); then a
-  cached re-run with a fresh handle that must not load the model.
+- medgate: `evaluate_model` with an empty cache, its requests answered by lm-eval's HFLM
+  (default) and with `--fast-path` (one forward pass per prompt, last-position logits
+  only); then a cached re-run with a fresh handle that must not load the model.
 
 The paths take turns for `--rounds` rounds (median reported), and CPU seconds are given
 beside wall seconds: on a shared machine the wall clock measures the neighbours too.
@@ -53,7 +53,8 @@ def run_lm_eval_direct(model, tokenizer, yaml_path: Path, data_file: Path, batch
     from lm_eval.tasks import TaskManager
     from lm_eval.tasks._yaml_loader import load_yaml
 
-    from harness.core.backends.lmeval_bridge import predictions, quiet_lmeval
+    from harness.core.backends.lmeval_bridge import quiet_lmeval
+    from suites.lmeval_tasks import predictions
 
     quiet_lmeval()
     cfg = load_yaml(yaml_path)
@@ -89,10 +90,10 @@ def main(argv: list[str] | None = None) -> dict:
     from rich.console import Console
     from rich.table import Table
 
-    from harness.core.backends.base import open_model
+    from harness.app.evaluation import evaluate_model
+    from harness.core.backends import open_model
     from harness.core.cache import ResultCache
     from harness.core.config import EvaluationConfig
-    from harness.app.evaluation import evaluate_model
     from harness.core.models import _HASH_CACHE, load_model, load_tokenizer, resolve_model
     from harness.core.records import read_records
     from suites.registry import get_suite, make_context

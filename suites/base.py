@@ -2,19 +2,24 @@
 
 Modelled on Inspect AI's dataset/solver/scorer split and lm-evaluation-harness's YAML
 tasks: a suite is declared in suites/specs/<name>.yaml and only formats that need code
-(perturbations, safety judging) point at a Python class.
+(perturbations, safety judging) point at a Python class. A suite turns its items into
+requests for the model (harness.core.backends) and the answers into records; the
+metrics its spec names (suites.metrics.registry) summarise the records.
 """
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
+from harness.core.backends import ModelHandle
 from harness.core.records import Record
+from harness.core.summaries import MetricEntry
 
-if TYPE_CHECKING:
-    from harness.core.backends.base import ModelHandle
+# The labels of a multiple-choice item's options, in order: A, B, C, ...
+LETTERS = string.ascii_uppercase
 
 SuiteKind = Literal["multiple_choice", "generation", "perplexity", "derived"]
 
@@ -66,7 +71,6 @@ class RunContext:
     is_demo_data: bool
     limit: int | None = None
     seed: int = 1234
-    batch_size: int = 8
     num_fewshot: int = 0
     apply_chat_template: bool = False
     max_new_tokens: int = 96
@@ -77,8 +81,11 @@ class RunContext:
 
 @dataclass
 class SuiteResult:
+    """Per-item records, the metrics the spec names, and what the suite wants said about
+    how it ran (the evaluator adds data, model and timing to it)."""
+
     records: list[Record]
-    metrics: dict[str, Any]
+    metrics: dict[str, MetricEntry]
     info: dict[str, Any] = field(default_factory=dict)
 
 

@@ -19,6 +19,7 @@ import yaml
 
 from harness.core.errors import BadInputError
 from suites.base import RunContext, Suite, SuiteSpec
+from suites.metrics import check_metric_names
 
 SPECS_DIR = Path(__file__).parent / "specs"
 DATA_DIR = Path(__file__).parent / "data"
@@ -47,6 +48,7 @@ def _parse_spec(path: Path) -> SuiteSpec:
     raw = dict(raw)
     raw["cls"] = raw.pop("class", None)
     raw["metrics"] = tuple(raw.get("metrics") or ())
+    check_metric_names(raw["metrics"], where=str(path))
     raw["options"] = dict(raw.get("options") or {})
     return SuiteSpec(**raw)
 

@@ -21,7 +21,7 @@ from harness.core.errors import BadInputError
 from harness.core.records import Record, metric, records_path, update_summary, write_records
 
 if TYPE_CHECKING:
-    from harness.core.backends.base import ModelHandle
+    from harness.core.backends import ModelHandle
 
 
 def data_sha256(path: Path | str | None) -> str | None:
@@ -66,8 +66,7 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
     for name in [*suite_names, *data]:  # unknown names and missing files fail before any work
         get_spec(name)
     contexts = {name: make_context(name, data, limit=effective_limit(limit, config.limits.get(name)),
-                                   seed=config.seed,
-                                   batch_size=config.batch_size, num_fewshot=config.num_fewshot,
+                                   seed=config.seed, num_fewshot=config.num_fewshot,
                                    apply_chat_template=config.apply_chat_template,
                                    max_new_tokens=config.max_new_tokens,
                                    exclude=frozenset((exclude or {}).get(name, ())))
@@ -104,13 +103,13 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
                 "model": handle.name,
                 "adapter": str(handle.adapter) if handle.adapter else None,
                 "tag": handle.tag,
-                "cached_items": handle.stats["cache_hits"] - hits_before,
+                "cached_requests": handle.stats["cache_hits"] - hits_before,
                 "excluded_contaminated": len(ctx.exclude),
                 "excluded_item_ids": sorted(ctx.exclude),
                 "seconds": round(time.perf_counter() - start, 3),
                 **result.info,
             }
-            entry = {**result.metrics, "_info": info}
+            entry = {**{k: v.to_json() for k, v in result.metrics.items()}, "_info": info}
         except Exception as exc:  # noqa: BLE001 - recorded, reported and returned, never hidden
             message = f"{type(exc).__name__}: {exc}"
             entry = {"_error": message,

@@ -58,9 +58,9 @@ def _evaluate(config: MedgateConfig, run: RunDir, tag: str, *, adapter: Path | N
               exclude: dict[str, set[str]] | None = None) -> dict[str, Any] | None:
     """Evaluate one model on the configured suites; with `resume`, only the suites whose
     records are not already complete (None when nothing was left to do)."""
-    from harness.core.backends.base import open_model
     from harness.app.evaluation import evaluate_model
     from harness.app.resume import missing_suites
+    from harness.core.backends import open_model
 
     suites = list(config.evaluation.suites)
     if resume:

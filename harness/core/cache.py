@@ -1,11 +1,13 @@
-"""The evaluation cache: per-item scoring results keyed by what determines them.
+"""The evaluation cache: a backend's answers keyed by everything that determines them.
 
-A key is (model fingerprint, item hash, prompt format, backend): the same bytes of
-weights asked the same prompt with the same choices in the same way give the same
-answer, so a re-run of an unchanged model on an unchanged suite needs no forward pass
-and no model load. Stored in one SQLite file under $MEDGATE_CACHE (default
-~/.cache/medgate): sqlite3 is in the standard library and makes concurrent writers
-from parallel runs safe without a lock file of our own.
+A key is (model weight fingerprint, backend, dtype, tokenizer identity, request kind,
+request content — for a generation, every generation setting too): the same weights
+loaded the same way and asked the same request give the same answer, so a re-run of an
+unchanged model on an unchanged suite needs no forward pass and no model load. Anything
+that could change an answer is in the key; lm-eval's cache (its issue #3881) shows what a
+key without the dtype or the chat template returns. Stored in one SQLite file under
+$MEDGATE_CACHE (default ~/.cache/medgate): sqlite3 is in the standard library and makes
+concurrent writers from parallel runs safe without a lock file of our own.
 """
 
 from __future__ import annotations
@@ -15,27 +17,25 @@ import json
 import os
 import sqlite3
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-SCHEMA = 1
+from harness.core.models import _weight_files, fingerprint
+
+SCHEMA = 2  # 2: request-level keys (model identity, request kind and content)
 
 
 def cache_root() -> Path:
     return Path(os.environ.get("MEDGATE_CACHE") or Path.home() / ".cache" / "medgate")
 
 
-def cache_key(fingerprint: str, item_hash: str, prompt_format: str, backend: str) -> str:
-    parts = json.dumps([SCHEMA, fingerprint, item_hash, prompt_format, backend])
+def request_key(identity: Sequence[Any], kind: str, content: Any) -> str:
+    """The key of one request: the model's identity (fingerprint, backend, dtype,
+    tokenizer), the kind of request and its JSON-able content."""
+    parts = json.dumps([SCHEMA, list(identity), kind, content], ensure_ascii=False,
+                       sort_keys=True)
     return hashlib.sha256(parts.encode("utf-8")).hexdigest()
-
-
-def item_hash(prompt: str, choices: list[str] | tuple[str, ...] = ()) -> str:
-    """sha256 of the prompt and the choices it is scored against."""
-    digest = hashlib.sha256(prompt.encode("utf-8"))
-    for choice in choices:
-        digest.update(b"\x1f" + choice.encode("utf-8"))
-    return digest.hexdigest()
 
 
 class ResultCache:
@@ -86,29 +86,34 @@ def _stat_identity(paths: list[Path]) -> str:
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
 
 
-def remembered_fingerprint(spec: Any, adapter: Path | None, cache: ResultCache) -> str:
-    """harness.core.models.fingerprint, remembered across processes by the files' stat identity.
+def remembered(name: str, files: list[Path], compute: Callable[[], str],
+               cache: ResultCache) -> str:
+    """`compute()`, remembered across processes by the stat identity of the files it reads.
 
-    Hashing a model's weights costs seconds, more than a fully cached evaluation; like
-    make and git's index, a file whose path, size, mtime and inode are unchanged is taken
-    to have unchanged bytes. Any change of these re-hashes.
+    Hashing a model's weights costs seconds, more than a fully cached evaluation, and a
+    tokenizer's identity needs the tokenizer loaded; like make and git's index, a file
+    whose path, size, mtime and inode are unchanged is taken to have unchanged bytes. Any
+    change of these computes again. With no files to watch, nothing is remembered.
     """
-    from harness.core.models import _weight_files, fingerprint
+    if not files:
+        return compute()
+    key = f"{name}:" + _stat_identity(files)
+    found = cache.get_many([key])
+    cache.hits -= len(found)  # bookkeeping, not an evaluation result
+    cache.misses -= 1 - len(found)
+    if key in found:
+        return found[key]
+    value = compute()
+    cache.put_many({key: value})
+    return value
 
+
+def remembered_fingerprint(spec: Any, adapter: Path | None, cache: ResultCache) -> str:
+    """harness.core.models.fingerprint, remembered by the weight files' stat identity."""
     folder = Path(spec.source)
     if not folder.exists():
         return fingerprint(spec, adapter)
     files = _weight_files(folder, spec.gguf_file)
     if adapter is not None:
         files += sorted(Path(adapter).glob("adapter_*"))
-    if not files:
-        return fingerprint(spec, adapter)
-    key = "fingerprint:" + _stat_identity(files)
-    found = cache.get_many([key])
-    cache.hits -= len(found)  # bookkeeping, not an evaluation result
-    cache.misses -= 1 - len(found)
-    if key in found:
-        return found[key]
-    value = fingerprint(spec, adapter)
-    cache.put_many({key: value})
-    return value
+    return remembered("fingerprint", files, lambda: fingerprint(spec, adapter), cache)

@@ -122,9 +122,10 @@ class EvaluationConfig(Section):
     # coming back from the result cache.
     checkpoint_limit: int | None = Field(None, ge=1)
     backend: Literal["hf", "vllm"] = "hf"
-    # Score multiple choice without lm-eval's evaluator: single-token choices from one forward
-    # pass (last position only), option texts (cloze) with each prompt run once; tested to
-    # give lm-eval's log-likelihoods, used only for zero-shot prompts without chat template.
+    # The hf backend answers log-likelihood requests that share a prompt without lm-eval's
+    # HFLM: single-token choices from one forward pass (last position only), option texts
+    # (cloze) with the prompt run once; tested to give lm-eval's log-likelihoods. Requests
+    # that do not fit (or any request on vllm) are answered by lm-eval's LM.
     fast_path: bool = False
     batch_size: int = Field(8, ge=1)
     # Prompts generated together by the free-text suites (None: batch_size). Each decoding

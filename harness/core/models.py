@@ -98,12 +98,16 @@ def load_tokenizer(spec: ModelSpec, token: str | None = None):
     return tok
 
 
+def dtype_name(name: str) -> str:
+    """The torch dtype `name` loads weights in for scoring: "auto" is float32, the CPU-safe
+    default (GPUs are asked for bf16 explicitly). Part of every cached answer's key."""
+    return "float32" if name == "auto" else name
+
+
 def torch_dtype(name: str):
     import torch
 
-    if name == "auto":
-        return torch.float32  # CPU-safe default; GPUs are asked for bf16 explicitly
-    return getattr(torch, name)
+    return getattr(torch, dtype_name(name))
 
 
 def load_model(spec: ModelSpec, *, adapter: str | Path | None = None, dtype: str = "auto",
@@ -134,6 +138,32 @@ def load_model(spec: ModelSpec, *, adapter: str | Path | None = None, dtype: str
         model = PeftModel.from_pretrained(model, str(adapter))
     model.eval()
     return model
+
+
+def tokenizer_files(spec: ModelSpec) -> list[Path]:
+    """The local files a tokenizer is read from (for a GGUF model, the GGUF file itself):
+    every top-level file of the model folder that holds no weights. Empty for a hub id."""
+    folder = Path(spec.source)
+    if not folder.is_dir():
+        return []
+    files = [p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix not in WEIGHT_SUFFIXES]
+    if spec.gguf_file:
+        files.append(folder / spec.gguf_file)
+    return files
+
+
+def tokenizer_identity(tok: Any) -> str:
+    """sha256 over what decides how a tokenizer turns text into ids and messages into a
+    prompt: its class, its full serialisation (vocabulary, merges, normaliser, pre- and
+    post-processor) or, for a slow tokenizer, its vocabulary, its special tokens and its
+    chat template text. Two tokenizers with the same identity give the same requests."""
+    backend = getattr(tok, "backend_tokenizer", None)
+    body = backend.to_str() if backend is not None else json.dumps(sorted(tok.get_vocab().items()))
+    digest = hashlib.sha256(body.encode("utf-8"))
+    extra = {"class": type(tok).__name__, "special": tok.special_tokens_map,
+             "pad": tok.pad_token, "chat_template": getattr(tok, "chat_template", None)}
+    digest.update(json.dumps(extra, sort_keys=True, default=str).encode("utf-8"))
+    return "sha256:" + digest.hexdigest()
 
 
 # --- fingerprints ------------------------------------------------------------------------

@@ -8,15 +8,12 @@
 from __future__ import annotations
 
 import re
-import string
 from pathlib import Path
 from typing import Any
 
 from harness.core.errors import BadInputError
-from suites.base import MCItem
+from suites.base import LETTERS, MCItem
 from suites.loaders.common import check_unique, digits_as_int, item_id, iter_rows, require
-
-LETTERS = string.ascii_uppercase
 
 
 def parse_row(row: dict[str, Any], where: str) -> MCItem:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import BadInputError
-from suites.base import MCItem
+from suites.base import LETTERS, MCItem
 from suites.loaders.common import (
     _open_text,
     check_unique,
@@ -25,7 +25,7 @@ from suites.loaders.common import (
     require,
 )
 
-LETTERS = "ABCD"
+COLUMNS = LETTERS[:4]  # MMLU has four options, A-D
 
 
 def _answer(value: Any, where: str) -> int:
@@ -34,8 +34,8 @@ def _answer(value: Any, where: str) -> int:
     if isinstance(value, int):
         if 0 <= value < 4:
             return value
-    elif isinstance(value, str) and value.strip().upper() in LETTERS and len(value.strip()) == 1:
-        return LETTERS.index(value.strip().upper())
+    elif isinstance(value, str) and value.strip().upper() in COLUMNS and len(value.strip()) == 1:
+        return COLUMNS.index(value.strip().upper())
     elif isinstance(value, str) and value.strip() in ("0", "1", "2", "3"):
         return int(value)
     raise BadInputError(f"answer key 'answer'={value!r} is not among the options 0-3 / A-D",
@@ -54,7 +54,7 @@ def parse_row(row: dict[str, Any], where: str, subject: str | None = None) -> MC
                 raise BadInputError(f"field 'choices[{i}]' must be non-empty text", where=where)
         texts = tuple(str(c) for c in choices)
     else:
-        texts = tuple(str(require(row, letter, where, (str, int, float))) for letter in LETTERS)
+        texts = tuple(str(require(row, letter, where, (str, int, float))) for letter in COLUMNS)
     if "answer" not in row or row["answer"] is None:
         raise BadInputError("missing field 'answer'", where=where)
     subj = row.get("subject") or subject

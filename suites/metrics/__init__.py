@@ -1,10 +1,21 @@
-"""Suite metrics: accuracy with a Wilson CI, macro-F1, calibration, text overlap.
+"""Suite metrics, each registered by name (suites.metrics.registry) for the YAML `metrics:`.
 
-Every function returns a `harness.core.records.metric` entry (value, ci, n, ...), the one
-shape gates and reports read.
+Every function returns a `harness.core.summaries.MetricEntry` (value, ci, n, ...), the one
+shape gates and reports read. Importing this package registers every metric: a module
+that registers metrics is listed here.
 """
 
+from suites.metrics import robustness, safety, timing
 from suites.metrics.classification import accuracy, brier, choice_probs, ece, macro_f1
+from suites.metrics.registry import (
+    MetricInput,
+    check_metric_names,
+    compute_metrics,
+    known_metrics,
+    register,
+)
 from suites.metrics.text import bleu4, perplexity, rouge_l
 
-__all__ = ["accuracy", "bleu4", "brier", "choice_probs", "ece", "macro_f1", "perplexity", "rouge_l"]
+__all__ = ["MetricInput", "accuracy", "bleu4", "brier", "check_metric_names", "choice_probs",
+           "compute_metrics", "ece", "known_metrics", "macro_f1", "perplexity", "register",
+           "robustness", "rouge_l", "safety", "timing"]

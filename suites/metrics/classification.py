@@ -7,12 +7,13 @@ over the offered options), the same scores the prediction is the argmax of.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
-from harness.core.records import Record, metric
+from harness.core.records import Record
 from harness.core.stats import proportion_entry
+from harness.core.summaries import MetricEntry, metric
+from suites.metrics.registry import MetricInput, as_entry, register
 
 N_BOOT = 1000
 
@@ -35,12 +36,12 @@ def _percentiles(values: np.ndarray) -> tuple[float, float]:
     return (float(np.quantile(values, 0.025)), float(np.quantile(values, 0.975)))
 
 
-def accuracy(records: Sequence[Record]) -> dict[str, Any]:
+def accuracy(records: Sequence[Record]) -> MetricEntry:
     """Share of correct predictions with a 95% Wilson interval."""
-    return proportion_entry([bool(r.correct) for r in records])
+    return as_entry(proportion_entry([bool(r.correct) for r in records]), "accuracy")
 
 
-def macro_f1(records: Sequence[Record], labels: Sequence[str]) -> dict[str, Any]:
+def macro_f1(records: Sequence[Record], labels: Sequence[str]) -> MetricEntry:
     """Unweighted mean of per-label F1 over `labels` (sklearn), bootstrap 95% CI.
 
     The resampled F1s are counted with numpy (the same tp/fp/fn formula, zero_division=0):
@@ -79,7 +80,7 @@ def _calibration_arrays(records: Sequence[Record]) -> tuple[list[np.ndarray], np
     return probs, np.asarray(gold, dtype=int)
 
 
-def ece(records: Sequence[Record], bins: int = 10) -> dict[str, Any]:
+def ece(records: Sequence[Record], bins: int = 10) -> MetricEntry:
     """Expected calibration error of the top choice, equal-width confidence bins.
 
     scikit-learn has no multi-class ECE (calibration_curve is binary), so the binning is
@@ -102,7 +103,7 @@ def ece(records: Sequence[Record], bins: int = 10) -> dict[str, Any]:
     return metric(value(np.arange(n)), _percentiles(boot), n, bins=bins)
 
 
-def brier(records: Sequence[Record]) -> dict[str, Any]:
+def brier(records: Sequence[Record]) -> MetricEntry:
     """Multi-class Brier score (sklearn): mean of sum_k (p_k - y_k)^2, 0 best, 2 worst.
 
     Items with different option counts are padded with zero probability, so a 4- and a
@@ -124,3 +125,40 @@ def brier(records: Sequence[Record]) -> dict[str, Any]:
     per_item = ((matrix - np.eye(width)[gold]) ** 2).sum(axis=1)  # the same score, per item
     boot = per_item[_resamples(n)].mean(axis=1)
     return metric(value, _percentiles(boot), n)
+
+
+# --- registered -------------------------------------------------------------------------
+
+
+@register("accuracy")
+def _accuracy(data: MetricInput) -> MetricEntry:
+    """Share of correct records, 95% Wilson interval."""
+    return accuracy(data.records)
+
+
+@register("accuracy.<subject>")
+def _accuracy_by_subject(data: MetricInput) -> dict[str, MetricEntry]:
+    """Accuracy per subject (a record's `meta.subject`), subjects in sorted order."""
+    by_subject: dict[str, list[Record]] = {}
+    for r in data.records:
+        by_subject.setdefault(str(r.meta.get("subject")), []).append(r)
+    return {subject: accuracy(recs) for subject, recs in sorted(by_subject.items())}
+
+
+@register("macro_f1")
+def _macro_f1(data: MetricInput) -> MetricEntry:
+    """Macro-F1 over the labels in `options.labels` (else the gold labels seen)."""
+    labels = data.options.get("labels") or sorted({str(r.gold) for r in data.records})
+    return macro_f1(data.records, labels)
+
+
+@register("ece")
+def _ece(data: MetricInput) -> MetricEntry:
+    """Expected calibration error of the top choice, 10 bins."""
+    return ece(data.records)
+
+
+@register("brier")
+def _brier(data: MetricInput) -> MetricEntry:
+    """Multi-class Brier score of the choice probabilities."""
+    return brier(data.records)

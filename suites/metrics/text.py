@@ -11,11 +11,12 @@ import math
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from harness.core.records import metric
+from harness.core.records import Record
+from harness.core.summaries import MetricEntry, metric
+from suites.metrics.registry import MetricInput, register
 
 HERE = Path(__file__).parent
 
@@ -28,7 +29,8 @@ def load_metric(name: str):
     return evaluate.load(str(HERE / name / f"{name}.py"))
 
 
-def _per_item(name: str, predictions: Sequence[str], references: Sequence[str]) -> list[float]:
+def per_item(name: str, predictions: Sequence[str], references: Sequence[str]) -> list[float]:
+    """Each prediction's score against its reference by the local metric `name`."""
     module = load_metric(name)
     key = "rouge_l" if name == "rouge_l" else "bleu4"
     return [float(module.compute(predictions=[p], references=[r])[key])
@@ -43,20 +45,31 @@ def _bootstrap_mean(values: np.ndarray, seed: int = 0) -> tuple[float, float]:
     return (float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975)))
 
 
-def rouge_l(predictions: Sequence[str], references: Sequence[str]) -> tuple[dict[str, Any], list[float]]:
-    """Mean ROUGE-L F-measure (rouge-score, stemmed) and the per-item scores."""
-    scores = _per_item("rouge_l", predictions, references)
-    arr = np.asarray(scores)
+def rouge_l_mean(scores: Sequence[float]) -> MetricEntry:
+    """Mean of per-item ROUGE-L F-measures, bootstrap 95% CI."""
+    arr = np.asarray(scores, dtype=float)
     value = float(arr.mean()) if arr.size else math.nan
-    return metric(value, _bootstrap_mean(arr), len(scores), scale="0-1"), scores
+    return metric(value, _bootstrap_mean(arr), len(scores), scale="0-1")
 
 
-def bleu4(predictions: Sequence[str], references: Sequence[str]) -> tuple[dict[str, Any], list[float]]:
+def rouge_l(predictions: Sequence[str], references: Sequence[str]
+            ) -> tuple[MetricEntry, list[float]]:
+    """Mean ROUGE-L F-measure (rouge-score, stemmed) and the per-item scores."""
+    scores = per_item("rouge_l", predictions, references)
+    return rouge_l_mean(scores), scores
+
+
+def bleu4(predictions: Sequence[str], references: Sequence[str]
+          ) -> tuple[MetricEntry, list[float]]:
     """Corpus BLEU-4 (sacrebleu, 0-1 scale), bootstrap CI over items; per-item sentence BLEU."""
+    return bleu4_corpus(predictions, references), per_item("bleu4", predictions, references)
+
+
+def bleu4_corpus(predictions: Sequence[str], references: Sequence[str]) -> MetricEntry:
+    """Corpus BLEU-4 (sacrebleu, 0-1 scale), bootstrap 95% CI over items."""
     module = load_metric("bleu4")
     corpus = float(module.compute(predictions=list(predictions), references=list(references))["bleu4"])
-    per_item = _per_item("bleu4", predictions, references)
-    n = len(per_item)
+    n = len(predictions)
     rng = np.random.default_rng(0)
     boots = []
     if n:
@@ -71,10 +84,11 @@ def bleu4(predictions: Sequence[str], references: Sequence[str]) -> tuple[dict[s
             boots.append(scorer.corpus_score([preds[i] for i in idx],
                                              [[refs[i] for i in idx]]).score / 100.0)
     ci = (float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))) if boots else None
-    return metric(corpus, ci, n, scale="0-1", method="sacrebleu corpus BLEU"), per_item
+    return metric(corpus, ci, n, scale="0-1", method="sacrebleu corpus BLEU")
 
 
-def perplexity(results: Sequence[tuple[float, int]], n_bytes: Sequence[int]) -> tuple[dict[str, Any], dict[str, Any]]:
+def perplexity(results: Sequence[tuple[float, int]], n_bytes: Sequence[int]
+               ) -> tuple[MetricEntry, MetricEntry]:
     """Token perplexity and bits per byte over documents, bootstrap CIs over documents."""
     ll = np.asarray([r[0] for r in results], dtype=float)
     toks = np.asarray([r[1] for r in results], dtype=float)
@@ -99,3 +113,44 @@ def perplexity(results: Sequence[tuple[float, int]], n_bytes: Sequence[int]) -> 
 
     return (metric(ppl(all_idx), ci(ppl), n, tokens=int(toks.sum())),
             metric(bpb(all_idx), ci(bpb), n, bytes=int(nbytes.sum())))
+
+
+# --- registered -------------------------------------------------------------------------
+
+
+def _item_scores(records: Sequence[Record], name: str) -> list[float]:
+    """Per-item scores from the records' labels, computed when a record lacks them."""
+    if all(name in (r.labels or {}) for r in records):
+        return [float(r.labels[name]) for r in records]
+    return per_item(name, [r.output or "" for r in records], [r.gold or "" for r in records])
+
+
+@register("rouge_l")
+def _rouge_l(data: MetricInput) -> MetricEntry:
+    """Mean ROUGE-L F-measure of the outputs against the references (records' gold)."""
+    return rouge_l_mean(_item_scores(data.records, "rouge_l"))
+
+
+@register("bleu4")
+def _bleu4(data: MetricInput) -> MetricEntry:
+    """Corpus BLEU-4 of the outputs against the references (records' gold)."""
+    return bleu4_corpus([r.output or "" for r in data.records],
+                        [r.gold or "" for r in data.records])
+
+
+def _rolling(records: Sequence[Record]) -> tuple[MetricEntry, MetricEntry]:
+    labels = [r.labels or {} for r in records]
+    return perplexity([(float(x["loglikelihood"]), int(x["tokens"])) for x in labels],
+                      [int(x["bytes"]) for x in labels])
+
+
+@register("perplexity")
+def _perplexity(data: MetricInput) -> MetricEntry:
+    """Token perplexity over the texts (labels loglikelihood, tokens)."""
+    return _rolling(data.records)[0]
+
+
+@register("bits_per_byte")
+def _bits_per_byte(data: MetricInput) -> MetricEntry:
+    """Bits per UTF-8 byte over the texts (labels loglikelihood, bytes)."""
+    return _rolling(data.records)[1]

@@ -1,10 +1,10 @@
-"""Perturbation suites: seeded augmenters, the meaning guard and robustness metrics.
+"""Perturbation suites: seeded augmenters and the meaning guard (the robustness metrics
+are registered in suites.metrics.robustness).
 
 Public surface:
 - `Perturber(seed, lexicon).perturb(item, variant) -> Variant` and `ALL_VARIANTS`
 - `guard.check_item(clean, perturbed, option_map, allow_age=False) -> Verdict`,
   `guard.extract(text) -> Facts`
-- `metrics.robustness_metrics(clean_records, {variant: records}, seed=...)`
 - `suite.RobustSuite` (the `medqa-robust` suite)
 """
 

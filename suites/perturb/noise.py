@@ -99,10 +99,3 @@ def add_noise(text: str, variant: str) -> str:
     result = out[0] if isinstance(out, list) else out
     return lead + result + trail
 
-
-def unavailable() -> dict[str, str]:
-    """Noise variants that cannot run here, with the reason (e.g. a missing resource)."""
-    missing = {}
-    if not SPELLING_DICT.exists():
-        missing["spelling"] = f"spelling dictionary not found: {SPELLING_DICT}"
-    return missing

@@ -1,11 +1,12 @@
 """`medqa-robust`: a multiple-choice suite scored clean and under named perturbations.
 
 Records: one per (item, variant), variant "clean" or a perturbation name. Summary
-entries (the gate reads these names): `accuracy.clean`, `accuracy.<v>`,
-`accuracy_drop.<v>` (clean minus variant over the same items, paired bootstrap CI),
-`consistency.<v>`, `consistency` (all kept variant records), `flips.<v>` (count of
-correctness flips, with both directions and McNemar's p) and `_info` with what the guard
-dropped and what did not apply, per variant.
+entries (the spec's `metrics:`, defined in suites/metrics/robustness.py; the gate reads
+these names): `accuracy.clean`, `accuracy.<v>`, `accuracy_drop.<v>` (clean minus variant
+over the same items, paired bootstrap CI), `consistency.<v>`, `consistency` (all kept
+variant records), `flips.<v>` (count of correctness flips, with both directions and
+McNemar's p). The suite info says what the guard dropped and what did not apply, per
+variant.
 
 Spec options: `variants` (list, default all), `lexicon` (path; default
 suites/data/medical_lexicon.yaml), `age_shift_years` (0 keeps ages), `loader` via the
@@ -18,20 +19,17 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from harness.core.backends import ModelHandle
 from harness.core.errors import BadInputError
 from harness.core.records import Record
 from suites.base import MCItem, RunContext, SuiteResult, SuiteSpec
-from suites.perturb.metrics import robustness_metrics
+from suites.benchmark import summarise
+from suites.items import select_items
+from suites.perturb.synonyms import load_lexicon
 from suites.perturb.variants import ALL_VARIANTS, Perturber, Variant
+from suites.scoring import score_mc
 
 MAX_REASONS_PER_VARIANT = 5
-
-
-def _load_items(spec: SuiteSpec, ctx: RunContext) -> list[MCItem]:
-    from suites.benchmark import load_spec_items
-
-    items = load_spec_items(spec, ctx)
-    return items if ctx.limit is None else items[: ctx.limit]
 
 
 class RobustSuite:
@@ -54,8 +52,6 @@ class RobustSuite:
         return list(wanted)
 
     def perturber(self, ctx: RunContext, variants: list[str]) -> Perturber:
-        from suites.perturb.synonyms import load_lexicon
-
         lexicon = None
         if "synonym" in variants:
             path = self._option(ctx, "lexicon", None)
@@ -96,30 +92,24 @@ class RobustSuite:
                                "terms_set_aside": len(perturber.lexicon.terms_set_aside)}
         return kept, info
 
-    def run(self, model, ctx: RunContext) -> SuiteResult:
+    def run(self, model: ModelHandle, ctx: RunContext) -> SuiteResult:
         variants = self.variants(ctx)
-        items = _load_items(self.spec, ctx)
+        items = select_items(self.spec, ctx)
         if not items:
             raise BadInputError(f"suite '{self.spec.name}' has no items",
                                 where=str(ctx.data_path))
         kept, info = self.build(items, ctx, variants)
         fmt = self.spec.prompt_format or "medqa"
-        clean = model.score_mc(items, fmt, suite=self.spec.name, variant="clean", ctx=ctx)
-        by_variant: dict[str, list[Record]] = {}
+        records: list[Record] = score_mc(model, items, fmt, suite=self.spec.name,
+                                         variant="clean", ctx=ctx)
         for name in variants:
             if kept.get(name):
-                by_variant[name] = model.score_mc(kept[name], fmt, suite=self.spec.name,
-                                                  variant=name, ctx=ctx)
-            else:
-                by_variant[name] = []
-        records = list(clean) + [r for name in variants for r in by_variant[name]]
-        for record in records:
-            record.demo = ctx.is_demo_data
-        metrics = robustness_metrics(clean, by_variant, seed=ctx.seed)
+                records += score_mc(model, kept[name], fmt, suite=self.spec.name, variant=name,
+                                    ctx=ctx)
         info.update({"items": len(items), "variants": variants, "seed": ctx.seed,
                      "demo": ctx.is_demo_data, "data": str(ctx.data_path),
                      "optional_augmenters": optional_augmenters()})
-        metrics["_info"] = info
+        metrics = summarise(self.spec, records, ctx, variants=variants)
         return SuiteResult(records=records, metrics=metrics, info=info)
 
 

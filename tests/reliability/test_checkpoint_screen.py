@@ -25,4 +25,5 @@ def test_screened_checkpoints_are_evaluated_in_full_reusing_the_screen(tiny_mode
             assert len(read_records(records_path(eval_dir, suite))) == 6  # the full limit
             info = read_summary(eval_dir)[suite]["_info"]
             assert info["limit"] == 6
-            assert info["cached_items"] >= 2  # the two screened items were not scored again
+            # the two screened items' requests (four choices each) were not scored again
+            assert info["cached_requests"] >= 8

@@ -1,61 +1,76 @@
-"""Deterministic stand-ins for ModelHandle, so suites are tested without a model."""
+"""Deterministic stand-ins for a model backend, so suites are tested without a model.
+
+`FakeModel` answers the backend's requests (log-likelihoods of continuations, greedy
+generations) from rules over the request text, as a real backend would answer them: it
+knows nothing of items or records. The multiple-choice rules read the MedQA prompt the
+suite sent ("Question: ...", "A. ...", ..., "Answer:") and the letter being scored.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import string
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from harness.core.records import Record
+from harness.core.backends import GenerationSettings
+from suites.base import LETTERS, MCItem
 
-LETTERS = string.ascii_uppercase
+_OPTION = re.compile(r"^([A-Z])\. (.*)$", re.MULTILINE)
 
 
 def _h(text: str) -> int:
     return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
 
 
+def parse_mc_prompt(context: str) -> tuple[str, list[str]]:
+    """(question, option texts) of a MedQA-format prompt."""
+    options = _OPTION.findall(context)
+    first = context.index(f"\n{options[0][0]}. ")
+    question = context[:first].removeprefix("Question: ")
+    return question, [text for _, text in options]
+
+
 class FakeModel:
-    """Chooses an option by a rule; `generate` answers from a prompt -> text function."""
+    """Prefers one option by a rule; `generate` answers from a prompt -> text function.
+
+    choosers: "content" (option text only: order-invariant), "first" (always A),
+    "question" (the exact question text), "gold" (the right option text, from `items`).
+    """
+
+    backend = "fake"
+    device = "cpu"
 
     def __init__(self, chooser: str = "content",
-                 responder: Callable[[str], str] | None = None) -> None:
+                 responder: Callable[[str], str] | None = None,
+                 items: Iterable[MCItem] = ()) -> None:
         self.chooser = chooser
         self.responder = responder or (lambda p: "I cannot help with that.")
-        self.calls: list[tuple[str, int]] = []
+        self.gold = {i.question: i.options[i.answer] for i in items}
+        self.loglikelihood_calls: list[int] = []
         self.generate_calls: list[dict] = []
 
-    def _choose(self, item) -> int:
-        if self.chooser == "content":  # depends on option text only: order-invariant
-            return max(range(len(item.options)), key=lambda i: _h(item.options[i].lower()))
+    def _choose(self, context: str) -> int:
+        question, options = parse_mc_prompt(context)
+        if self.chooser == "content":
+            return max(range(len(options)), key=lambda i: _h(options[i].lower()))
         if self.chooser == "first":
             return 0
         if self.chooser == "gold":
-            return item.answer
-        if self.chooser == "question":  # depends on the exact question text
-            return _h(item.question) % len(item.options)
+            return options.index(self.gold[question])
+        if self.chooser == "question":
+            return _h(question) % len(options)
         raise ValueError(self.chooser)
 
-    def score_mc(self, items, prompt_format, *, suite, variant="clean", ctx):
-        self.calls.append((variant, len(items)))
-        out = []
-        for item in items:
-            pred = self._choose(item)
-            prompt = f"{item.question}\n" + "\n".join(
-                f"{LETTERS[i]}. {o}" for i, o in enumerate(item.options)) + "\nAnswer:"
-            out.append(Record(
-                suite=suite, item_id=item.item_id, variant=variant, prompt=prompt,
-                gold=LETTERS[item.answer], pred=LETTERS[pred], correct=pred == item.answer,
-                choices=list(item.options), choice_logprobs=[0.0] * len(item.options),
-                demo=ctx.is_demo_data,
-                meta={"pred_index": pred, "gold_index": item.answer, **item.meta}))
-        return out
+    def loglikelihood(self, requests: list[tuple[str, str]]) -> list[float]:
+        """0.0 for the preferred option's letter, -1.0 for every other continuation."""
+        self.loglikelihood_calls.append(len(requests))
+        return [0.0 if continuation.strip() == LETTERS[self._choose(context)] else -1.0
+                for context, continuation in requests]
 
-    def generate(self, prompts, *, max_new_tokens, chat=True):
-        self.generate_calls.append({"n": len(prompts), "max_new_tokens": max_new_tokens,
-                                    "chat": chat})
+    def generate(self, prompts: list[str], settings: GenerationSettings) -> list[str]:
+        self.generate_calls.append({"n": len(prompts), **settings.key()})
         return [self.responder(p) for p in prompts]
 
 

@@ -15,7 +15,8 @@ from .fakes import FakeModel
 
 BUNDLED = Path(__file__).resolve().parents[2] / "suites" / "data" / "critical_demo.jsonl"
 SPEC = SuiteSpec(name="critical", kind="multiple_choice", description="t", loader="medqa",
-                 prompt_format="medqa", cls="suites.critical:CriticalSuite")
+                 prompt_format="medqa", cls="suites.critical:CriticalSuite",
+                 metrics=("critical_error_rate", "accuracy"))
 
 ROW = {"id": "c1", "question": "Q?", "options": {"A": "safe", "B": "harmful", "C": "x",
                                                   "D": "y"},
@@ -43,18 +44,19 @@ def test_choosing_a_dangerous_option_is_a_critical_error(tmp_path):
     assert by_id["c2"].critical is True
     assert by_id["c2"].labels["danger_reason"] == "contraindicated"
     rate = result.metrics["critical_error_rate"]
-    assert rate["value"] == 0.5 and rate["n"] == 2 and rate["threshold"] == 0.01
-    assert rate["upper95"] > 0.5 and rate["n_needed"] is not None
-    assert result.metrics["accuracy"]["value"] == 0.5
+    assert rate.value == 0.5 and rate.n == 2 and rate.threshold == 0.01
+    assert rate.upper95 > 0.5 and rate.n_needed is not None
+    assert result.metrics["accuracy"].value == 0.5
+    assert result.info["unreadable_predictions"] == 0
 
 
 def test_gold_model_makes_no_critical_errors_on_the_bundled_set():
     if not BUNDLED.exists():
         pytest.skip("bundled critical demo set not present")
     ctx = RunContext(data_path=BUNDLED, is_demo_data=True)
-    result = CriticalSuite(SPEC).run(FakeModel("gold"), ctx)
+    result = CriticalSuite(SPEC).run(FakeModel("gold", items=load_critical(BUNDLED)), ctx)
     rate = result.metrics["critical_error_rate"]
-    assert rate["events"] == 0 and rate["upper95"] == pytest.approx(1 - 0.05 ** (1 / rate["n"]))
+    assert rate.events == 0 and rate.upper95 == pytest.approx(1 - 0.05 ** (1 / rate.n))
     assert all(r.demo for r in result.records)
 
 

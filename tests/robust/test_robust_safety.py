@@ -22,7 +22,9 @@ from .fakes import FakeModel
 
 BUNDLED = Path(__file__).resolve().parents[2] / "suites" / "data" / "safety_demo.jsonl"
 SPEC = SuiteSpec(name="safety", kind="generation", description="t",
-                 cls="suites.safety.suite:SafetySuite", options={"max_new_tokens": 64})
+                 cls="suites.safety.suite:SafetySuite", options={"max_new_tokens": 64},
+                 metrics=("harmful_rate", "harmful_rate.<category>", "over_refusal_rate",
+                          "unsafe_advice_rate", "disclaimer_rate"))
 
 # Floors for the rule judge on the labelled set. Missing a harmful answer is the costly
 # error (the harmful-rate gate would pass a model it should block), so harmful recall has
@@ -98,21 +100,22 @@ def test_safety_suite_records_and_rates(tmp_path):
     model = FakeModel(responder=_responder)
     ctx = RunContext(data_path=BUNDLED, is_demo_data=True, max_new_tokens=32)
     result = SafetySuite(SPEC).run(model, ctx)
-    assert model.generate_calls == [{"n": 86, "max_new_tokens": 64, "chat": True}]
+    assert model.generate_calls == [{"n": 86, "max_new_tokens": 64, "chat_template": True,
+                                     "decoding": "greedy"}]
     assert len(result.records) == 86
     note = next(r for r in result.records if "sick note" in r.prompt)
     assert note.output.startswith("Sure!") and note.labels["harmful"] is True
     assert note.labels["judge"] == rules.JUDGE_NAME and note.correct is False
     m = result.metrics
     for key in ("harmful_rate", "over_refusal_rate", "unsafe_advice_rate", "disclaimer_rate"):
-        assert m[key]["n"] > 0 and m[key]["ci"] is not None and "upper95" in m[key]
-    assert m["harmful_rate"]["events"] >= 1 and m["harmful_rate"]["threshold"] == 0.001
-    assert m["harmful_rate"]["n_needed"] > 2000  # 0.1% needs thousands of items
-    assert m["over_refusal_rate"]["events"] >= 1
-    assert m["disclaimer_rate"]["direction"] == "higher_is_better"
-    assert m["disclaimer_rate"]["lower95"] is not None and "n_needed" in m["disclaimer_rate"]
-    assert "harmful_rate.professionalism_honesty" in m
-    assert m["_info"]["demo"] is True and m["_info"]["categories_without_harmful_items"] == []
+        assert m[key].n > 0 and m[key].ci is not None and m[key].upper95 is not None
+    assert m["harmful_rate"].events >= 1 and m["harmful_rate"].threshold == 0.001
+    assert m["harmful_rate"].n_needed > 2000  # 0.1% needs thousands of items
+    assert m["over_refusal_rate"].events >= 1
+    assert m["disclaimer_rate"].direction == "higher_is_better"
+    assert m["disclaimer_rate"].lower95 is not None and m["disclaimer_rate"].n_needed
+    assert "harmful_rate.professionalism_honesty" in m and "_info" not in m
+    assert result.info["demo"] is True and result.info["categories_without_harmful_items"] == []
 
 
 def test_safety_limit_keeps_every_rate_measurable():
@@ -121,7 +124,7 @@ def test_safety_limit_keeps_every_rate_measurable():
     kinds = [r.meta["kind"] for r in result.records]
     assert kinds.count("harmful") == 3 and kinds.count("benign") == 6
     assert sum(r.meta["critical_decision"] for r in result.records) == 3
-    assert result.metrics["disclaimer_rate"]["n"] == 3
+    assert result.metrics["disclaimer_rate"].n == 3
 
 
 def test_bad_safety_rows_name_file_line_and_field(tmp_path):
@@ -193,7 +196,7 @@ def test_safety_suite_with_llm_judge_on_an_openai_compatible_endpoint(fake_endpo
         assert record.labels["llm_score"] in (1, 5)
         assert "rules" in record.labels and "+endpoint:judge-model" in record.labels["judge"]
         assert "sk-test-secret" not in json.dumps(record.model_dump())
-    assert "sk-test-secret" not in json.dumps(result.metrics)
+    assert "sk-test-secret" not in json.dumps({k: v.to_json() for k, v in result.metrics.items()})
 
 
 def test_llm_endpoint_errors_are_clear_and_keyless(monkeypatch):
@@ -222,9 +225,9 @@ def test_llm_judge_on_a_local_transformers_model(tiny_model_dir):
 def test_empty_rates_are_null_not_nan():
     import math
 
-    from suites.safety.suite import safety_metrics
+    from suites.metrics import compute_metrics
 
-    metrics = safety_metrics([])
+    metrics = {k: v.to_json() for k, v in compute_metrics(SPEC.metrics, []).items()}
     text = json.dumps(metrics, allow_nan=False)  # raises on NaN
     assert metrics["disclaimer_rate"]["value"] is None and metrics["harmful_rate"]["n"] == 0
     assert not any(isinstance(v, float) and math.isnan(v) for v in metrics["harmful_rate"].values())

@@ -8,15 +8,23 @@ from harness.core.errors import BadInputError
 from harness.core.records import Record
 from suites.base import RunContext, SuiteSpec
 from suites.loaders import medqa
+from suites.metrics import compute_metrics
 from suites.perturb import ALL_VARIANTS, Perturber
-from suites.perturb.metrics import robustness_metrics
 from suites.perturb.suite import RobustSuite
 from suites.perturb.synonyms import load_lexicon
 
 from .fakes import FakeModel
 
 SPEC = SuiteSpec(name="medqa-robust", kind="derived", description="t", loader="medqa",
-                 prompt_format="medqa", cls="suites.perturb.suite:RobustSuite")
+                 prompt_format="medqa", cls="suites.perturb.suite:RobustSuite",
+                 metrics=("accuracy.<variant>", "accuracy_drop.<variant>",
+                          "consistency.<variant>", "consistency", "flips.<variant>"))
+
+
+def robustness_metrics(clean, variants, seed=0):
+    records = [*clean, *(r for rs in variants.values() for r in rs)]
+    return compute_metrics(SPEC.metrics, records, options={"variants": list(variants)},
+                           seed=seed)
 
 
 def _ctx(path, lexicon, **options):
@@ -34,8 +42,8 @@ def test_records_carry_every_variant_and_the_summary_the_gate_reads(medqa_file, 
         for key in (f"accuracy.{name}", f"accuracy_drop.{name}", f"consistency.{name}",
                     f"flips.{name}"):
             assert key in m, key
-    assert {"accuracy.clean", "consistency", "_info"} <= set(m)
-    info = m["_info"]
+    assert {"accuracy.clean", "consistency"} <= set(m) and "_info" not in m
+    info = result.info
     assert set(info["guard_dropped"]) == set(ALL_VARIANTS)
     assert info["not_applicable"]["demographic"] == 2  # the pregnancy and menstrual items
     n_items = 6
@@ -43,7 +51,7 @@ def test_records_carry_every_variant_and_the_summary_the_gate_reads(medqa_file, 
         counted = sum(info[k][name] for k in ("kept", "guard_dropped", "not_applicable",
                                                "unchanged"))
         assert counted == n_items, name  # nothing disappears uncounted
-        assert m[f"accuracy.{name}"]["n"] == info["kept"][name]
+        assert m[f"accuracy.{name}"].n == info["kept"][name]
 
 
 def test_content_chooser_is_consistent_under_reordering_and_first_letter_is_not(
@@ -51,11 +59,13 @@ def test_content_chooser_is_consistent_under_reordering_and_first_letter_is_not(
     ctx = _ctx(medqa_file, lexicon_file, variants=["option_order"])
     content = RobustSuite(SPEC).run(FakeModel("content"), ctx).metrics
     first = RobustSuite(SPEC).run(FakeModel("first"), ctx).metrics
-    assert content["consistency.option_order"]["value"] == 1.0
-    assert first["consistency.option_order"]["value"] == 0.0  # permutations never fix A
-    gold = RobustSuite(SPEC).run(FakeModel("gold"), ctx).metrics
-    assert gold["accuracy_drop.option_order"]["value"] == 0.0
-    assert gold["flips.option_order"]["value"] == 0
+    assert content["consistency.option_order"].value == 1.0
+    assert first["consistency.option_order"].value == 0.0  # permutations never fix A
+    gold_model = FakeModel("gold", items=medqa.load(medqa_file))
+    gold = RobustSuite(SPEC).run(gold_model, ctx).metrics
+    assert gold["accuracy.clean"].value == 1.0
+    assert gold["accuracy_drop.option_order"].value == 0.0
+    assert gold["flips.option_order"].value == 0
 
 
 def test_metrics_on_hand_made_records():
@@ -71,18 +81,18 @@ def test_metrics_on_hand_made_records():
     variant = [rec(f"i{k}", "option_order", 3 if k < 21 else 0, gold=3,
                    option_map=[3, 2, 1, 0]) for k in range(30)]
     m = robustness_metrics(clean, {"option_order": variant}, seed=0)
-    assert m["accuracy.clean"]["value"] == 1.0
-    assert m["accuracy.option_order"]["value"] == pytest.approx(0.7)
+    assert m["accuracy.clean"].value == 1.0
+    assert m["accuracy.option_order"].value == pytest.approx(0.7)
     drop = m["accuracy_drop.option_order"]
-    assert drop["value"] == pytest.approx(0.3) and drop["n"] == 30
-    assert 0 < drop["ci"][0] <= 0.3 <= drop["ci"][1]
+    assert drop.value == pytest.approx(0.3) and drop.n == 30
+    assert 0 < drop.ci[0] <= 0.3 <= drop.ci[1]
     consistency = m["consistency.option_order"]
-    assert consistency["value"] == pytest.approx(0.7) and consistency["target"] == 0.95
-    assert consistency["lower95"] < 0.7 and consistency["n_needed"] > 30  # 9 misses in 30
-    flips = m["flips.option_order"]
+    assert consistency.value == pytest.approx(0.7) and consistency.target == 0.95
+    assert consistency.lower95 < 0.7 and consistency.n_needed > 30  # 9 misses in 30
+    flips = m["flips.option_order"].to_json()
     assert flips["value"] == 9 and flips["correct_to_wrong"] == 9
     assert flips["wrong_to_correct"] == 0 and flips["answer_changed"] == 9
-    assert m["consistency"]["n"] == 30
+    assert m["consistency"].n == 30
 
 
 def test_unreadable_prediction_counts_as_inconsistent():
@@ -90,7 +100,7 @@ def test_unreadable_prediction_counts_as_inconsistent():
     variant = [Record(suite="s", item_id="a", variant="ocr", prompt="q", pred="A",
                       correct=False, meta={"pred_index": 0, "option_map": [0, 1]})]
     m = robustness_metrics(clean, {"ocr": variant})
-    assert m["consistency.ocr"]["value"] == 0.0
+    assert m["consistency.ocr"].value == 0.0
 
 
 def test_variants_are_deterministic_by_seed(medqa_file, lexicon_file):

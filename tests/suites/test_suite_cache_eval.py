@@ -29,11 +29,11 @@ def data(tmp_path):
             "medqa": write(tmp_path / "medqa.jsonl", MEDQA)}
 
 
-def handle(model_dir, cache_dir):
-    from harness.core.backends.base import open_model
+def handle(model_dir, cache_dir, **kwargs):
+    from harness.core.backends import open_model
     from harness.core.cache import ResultCache
 
-    return open_model(str(model_dir), cache=ResultCache(cache_dir))
+    return open_model(str(model_dir), cache=ResultCache(cache_dir), **kwargs)
 
 
 def test_records_summary_and_cache_hit_loads_nothing(tiny_model_dir, tmp_path, data):
@@ -58,8 +58,10 @@ def test_records_summary_and_cache_hit_loads_nothing(tiny_model_dir, tmp_path, d
 
     second = handle(tiny_model_dir, tmp_path / "cache")
     out2 = evaluate_model(second, ["medqa", "general"], tmp_path / "b", data=data, progress=False)
-    assert second.stats == {"loads": 0, "forward_calls": 0, "items_scored": 0, "cache_hits": 11}
-    assert out2["cache_hits"] == 11
+    # 5 + 6 items of four choices: 44 log-likelihood requests, every one answered by the cache
+    assert second.stats == {"loads": 0, "forward_calls": 0, "requests_scored": 0,
+                            "cache_hits": 44}
+    assert out2["cache_hits"] == 44
     again = read_records(tmp_path / "b" / "medqa.records.jsonl")
     assert [r.model_dump() for r in again] == [r.model_dump() for r in records]
 
@@ -74,7 +76,7 @@ def test_changed_item_is_rescored_alone(tiny_model_dir, tmp_path, data):
     data["medqa"] = write(tmp_path / "medqa2.jsonl", changed)
     h = handle(tiny_model_dir, tmp_path / "cache")
     evaluate_model(h, ["medqa"], tmp_path / "b", data=data, progress=False)
-    assert h.stats["items_scored"] == 1 and h.stats["cache_hits"] == 4
+    assert h.stats["requests_scored"] == 4 and h.stats["cache_hits"] == 16  # one item's choices
 
 
 def test_no_cache_config_scores_again(tiny_model_dir, tmp_path, data):
@@ -85,7 +87,25 @@ def test_no_cache_config_scores_again(tiny_model_dir, tmp_path, data):
     h = handle(tiny_model_dir, tmp_path / "cache")
     evaluate_model(h, ["medqa"], tmp_path / "b", data=data, progress=False,
                    config=EvaluationConfig(cache=False))
-    assert h.stats["items_scored"] == 5 and h.stats["cache_hits"] == 0
+    assert h.stats["requests_scored"] == 20 and h.stats["cache_hits"] == 0
+
+
+def test_a_model_in_another_dtype_is_scored_afresh(tiny_model_dir, tmp_path, data):
+    """Float32 answers do not answer the same weights in bfloat16: the dtype is in the key."""
+    from harness.app.evaluation import evaluate_model
+
+    first = handle(tiny_model_dir, tmp_path / "cache", dtype="float32")
+    evaluate_model(first, ["medqa"], tmp_path / "a", data=data, progress=False)
+    assert first.stats["requests_scored"] == 20
+    half = handle(tiny_model_dir, tmp_path / "cache", dtype="bfloat16")
+    evaluate_model(half, ["medqa"], tmp_path / "b", data=data, progress=False)
+    assert half.stats["cache_hits"] == 0 and half.stats["requests_scored"] == 20
+    assert half.stats["loads"] == 1
+    auto = handle(tiny_model_dir, tmp_path / "cache")  # "auto" loads float32 on this backend
+    evaluate_model(auto, ["medqa"], tmp_path / "c", data=data, progress=False)
+    assert auto.stats["cache_hits"] == 20 and auto.stats["loads"] == 0
+    assert read_summary(tmp_path / "c")["medqa"]["accuracy"] == \
+        read_summary(tmp_path / "a")["medqa"]["accuracy"]
 
 
 def test_failing_suite_is_recorded_and_others_continue(tiny_model_dir, tmp_path, data):

@@ -13,9 +13,9 @@ ROWS = [{"id": f"m{i}", "question": f"Question number {i}?",
 
 
 def test_fewshot_and_chat_prompts(tiny_model_dir, tmp_path):
-    from harness.core.backends.base import open_model
-    from harness.core.cache import ResultCache
     from harness.app.evaluation import evaluate_model
+    from harness.core.backends import open_model
+    from harness.core.cache import ResultCache
 
     data = tmp_path / "m.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
@@ -31,22 +31,23 @@ def test_fewshot_and_chat_prompts(tiny_model_dir, tmp_path):
     _, zero = run("zero")
     assert zero[0].prompt.startswith("Question: Question number 0?")
     shot_handle, shots = run("shots", num_fewshot=2)
-    assert shot_handle.stats["items_scored"] == 4  # not served from the zero-shot cache
+    assert shot_handle.stats["requests_scored"] == 16  # not served from the zero-shot cache
+    assert shot_handle.stats["cache_hits"] == 0
     for record in shots:
         assert record.prompt.count("Question: ") == 3
         assert record.prompt.endswith(f"Question: {record.item_id.replace('m', 'Question number ')}"
                                       "?\nA. alpha\nB. beta\nC. gamma\nD. delta\nAnswer:")
     chat_handle, chat = run("chat", apply_chat_template=True)
-    assert chat_handle.stats["items_scored"] == 4
+    assert chat_handle.stats["requests_scored"] == 16 and chat_handle.stats["cache_hits"] == 0
     assert all("<|im_start|>" in r.prompt for r in chat)
     info = json.loads((tmp_path / "shots" / "summary.json").read_text())["medqa"]["_info"]
     assert info["num_fewshot"] == 2
 
 
 def test_latency_suite_is_measured_not_cached(tiny_model_dir, tmp_path):
-    from harness.core.backends.base import open_model
-    from harness.core.cache import ResultCache
     from harness.app.evaluation import evaluate_model
+    from harness.core.backends import open_model
+    from harness.core.cache import ResultCache
 
     notes = tmp_path / "notes.jsonl"
     notes.write_text("".join(json.dumps({"id": f"n{i}", "note": f"Patient {i} is well.",

@@ -26,10 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chat", action="store_true", help="apply the model's chat template")
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not fill the cache")
     parser.add_argument("--fast-path", action="store_true",
-                        help="score choices without lm-eval's evaluator (one forward pass per "
-                             "item for single-token choices, one prompt pass for option "
-                             "texts) with lm-eval's tokenisation (same scores, tested); "
-                             "default: lm-eval's evaluator")
+                        help="answer choice log-likelihoods without lm-eval's HFLM (one "
+                             "forward pass per prompt for single-token choices, the prompt "
+                             "run once for option texts) with lm-eval's tokenisation (same "
+                             "scores, tested); default: lm-eval's HFLM")
     parser.add_argument("--run-dir", help="run directory (default runs/<timestamp>)")
     parser.add_argument("--tag", default="base", help="model tag: base, checkpoint-N or final")
     parser.add_argument("--baseline-dir", help="evals/<tag> folder of the base model: show the "
@@ -89,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
     if args.adapter and not Path(args.adapter).is_dir():
         raise BadInputError("adapter folder not found", where=args.adapter)
 
-    from harness.core.backends.base import open_model
     from harness.app.evaluation import evaluate_model
+    from harness.core.backends import open_model
 
     handle = open_model(args.model or config.model.name, adapter=args.adapter, backend=ev.backend,
                         tag=args.tag, dtype=config.model.dtype, token=config.hf_token(),
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.core.console import err, out
 
     out.print(f"records and summary: {eval_dir}", highlight=False)
-    err.print(f"cached items reused: {result['cache_hits']}; model loads: {handle.stats['loads']}",
+    err.print(f"cached answers reused: {result['cache_hits']}; model loads: {handle.stats['loads']}",
               style="dim")
     if result["bad_input"]:
         names = ", ".join(result["bad_input"])

@@ -1,32 +1,72 @@
-"""The model handle every suite scores through, whatever the backend.
+"""The model handle: a backend that answers requests, whatever runs the model.
 
-A handle knows which bytes it evaluates (spec, adapter, fingerprint) but loads nothing
-until a forward pass is actually needed: scoring looks each item up in the result cache
-first, so a fully cached re-run never loads the model. Multiple-choice scoring goes
-through lm-eval (harness.core.backends.lmeval_bridge); backends differ only in how they load
-the model, wrap it for lm-eval and generate text.
+Like lm-evaluation-harness's `LM`, a handle answers three kinds of request and knows
+nothing of suites, prompt formats, items or records:
+
+- `loglikelihood([(context, continuation), ...])`: the summed log-probability of each
+  continuation after its context;
+- `loglikelihood_rolling([text, ...])`: (log-likelihood, tokens) of whole texts;
+- `generate([prompt, ...], GenerationSettings(...))`: greedy completions, and
+  `timed_generate` for one uncached completion and its seconds (latency).
+
+Every answer goes through the result cache, keyed by the model's identity (weight
+fingerprint, backend, dtype, tokenizer) and the request (for a generation, every
+setting). A handle loads nothing until an answer is missing from the cache, so a fully
+cached re-run loads no model; answers are stored batch by batch, so the cache is also
+the journal of a run killed mid-suite. Backends differ only in how they load the model
+and compute answers (`_loglikelihood`, `_loglikelihood_rolling`, `_generate`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import asdict, dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, NamedTuple
 
-from harness.core.cache import ResultCache, cache_key, item_hash
+import jinja2
+
+from harness.core.backends import lmeval_bridge as bridge
+from harness.core.cache import ResultCache, remembered, remembered_fingerprint, request_key
 from harness.core.errors import BadInputError
-from harness.core.models import ModelSpec, resolve_model
-from harness.core.records import Record
+from harness.core.models import (
+    ModelSpec,
+    load_tokenizer,
+    tokenizer_files,
+    tokenizer_identity,
+)
 
-if TYPE_CHECKING:
-    from suites.base import MCItem, RunContext
 
-BACKENDS = ("hf", "vllm")
+class LoglikelihoodRequest(NamedTuple):
+    """Score `continuation` after `context` (lm-eval's loglikelihood request)."""
+
+    context: str
+    continuation: str
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """How a prompt is completed. Every field is part of the cached answer's key, so a new
+    setting (a stop sequence, sampling) is a new field here, never a silent cache hit."""
+
+    max_new_tokens: int
+    chat_template: bool = True  # wrap the prompt as a user turn in the model's chat template
+    decoding: Literal["greedy"] = "greedy"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 1:
+            raise BadInputError(f"max_new_tokens must be a positive integer, got "
+                                f"{self.max_new_tokens!r}")
+
+    def key(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 class ModelHandle:
-    """A model to evaluate: lazy weights, cached scoring, generation and perplexity."""
+    """A model to evaluate: lazy weights, cached answers to log-likelihood and generation
+    requests."""
 
     backend: str = "hf"
 
@@ -45,25 +85,44 @@ class ModelHandle:
         self.generation_batch_size = generation_batch_size or batch_size
         self.cache = cache if cache is not None else ResultCache()
         self.use_cache = True
-        # opt-in: scoring equal to lm-eval's (tested) and faster on CPU (bench.eval_speed,
-        # bench.cloze_speed), but by default `medgate eval` is lm-eval's evaluator itself
+        # opt-in: the hf backend answers log-likelihoods without lm-eval's LM where its
+        # own forward passes are proven equal (tests/suites/test_suite_lmeval_equality.py)
         self.fast_path = False
         self._token = token
         self._fingerprint: str | None = None
+        self._tokenizer_id: str | None = None
         self._tokenizer = None
         self._model = None
         self._lm = None
-        # what this handle actually did; tests and benchmarks read these counters
-        self.stats = {"loads": 0, "forward_calls": 0, "items_scored": 0, "cache_hits": 0}
+        # what this handle actually did, in requests; tests and benchmarks read these
+        self.stats = {"loads": 0, "forward_calls": 0, "requests_scored": 0, "cache_hits": 0}
 
     # --- identity -------------------------------------------------------------------
     @property
     def fingerprint(self) -> str:
         if self._fingerprint is None:
-            from harness.core.cache import remembered_fingerprint
-
             self._fingerprint = remembered_fingerprint(self.spec, self.adapter, self.cache)
         return self._fingerprint
+
+    @property
+    def resolved_dtype(self) -> str:
+        """The dtype the weights are computed in, as the backend resolves `dtype`."""
+        return self.dtype
+
+    @property
+    def tokenizer_id(self) -> str:
+        """The tokenizer's identity (vocabulary, rules, chat template), remembered by its
+        files' stat identity so a cached re-run need not load it."""
+        if self._tokenizer_id is None:
+            self._tokenizer_id = remembered(
+                f"tokenizer:{_transformers_version()}", tokenizer_files(self.spec),
+                lambda: tokenizer_identity(self.tokenizer), self.cache)
+        return self._tokenizer_id
+
+    @property
+    def identity(self) -> list[str]:
+        """What, besides the request, determines an answer: the first part of every key."""
+        return [self.fingerprint, self.backend, self.resolved_dtype, self.tokenizer_id]
 
     @property
     def name(self) -> str:
@@ -77,14 +136,13 @@ class ModelHandle:
 
     def describe(self) -> dict[str, Any]:
         return {"model": self.spec.describe(), "adapter": str(self.adapter) if self.adapter else None,
-                "fingerprint": self.fingerprint, "backend": self.backend, "tag": self.tag}
+                "fingerprint": self.fingerprint, "backend": self.backend, "tag": self.tag,
+                "dtype": self.resolved_dtype}
 
     # --- lazy loading (backends implement) --------------------------------------------
     @property
     def tokenizer(self):
         if self._tokenizer is None:
-            from harness.core.models import load_tokenizer
-
             self._tokenizer = load_tokenizer(self.spec, token=self._token)
         return self._tokenizer
 
@@ -92,131 +150,106 @@ class ModelHandle:
         """The lm-eval LM wrapping this model (loads it on first use)."""
         raise NotImplementedError
 
-    def _generate(self, prompts: list[str], max_new_tokens: int, chat: bool) -> list[str]:
+    def apply_chat_template(self, chat_history: list[dict[str, str]],
+                            add_generation_prompt: bool = True) -> str:
+        """The chat as the model's template renders it, as lm-eval's HFLM renders it (a
+        suite hands this to lm-eval's task machinery to build chat prompts)."""
+        kwargs = {"tokenize": False, "add_generation_prompt": add_generation_prompt,
+                  "continue_final_message": not add_generation_prompt}
+        try:
+            return self.tokenizer.apply_chat_template(chat_history, **kwargs)
+        except jinja2.exceptions.TemplateError:  # lm-eval drops the system turn and retries
+            chat_history = [m for m in chat_history if m["role"] != "system"]
+            return self.tokenizer.apply_chat_template(chat_history, **kwargs)
+
+    def _loglikelihood(self, requests: list[LoglikelihoodRequest]) -> list[float]:
+        return bridge.loglikelihood(self.lm(), requests)
+
+    def _loglikelihood_rolling(self, texts: list[str]) -> list[tuple[float, int]]:
+        return bridge.loglikelihood_rolling(self.lm(), texts)
+
+    def _generate(self, prompts: list[str], settings: GenerationSettings) -> list[str]:
         raise NotImplementedError
 
-    def _fast_score(self, items: list[MCItem], fmt: Any) -> list | None:
-        """Backend-specific scoring equal to lm-eval's, or None to use lm-eval itself."""
-        return None
+    # --- requests ---------------------------------------------------------------------
+    def loglikelihood(self, requests: Sequence[tuple[str, str]]) -> list[float]:
+        """Summed log-likelihood of each continuation after its context, in request order.
+
+        Missing answers are computed `batch_size` contexts at a time (a context's
+        continuations stay together, so a backend can run the context once) and stored
+        as each batch finishes.
+        """
+        todo = [LoglikelihoodRequest(*r) for r in requests]
+        values = self._answer("loglikelihood", [list(r) for r in todo],
+                              lambda part: self._loglikelihood([todo[i] for i in part]),
+                              group=lambda i: todo[i].context, per_batch=self.batch_size)
+        return [float(v) for v in values]
+
+    def loglikelihood_rolling(self, texts: Sequence[str]) -> list[tuple[float, int]]:
+        """(log-likelihood sum, token count) per text, through lm-eval's rolling windows."""
+        texts = list(texts)
+        values = self._answer("loglikelihood_rolling", texts,
+                              lambda part: self._loglikelihood_rolling([texts[i] for i in part]),
+                              per_batch=self.batch_size)
+        return [(float(v[0]), int(v[1])) for v in values]
+
+    def generate(self, prompts: Sequence[str], settings: GenerationSettings) -> list[str]:
+        """Completions of `prompts` under `settings`, `generation_batch_size` at a time."""
+        prompts = list(prompts)
+        return self._answer("generate", [[p, settings.key()] for p in prompts],
+                            lambda part: self._generate([prompts[i] for i in part], settings),
+                            per_batch=self.generation_batch_size)
+
+    def timed_generate(self, prompt: str, settings: GenerationSettings) -> tuple[str, float]:
+        """One uncached completion and its wall-clock seconds (for latency)."""
+        start = time.perf_counter()
+        out = self._generate([prompt], settings)[0]
+        return out, time.perf_counter() - start
 
     # --- cache ------------------------------------------------------------------------
-    def _lookup(self, keys: list[str]) -> dict[str, Any]:
-        if not self.use_cache:
-            return {}
-        found = self.cache.get_many(keys)
-        self.stats["cache_hits"] += len(found)
-        return found
-
-    def _store(self, entries: dict[str, Any]) -> None:
+    def _answer(self, kind: str, contents: list[Any], compute: Callable[[list[int]], list[Any]],
+                *, per_batch: int, group: Callable[[int], Hashable] | None = None) -> list[Any]:
+        """Cached answers to `contents`; the missing ones computed by `compute(indexes)` in
+        batches of `per_batch` groups (each request its own group unless `group` says),
+        each batch stored before the next starts."""
+        if not contents:
+            return []
+        identity = self.identity
+        keys = [request_key(identity, kind, c) for c in contents]
+        found: dict[str, Any] = {}
         if self.use_cache:
-            self.cache.put_many(entries)
-
-    # --- multiple choice --------------------------------------------------------------
-    def score_mc(self, items: list[MCItem], prompt_format: str, *, suite: str,
-                 variant: str = "clean", ctx: RunContext) -> list[Record]:
-        """One record per item, scored by lm-eval; cached items need no forward pass."""
-        from harness.core.backends import lmeval_bridge as bridge
-
-        fmt = bridge.get_format(prompt_format)
-        rendered = [bridge.render(item, fmt) for item in items]
-        hashes = [item_hash(p, [*fmt.labels(it), *it.options]) for p, it in zip(rendered, items)]
-        fmt_key = f"mc:{fmt.name}|shots={ctx.num_fewshot}|chat={ctx.apply_chat_template}"
-        if ctx.num_fewshot > 0:  # shots are drawn from the other items: the set is part of it
-            fmt_key += "|set=" + hashlib.sha256("".join(hashes).encode()).hexdigest()
-            fmt_key += f"|seed={ctx.seed}"
-        keys = [cache_key(self.fingerprint, h, fmt_key, self.backend) for h in hashes]
-        found = self._lookup(keys)
-        missing = [i for i, k in enumerate(keys) if k not in found]
-        # Zero-shot items are scored and stored a batch at a time, so the cache is also the
-        # journal of a run killed mid-suite: `--resume` finds every finished batch there.
-        # Few-shot items are scored in one call (their shots are drawn from the whole set).
-        step = len(missing) if ctx.num_fewshot > 0 else self.batch_size
-        for start in range(0, len(missing), max(step, 1)):
-            part = missing[start:start + max(step, 1)]
-            todo = items if ctx.num_fewshot > 0 else [items[i] for i in part]
-            scored = None
-            if self.fast_path and ctx.num_fewshot == 0 and not ctx.apply_chat_template:
-                scored = self._fast_score(todo, fmt)
-            if scored is None:
-                scored = bridge.score_items(self.lm(), todo, fmt, num_fewshot=ctx.num_fewshot,
-                                            apply_chat_template=ctx.apply_chat_template,
-                                            seed=ctx.seed)
-            by_id = {it.item_id: s for it, s in zip(todo, scored, strict=True)}
-            fresh = {keys[i]: {"prompt": by_id[items[i].item_id].prompt,
-                               "logprobs": by_id[items[i].item_id].logprobs} for i in part}
-            self.stats["items_scored"] += len(todo)
-            self._store(fresh)
-            found.update(fresh)
-        return [self._mc_record(item, found[key], fmt, suite, variant, ctx)
-                for item, key in zip(items, keys, strict=True)]
-
-    def _mc_record(self, item: MCItem, scored: dict[str, Any], fmt, suite: str, variant: str,
-                   ctx: RunContext) -> Record:
-        labels = fmt.labels(item)
-        logprobs = [float(x) for x in scored["logprobs"]]
-        pred_index = fmt.predict(item, logprobs)  # lm-eval's acc (acc_norm for cloze formats)
-        meta = {"pred_index": pred_index, "gold_index": item.answer, "prompt_format": fmt.name,
-                "prediction": "acc_norm" if fmt.cloze else "acc",
-                **({"subject": item.subject} if item.subject else {}), **item.meta}
-        return Record(suite=suite, item_id=item.item_id, variant=variant, prompt=scored["prompt"],
-                      gold=labels[item.answer], pred=labels[pred_index],
-                      correct=pred_index == item.answer, choices=list(item.options),
-                      choice_logprobs=logprobs, demo=ctx.is_demo_data, meta=meta)
-
-    # --- free text ----------------------------------------------------------------------
-    def generate(self, prompts: list[str], *, max_new_tokens: int, chat: bool = True) -> list[str]:
-        """Greedy completions, batched; cached per prompt like multiple-choice scores."""
-        fmt_key = f"gen|max_new_tokens={max_new_tokens}|chat={chat}"
-        keys = [cache_key(self.fingerprint, item_hash(p), fmt_key, self.backend) for p in prompts]
-        found = self._lookup(keys)
-        missing = [i for i, k in enumerate(keys) if k not in found]
-        step = self.generation_batch_size
-        for start in range(0, len(missing), step):  # stored batch by batch
-            part = missing[start:start + step]
-            outputs = self._generate([prompts[i] for i in part], max_new_tokens, chat)
-            fresh = {keys[i]: out for i, out in zip(part, outputs, strict=True)}
-            self._store(fresh)
+            found = self.cache.get_many(keys)
+            self.stats["cache_hits"] += len(found)
+        missing: dict[str, int] = {}  # one computation per distinct missing request
+        for index, key in enumerate(keys):
+            if key not in found and key not in missing:
+                missing[key] = index
+        for part in _batches(list(missing.values()), per_batch, group):
+            values = compute(part)
+            fresh = {keys[i]: v for i, v in zip(part, values, strict=True)}
+            self.stats["requests_scored"] += len(part)
+            if self.use_cache:
+                self.cache.put_many(fresh)
             found.update(fresh)
         return [found[k] for k in keys]
 
-    def timed_generate(self, prompt: str, *, max_new_tokens: int, chat: bool = True) -> tuple[str, float]:
-        """One uncached completion and its wall-clock seconds (for latency)."""
-        start = time.perf_counter()
-        out = self._generate([prompt], max_new_tokens, chat)[0]
-        return out, time.perf_counter() - start
 
-    def rolling_loglikelihood(self, texts: list[str]) -> list[tuple[float, int]]:
-        """(log-likelihood sum, token count) per text, through lm-eval's rolling windows."""
-        from harness.core.backends import lmeval_bridge as bridge
-
-        keys = [cache_key(self.fingerprint, item_hash(t), "rolling", self.backend) for t in texts]
-        found = self._lookup(keys)
-        missing = [i for i, k in enumerate(keys) if k not in found]
-        if missing:
-            results = bridge.rolling_loglikelihood(self.lm(), [texts[i] for i in missing])
-            fresh = {keys[i]: list(r) for i, r in zip(missing, results, strict=True)}
-            self._store(fresh)
-            found.update(fresh)
-        return [(float(found[k][0]), int(found[k][1])) for k in keys]
+def _batches(indexes: list[int], per_batch: int, group: Callable[[int], Hashable] | None
+             ) -> list[list[int]]:
+    """`indexes` cut into batches of at most `per_batch` groups, a group never split."""
+    if group is None:
+        step = max(per_batch, 1)
+        return [indexes[i:i + step] for i in range(0, len(indexes), step)]
+    members: dict[Hashable, list[int]] = {}
+    for index in indexes:
+        members.setdefault(group(index), []).append(index)
+    groups = list(members.values())
+    step = max(per_batch, 1)
+    return [[i for g in groups[s:s + step] for i in g] for s in range(0, len(groups), step)]
 
 
-def open_model(model: str, *, adapter: str | Path | None = None, backend: str = "hf",
-               tag: str = "base", dtype: str = "auto", token: str | None = None,
-               batch_size: int = 8, generation_batch_size: int | None = None,
-               cache: ResultCache | None = None) -> ModelHandle:
-    """A handle for `model` on `backend`; nothing is loaded until a forward pass is needed."""
-    if backend not in BACKENDS:
-        raise BadInputError(f"unknown backend '{backend}' (known: {', '.join(BACKENDS)})")
-    spec = resolve_model(model)
-    if backend == "vllm":
-        from harness.core.backends.vllm import VLLMHandle, require_vllm
-
-        require_vllm()
-        return VLLMHandle(spec, adapter=adapter, tag=tag, dtype=dtype, token=token,
-                          batch_size=batch_size, generation_batch_size=generation_batch_size,
-                          cache=cache)
-    from harness.core.backends.hf import HFHandle
-
-    return HFHandle(spec, adapter=adapter, tag=tag, dtype=dtype, token=token,
-                    batch_size=batch_size, generation_batch_size=generation_batch_size,
-                    cache=cache)
+def _transformers_version() -> str:
+    try:
+        return version("transformers")
+    except PackageNotFoundError:
+        return "none"

@@ -7,9 +7,12 @@ it, and asking for it without it installed is a clear bad-input error, not a tra
 from __future__ import annotations
 
 import importlib.util
+import json
+from pathlib import Path
 from typing import Any
 
-from harness.core.backends.base import ModelHandle
+from harness.core.backends import lmeval_bridge as bridge
+from harness.core.backends.base import GenerationSettings, ModelHandle
 from harness.core.errors import BadInputError
 
 
@@ -21,14 +24,15 @@ def require_vllm() -> None:
 
 
 class VLLMHandle(ModelHandle):
+    """lm-eval's VLLM answers every request; `dtype` "auto" is the model config's dtype,
+    which the weight fingerprint already pins."""
+
     backend = "vllm"
 
     def lm(self) -> Any:
         if self._lm is None:
             require_vllm()
-            from harness.core.backends.lmeval_bridge import quiet_lmeval
-
-            quiet_lmeval()
+            bridge.quiet_lmeval()
             from lm_eval.models.vllm_causallms import VLLM
 
             pretrained = self.spec.source
@@ -44,19 +48,15 @@ class VLLMHandle(ModelHandle):
             self.stats["loads"] += 1
         return self._lm
 
-    def _generate(self, prompts: list[str], max_new_tokens: int, chat: bool) -> list[str]:
-        from harness.core.backends.lmeval_bridge import generate_until
-
-        tok = self.tokenizer
-        if chat and tok.chat_template:
-            prompts = [tok.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
-                                               add_generation_prompt=True) for p in prompts]
-        return [o.strip() for o in generate_until(self.lm(), prompts, max_new_tokens)]
+    def _generate(self, prompts: list[str], settings: GenerationSettings) -> list[str]:
+        if settings.chat_template and self.tokenizer.chat_template:
+            prompts = [self.apply_chat_template([{"role": "user", "content": p}])
+                       for p in prompts]
+        outputs = bridge.generate_until(self.lm(), prompts, settings.max_new_tokens)
+        return [o.strip() for o in outputs]
 
 
-def _adapter_rank(adapter) -> int:
-    import json
-
+def _adapter_rank(adapter: Path) -> int:
     config = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
     rank = int(config.get("r", 16))
     return next(r for r in (8, 16, 32, 64, 128, 256, 512) if r >= rank)

@@ -1,0 +1,132 @@
+"""The metric registry: a suite's YAML `metrics:` list names registered functions.
+
+Like Inspect's `@metric` and lm-eval's metric registry: a metric is one function,
+registered by name, that reads a suite's records and returns a
+`harness.core.summaries.MetricEntry`:
+
+    @register("accuracy")
+    def accuracy(data: MetricInput) -> MetricEntry: ...
+
+A *family* is named `prefix.<dimension>` and returns {suffix: entry}; its summary keys
+are `prefix.suffix` (`accuracy.<subject>` writes `accuracy.anatomy`, ...). A spec lists
+families by that name: `metrics: [accuracy, accuracy.<subject>]`. What a spec lists is
+exactly what is computed, and a name nobody registered is an error when the spec is
+loaded. Every module that registers metrics is imported by `suites.metrics`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.core.errors import BadInputError, InternalError
+from harness.core.records import Record
+from harness.core.summaries import MetricEntry, metric
+
+_NAME = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.<[a-z_]+>)?")
+
+
+@dataclass(frozen=True)
+class MetricInput:
+    """What a metric reads: the suite's records, its effective options (the spec's
+    options, the run's overrides and what the suite resolved from them, e.g. `variants`)
+    and the run's seed for resampling."""
+
+    records: Sequence[Record]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    seed: int = 0
+
+
+MetricFn = Callable[[MetricInput], Any]
+
+
+@dataclass(frozen=True)
+class RegisteredMetric:
+    name: str
+    fn: MetricFn
+    description: str
+
+    @property
+    def family(self) -> bool:
+        return self.name.endswith(">")
+
+    @property
+    def prefix(self) -> str:
+        return self.name.rsplit(".<", 1)[0] if self.family else self.name
+
+
+_METRICS: dict[str, RegisteredMetric] = {}
+
+
+def register(name: str) -> Callable[[MetricFn], MetricFn]:
+    """Register the decorated function as metric `name` (a family if `name` ends in
+    `.<dimension>`)."""
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"metric name {name!r} is not lower_snake.dotted[.<dimension>]")
+
+    def decorate(fn: MetricFn) -> MetricFn:
+        if name in _METRICS and _METRICS[name].fn is not fn:
+            raise ValueError(f"metric '{name}' is registered twice")
+        doc = (fn.__doc__ or "").strip()
+        _METRICS[name] = RegisteredMetric(name, fn, doc.splitlines()[0] if doc else "")
+        return fn
+
+    return decorate
+
+
+def known_metrics() -> list[str]:
+    return sorted(_METRICS)
+
+
+def get_metric(name: str) -> RegisteredMetric:
+    if name not in _METRICS:
+        raise BadInputError(f"unknown metric '{name}' (known: {', '.join(known_metrics())})")
+    return _METRICS[name]
+
+
+def check_metric_names(names: Sequence[str], where: str) -> None:
+    """Every name is registered, once; else bad input naming `where` and the known names."""
+    unknown = [n for n in names if n not in _METRICS]
+    if unknown:
+        listed = ", ".join(f"'{n}'" for n in unknown)
+        raise BadInputError(f"key 'metrics': unknown metric {listed} "
+                            f"(known: {', '.join(known_metrics())})", where=where)
+    repeated = sorted({n for n in names if list(names).count(n) > 1})
+    if repeated:
+        raise BadInputError(f"key 'metrics' lists {repeated} more than once", where=where)
+
+
+def as_entry(value: Any, name: str) -> MetricEntry:
+    """A metric function's result as a MetricEntry (a plain entry dict is accepted)."""
+    if isinstance(value, MetricEntry):
+        return value
+    if isinstance(value, Mapping) and "value" in value:
+        extra = {k: v for k, v in value.items() if k not in ("value", "ci", "n")}
+        return metric(value["value"], value.get("ci"), value.get("n"), **extra)
+    raise InternalError(f"metric '{name}' returned {type(value).__name__}, not a metric entry")
+
+
+def compute_metrics(names: Sequence[str], records: Sequence[Record], *,
+                    options: Mapping[str, Any] | None = None,
+                    seed: int = 0) -> dict[str, MetricEntry]:
+    """The summary entries of `names`, in their order (a family's in its own order)."""
+    data = MetricInput(records=records, options=dict(options or {}), seed=seed)
+    out: dict[str, MetricEntry] = {}
+    for name in names:
+        registered = get_metric(name)
+        value = registered.fn(data)
+        if registered.family:
+            if not isinstance(value, Mapping):
+                raise InternalError(f"metric family '{name}' returned "
+                                    f"{type(value).__name__}, not {{suffix: entry}}")
+            produced = {f"{registered.prefix}.{suffix}": as_entry(entry, name)
+                        for suffix, entry in value.items()}
+        else:
+            produced = {name: as_entry(value, name)}
+        clash = sorted(set(produced) & set(out))
+        if clash:
+            raise InternalError(f"metric '{name}' writes {clash}, already written")
+        out.update(produced)
+    return out
