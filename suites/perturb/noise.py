@@ -63,9 +63,13 @@ def _char_random(tok: ExactTokenizer):
 def _spelling(tok: ExactTokenizer):
     import nlpaug.augmenter.word as naw
 
-    return naw.SpellingAug(dict_path=str(SPELLING_DICT), aug_p=0.15, aug_max=6,
-                           include_reverse=False, stopwords=_PROTECTED_WORDS,
-                           tokenizer=tok.tokenize, reverse_tokenizer=tok.detokenize)
+    aug = naw.SpellingAug(dict_path=str(SPELLING_DICT), aug_p=0.15, aug_max=6,
+                          include_reverse=False, stopwords=_PROTECTED_WORDS,
+                          tokenizer=tok.tokenize, reverse_tokenizer=tok.detokenize)
+    # nlpaug de-duplicates each word's misspellings through a set, so their order (and the
+    # seeded draw among them) would change with the process's string hash seed
+    aug.model.dict = {word: sorted(values) for word, values in aug.model.dict.items()}
+    return aug
 
 
 _FACTORIES: dict[str, Callable] = {

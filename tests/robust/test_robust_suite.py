@@ -169,3 +169,27 @@ def test_her_becomes_his_or_him_by_position(text, expected):
 
     change = demographic.plan([text], random.Random(0), age_shift_years=0)
     assert demographic.apply(text, change) == expected
+
+
+def test_variants_do_not_depend_on_the_string_hash_seed(medqa_file):
+    """Two processes with different PYTHONHASHSEED draw the same variants (nlpaug keeps a
+    word's misspellings in set order, which the hash seed decides)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, pathlib; from suites.loaders import medqa\n"
+            "from suites.perturb import Perturber\n"
+            "p = Perturber(5, None)\n"
+            "for item in medqa.load(pathlib.Path(sys.argv[1])):\n"
+            "    for name in ('spelling', 'typo_keyboard', 'ocr', 'char_random'):\n"
+            "        print(repr(p.perturb(item, name).item))\n")
+    root = str(Path(__file__).resolve().parents[2])
+    outputs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": root}
+        done = subprocess.run([sys.executable, "-c", code, str(medqa_file)], env=env,
+                              capture_output=True, text=True, timeout=300, check=True)
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1] and len(outputs[0].splitlines()) == 24

@@ -4,12 +4,12 @@ lm-eval's HFLM runs every (context + continuation) sequence in full, projecting 
 vocabulary at every position. Multiple-choice requests come in groups with one context
 and a handful of short continuations, so here:
 
-- a group whose continuations are all single tokens is answered from one forward pass
-  over the context, projecting only its last position (`logits_to_keep`), in lm-eval's
-  length-descending batches with its right padding and no attention mask;
-- any other group runs its context once (left padded, with an attention mask and
-  explicit positions), repeats the key/value cache once per continuation and runs all
-  the continuations together in a second pass.
+- when every continuation is a single token (letter choices), each context is answered
+  from one forward pass projecting only its last position (`logits_to_keep`), in
+  lm-eval's length-descending batches with its right padding and no attention mask;
+- otherwise (option texts) each context runs once (left padded, with an attention mask
+  and explicit positions), its key/value cache is repeated once per continuation and all
+  the continuations run together in a second pass.
 
 Tokenisation is lm-eval's own `_encode_pair`, so each answer is lm-eval's to float
 tolerance (tests/suites/test_suite_lmeval_equality.py checks both paths against HFLM).
@@ -66,11 +66,11 @@ def answer_shared_contexts(lm: Any, model: Any, requests: Sequence[tuple[str, st
     if not requests or not supports_logits_to_keep(model):
         return {}
     plans = plan_groups(lm, requests)
-    single = [p for p in plans if all(len(c) == 1 for c in p.continuations)]
-    multi = [p for p in plans if any(len(c) > 1 for c in p.continuations)]
-    answers = score_one_pass(single, model, batch_size)
-    answers.update(score_shared_context(multi, model, batch_size))
-    return answers
+    if all(len(c) == 1 for p in plans for c in p.continuations):
+        return score_one_pass(plans, model, batch_size)
+    # one kind of pass for the whole call: the shared-context pass also scores any
+    # single-token groups, so each batch holds the same contexts whatever their choices
+    return score_shared_context(plans, model, batch_size)
 
 
 def score_one_pass(plans: list[Plan], model: Any, batch_size: int) -> dict[int, float]:
