@@ -12,16 +12,23 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats as _st
 
 CONFIDENCE = 0.95
+
+
+def _scipy_stats():
+    """scipy.stats, imported on first use: it costs most of a second, and listing or
+    loading suites (which registers their metrics) should not pay it."""
+    from scipy import stats
+
+    return stats
 
 
 def wilson_ci(k: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """Two-sided Wilson score interval for k successes in n trials (NaNs if n == 0)."""
     if n <= 0:
         return (math.nan, math.nan)
-    z = _st.norm.ppf(1 - (1 - confidence) / 2)
+    z = _scipy_stats().norm.ppf(1 - (1 - confidence) / 2)
     p = k / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
@@ -35,7 +42,7 @@ def upper_bound(k: int, n: int, confidence: float = CONFIDENCE) -> float:
         return math.nan
     if k >= n:
         return 1.0
-    return float(_st.beta.ppf(confidence, k + 1, n - k))
+    return float(_scipy_stats().beta.ppf(confidence, k + 1, n - k))
 
 
 def n_needed(threshold: float, confidence: float = CONFIDENCE, events: int = 0) -> int | None:
@@ -106,4 +113,4 @@ def mcnemar_exact(only_a: int, only_b: int) -> float:
     total = only_a + only_b
     if total == 0:
         return 1.0
-    return float(_st.binomtest(only_a, total, 0.5).pvalue)
+    return float(_scipy_stats().binomtest(only_a, total, 0.5).pvalue)
