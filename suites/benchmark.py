@@ -15,6 +15,7 @@ from typing import Any
 from harness.core.backends import GenerationSettings, ModelHandle
 from harness.core.errors import BadInputError
 from harness.core.records import Record
+from harness.core.summaries import MetricEntry
 from suites.base import GenItem, MCItem, RunContext, SuiteResult, SuiteSpec
 from suites.items import first_n, load_data, select_items
 from suites.metrics import compute_metrics
@@ -33,10 +34,11 @@ def suite_options(spec: SuiteSpec, ctx: RunContext) -> dict[str, Any]:
 
 
 def summarise(spec: SuiteSpec, records: list[Record], ctx: RunContext,
-              **resolved: Any) -> dict:
-    """The metrics the spec lists, computed from the records."""
-    return compute_metrics(spec.metrics, records, options={**suite_options(spec, ctx), **resolved},
-                           seed=ctx.seed)
+              **resolved: Any) -> dict[str, MetricEntry]:
+    """The metrics the spec lists, computed from the records; `resolved` adds what the
+    suite worked out from its options (e.g. the variants it ran) for the metrics to read."""
+    options = {**suite_options(spec, ctx), **resolved}
+    return compute_metrics(spec.metrics, records, options=options, seed=ctx.seed)
 
 
 class MultipleChoiceSuite:
