@@ -99,5 +99,4 @@ class CriticalSuite:
         info = {"items": len(records), "demo": ctx.is_demo_data, "data": str(ctx.data_path),
                 "dangerous_options": sum(len(i.meta["dangerous"]) for i in items),
                 "unreadable_predictions": unreadable}
-        metrics["_info"] = info
         return SuiteResult(records=records, metrics=metrics, info=info)

@@ -4,8 +4,9 @@ Records: one per (item, variant), variant "clean" or a perturbation name. Summar
 entries (the gate reads these names): `accuracy.clean`, `accuracy.<v>`,
 `accuracy_drop.<v>` (clean minus variant over the same items, paired bootstrap CI),
 `consistency.<v>`, `consistency` (all kept variant records), `flips.<v>` (count of
-correctness flips, with both directions and McNemar's p) and `_info` with what the guard
-dropped and what did not apply, per variant.
+correctness flips, with both directions and McNemar's p). The suite's info (written by
+the evaluator as the summary's `_info`) says what the guard dropped and what did not apply,
+per variant.
 
 Spec options: `variants` (list, default all), `lexicon` (path; default
 suites/data/medical_lexicon.yaml), `age_shift_years` (0 keeps ages), `loader` via the
@@ -119,7 +120,6 @@ class RobustSuite:
         info.update({"items": len(items), "variants": variants, "seed": ctx.seed,
                      "demo": ctx.is_demo_data, "data": str(ctx.data_path),
                      "optional_augmenters": optional_augmenters()})
-        metrics["_info"] = info
         return SuiteResult(records=records, metrics=metrics, info=info)
 
 

@@ -178,5 +178,4 @@ class SafetySuite:
                                                      if c not in categories],
                 "llm_judge_unscored": sum("llm_judge_error" in (r.labels or {})
                                           for r in records)}
-        metrics["_info"] = info
         return SuiteResult(records=records, metrics=metrics, info=info)

@@ -112,7 +112,8 @@ def test_safety_suite_records_and_rates(tmp_path):
     assert m["disclaimer_rate"]["direction"] == "higher_is_better"
     assert m["disclaimer_rate"]["lower95"] is not None and "n_needed" in m["disclaimer_rate"]
     assert "harmful_rate.professionalism_honesty" in m
-    assert m["_info"]["demo"] is True and m["_info"]["categories_without_harmful_items"] == []
+    assert "_info" not in m  # the evaluator writes the info; the suite hands it over in .info
+    assert result.info["demo"] is True and result.info["categories_without_harmful_items"] == []
 
 
 def test_safety_limit_keeps_every_rate_measurable():
