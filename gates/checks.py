@@ -9,7 +9,6 @@ is missing, crashed, NaN or too small makes `passed` False with that reason.
 
 from __future__ import annotations
 
-import math
 import operator
 from dataclasses import dataclass
 from typing import Any
@@ -19,22 +18,13 @@ from gates.paired import PairedDiff, pair_records, paired_diff
 from gates.policy import Check, Policy
 from gates.result import CheckResult
 from harness.core.stats import n_needed
+from harness.core.summaries import finite
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
-def _finite(x: Any) -> float | None:
-    if x is None or isinstance(x, bool):
-        return None
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(x) or math.isinf(x) else x + 0.0  # + 0.0 turns -0.0 into 0.0
-
-
 def fmt(x: Any) -> str:
-    v = _finite(x)
+    v = finite(x)
     if v is None:
         return "NaN" if x is not None else "null"
     return f"{v:.4g}"
@@ -50,7 +40,7 @@ def _base_result(check: Check, policy: Policy) -> CheckResult:
 def _compare(result: CheckResult, label: str) -> None:
     """Set passed/reason from result.compared op threshold; NaN fails."""
     compared, op, threshold = result.compared, result.op, result.threshold
-    if _finite(compared) is None:
+    if finite(compared) is None:
         result.passed = False
         result.reason = f"{label} is {fmt(compared)}: cannot be judged"
         return
@@ -80,11 +70,11 @@ def _check_n(result: CheckResult, n: int | None, what: str) -> bool:
 def _judge_summary(check: Check, result: CheckResult, model: ModelEvidence) -> None:
     entry = model.metric(check.suite, check.metric)
     model.records(check.suite)  # the items behind the number must be there to review
-    result.value = _finite(entry.value)
+    result.value = finite(entry.value)
     ci = entry.ci
-    result.ci = [_finite(c) for c in ci] if ci is not None and len(ci) == 2 else None
+    result.ci = [finite(c) for c in ci] if ci is not None and len(ci) == 2 else None
     if entry.is_rate:
-        result.upper95 = _finite(entry.upper95)
+        result.upper95 = finite(entry.upper95)
         if entry.events is not None:
             result.events = entry.events
         if check.op in ("<", "<=") and check.threshold is not None:
@@ -117,7 +107,7 @@ def _judge_summary(check: Check, result: CheckResult, model: ModelEvidence) -> N
     if not result.passed:
         result.reason += (f" (n={result.n}; showing < {fmt(check.threshold)} at 95% "
                           f"needs n >= {needed})")
-    elif check.judge == "point" and (_finite(result.upper95) or 0) >= check.threshold:
+    elif check.judge == "point" and (finite(result.upper95) or 0) >= check.threshold:
         # Passing on the point estimate is not evidence the rate is below the threshold.
         result.reason += (f" (point estimate only: upper95 {fmt(result.upper95)} at "
                           f"n={result.n}; showing < {fmt(check.threshold)} needs "
@@ -145,10 +135,10 @@ def paired_decision(check: Check, d: PairedDiff) -> Decision:
     """
     lo, hi = d.ci
     if check.judge == "delta_vs_base":
-        value, ci = -d.diff, [_finite(-hi), _finite(-lo)]
+        value, ci = -d.diff, [finite(-hi), finite(-lo)]
     else:
-        value, ci = d.diff, [_finite(lo), _finite(hi)]
-    value = _finite(value)
+        value, ci = d.diff, [finite(lo), finite(hi)]
+    value = finite(value)
     if check.judge == "non_inferior":
         # The checkpoint carries the burden: its CI must exclude a drop of `margin`.
         return Decision(ci[0], ">", -float(check.margin), value, ci, "ci_lower")
@@ -162,7 +152,7 @@ def paired_decision(check: Check, d: PairedDiff) -> Decision:
 
 def passes(decision: Decision) -> bool:
     """Whether a decision's compared number meets its threshold; NaN never passes."""
-    compared = _finite(decision.compared)
+    compared = finite(decision.compared)
     return compared is not None and decision.op is not None \
         and decision.threshold is not None \
         and bool(OPS[decision.op](compared, float(decision.threshold)))
@@ -179,9 +169,9 @@ def _judge_paired(check: Check, policy: Policy, result: CheckResult,
                                     base_label=base.label)
     d = paired_diff(x, y, n_boot=policy.n_boot, seed=policy.seed,
                     confidence=policy.confidence, unpaired_model=un_m, unpaired_base=un_b)
-    result.acc_model, result.acc_base = _finite(d.acc_model), _finite(d.acc_base)
+    result.acc_model, result.acc_base = finite(d.acc_model), finite(d.acc_base)
     result.n_paired, result.only_model, result.only_base = d.n, d.only_model, d.only_base
-    result.mcnemar_p = _finite(d.mcnemar_p)
+    result.mcnemar_p = finite(d.mcnemar_p)
     result.unpaired_model, result.unpaired_base = un_m, un_b
     result.baseline = base.label
     if not _check_n(result, d.n, f"paired items in {check.suite}"):

@@ -8,7 +8,6 @@ because without per-item data no honest paired test exists for them.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -16,7 +15,7 @@ from gates.evidence import EvidenceError, ModelEvidence
 from gates.judge import resolve_baseline_tag
 from gates.paired import pair_records, paired_diff
 from harness.core.rundir import BASE_TAG, RunDir
-from harness.core.summaries import SuiteSummary
+from harness.core.summaries import SuiteSummary, finite
 
 
 @dataclass
@@ -35,12 +34,6 @@ class Comparison:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _num(x: Any) -> float | None:
-    if isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x):
-        return float(x) + 0.0
-    return None
 
 
 def _paired_rows(suite: str, a: ModelEvidence, b: ModelEvidence, *, n_boot: int,
@@ -69,8 +62,8 @@ def _paired_rows(suite: str, a: ModelEvidence, b: ModelEvidence, *, n_boot: int,
         note = f"{d.only_model} items only B right, {d.only_base} only A right"
         if only_in_a or only_in_b:
             note += f"; unpaired: {only_in_a} only in A, {only_in_b} only in B"
-        rows.append(Comparison(suite, name, _num(d.acc_base), _num(d.acc_model), _num(d.diff),
-                               [_num(lo), _num(hi)], _num(d.mcnemar_p), d.n,
+        rows.append(Comparison(suite, name, finite(d.acc_base), finite(d.acc_model), finite(d.diff),
+                               [finite(lo), finite(hi)], finite(d.mcnemar_p), d.n,
                                "paired bootstrap + McNemar", bool(lo > 0 or hi < 0), note))
     return rows
 
@@ -82,7 +75,7 @@ def _summary_rows(suite: str, sa: SuiteSummary, sb: SuiteSummary,
         if name in skip or name not in sb.metrics:
             continue
         eb = sb.metrics[name]
-        va, vb = _num(ea.value), _num(eb.value)
+        va, vb = finite(ea.value), finite(eb.value)
         diff = vb - va if va is not None and vb is not None else None
         note = f"A CI {ea.ci}, B CI {eb.ci}" if ea.ci or eb.ci else ""
         rows.append(Comparison(suite, name, va, vb, diff, None, None, eb.n,

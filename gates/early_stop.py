@@ -8,12 +8,10 @@ the reason training should stop, which the run keeps in train/result.json.
 
 from __future__ import annotations
 
-import math
-
 from gates.result import CheckResult
 from harness.core.config import GateEarlyStopConfig
 from harness.core.errors import BadInputError
-from harness.core.summaries import SuiteSummary
+from harness.core.summaries import SuiteSummary, finite
 
 
 class GateEarlyStopping:
@@ -72,5 +70,4 @@ class GateEarlyStopping:
 
 def _metric_value(summary: dict[str, SuiteSummary], suite: str, metric: str) -> float | None:
     entry = summary.get(suite)
-    value = entry.metrics[metric].value if entry and metric in entry.metrics else None
-    return None if value is None or math.isnan(value) else value
+    return finite(entry.metrics[metric].value) if entry and metric in entry.metrics else None

@@ -7,7 +7,6 @@ re-judged with any policy, or against another run's model as the baseline.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from gates.result import (
 from gates.select import select_checkpoint
 from gates.summary_md import write_summary_md
 from harness.core.rundir import BASE_TAG, RunDir
+from harness.core.summaries import finite
 
 
 def resolve_baseline_tag(baseline: RunDir) -> str:
@@ -70,7 +70,7 @@ def _primary(model: ModelEvidence, policy: Policy) -> float | None:
         value = model.metric(policy.selection.suite, policy.selection.metric).value
     except EvidenceError:
         return None
-    return value if value is not None and math.isfinite(value) else None
+    return finite(value)
 
 
 def judge_checkpoint(run: RunDir, tag: str, policy: Policy, *, baseline: RunDir | None = None,

@@ -23,14 +23,18 @@ ERROR_KEY = "_error"
 
 
 def finite(x: Any) -> float | None:
-    """A float, or None for anything that is not a finite number (NaN, inf, bool, text)."""
+    """A float, or None for anything that is not a finite number (NaN, inf, bool, text).
+
+    The one test of "a number a gate can judge", shared by summaries, checks and
+    comparisons; -0.0 comes back as 0.0 so no report shows a negative zero.
+    """
     if x is None or isinstance(x, bool):
         return None
     try:
         x = float(x)
     except (TypeError, ValueError):
         return None
-    return None if math.isnan(x) or math.isinf(x) else x
+    return None if math.isnan(x) or math.isinf(x) else x + 0.0
 
 
 class MetricEntry(BaseModel):

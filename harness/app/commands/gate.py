@@ -59,6 +59,9 @@ def _selection(args: argparse.Namespace, run) -> tuple[str | None, str]:
     `--selection` first, else the run's configured gates.selection (what train-and-gate
     used), else None: the policy's own rule chooses, as it did when the run was gated.
     """
+    from typing import get_args
+
+    from gates.result import SelectionRule
     from harness.core.errors import BadInputError
 
     if args.selection:
@@ -66,9 +69,9 @@ def _selection(args: argparse.Namespace, run) -> tuple[str | None, str]:
     rule = _run_gates_config(run).get("selection")
     if rule is None:
         return None, "config"
-    if rule not in ("best_primary", "last_passing"):
-        raise BadInputError(f"key 'gates.selection': '{rule}' is not best_primary or "
-                            "last_passing", where=str(run.config))
+    if rule not in get_args(SelectionRule):
+        raise BadInputError(f"key 'gates.selection': '{rule}' is not one of "
+                            f"{', '.join(get_args(SelectionRule))}", where=str(run.config))
     return rule, "config"
 
 
