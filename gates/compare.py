@@ -8,14 +8,14 @@ because without per-item data no honest paired test exists for them.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from gates.evidence import EvidenceError, ModelEvidence
+from gates.judge import resolve_baseline_tag
 from gates.paired import pair_records, paired_diff
-from harness.core.records import metric_names
-from harness.core.rundir import RunDir
+from harness.core.rundir import BASE_TAG, RunDir
+from harness.core.summaries import SuiteSummary, finite
 
 
 @dataclass
@@ -34,12 +34,6 @@ class Comparison:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _num(x: Any) -> float | None:
-    if isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x):
-        return float(x) + 0.0
-    return None
 
 
 def _paired_rows(suite: str, a: ModelEvidence, b: ModelEvidence, *, n_boot: int,
@@ -68,24 +62,23 @@ def _paired_rows(suite: str, a: ModelEvidence, b: ModelEvidence, *, n_boot: int,
         note = f"{d.only_model} items only B right, {d.only_base} only A right"
         if only_in_a or only_in_b:
             note += f"; unpaired: {only_in_a} only in A, {only_in_b} only in B"
-        rows.append(Comparison(suite, name, _num(d.acc_base), _num(d.acc_model), _num(d.diff),
-                               [_num(lo), _num(hi)], _num(d.mcnemar_p), d.n,
+        rows.append(Comparison(suite, name, finite(d.acc_base), finite(d.acc_model), finite(d.diff),
+                               [finite(lo), finite(hi)], finite(d.mcnemar_p), d.n,
                                "paired bootstrap + McNemar", bool(lo > 0 or hi < 0), note))
     return rows
 
 
-def _summary_rows(suite: str, sa: dict, sb: dict, skip: set[str]) -> list[Comparison]:
+def _summary_rows(suite: str, sa: SuiteSummary, sb: SuiteSummary,
+                  skip: set[str]) -> list[Comparison]:
     rows = []
-    for name in metric_names(sa):
-        if name in skip or name not in sb:
+    for name, ea in sa.metrics.items():
+        if name in skip or name not in sb.metrics:
             continue
-        ea, eb = sa[name], sb[name]
-        if not isinstance(ea, dict) or not isinstance(eb, dict):
-            continue
-        va, vb = _num(ea.get("value")), _num(eb.get("value"))
+        eb = sb.metrics[name]
+        va, vb = finite(ea.value), finite(eb.value)
         diff = vb - va if va is not None and vb is not None else None
-        note = f"A CI {ea.get('ci')}, B CI {eb.get('ci')}" if ea.get("ci") or eb.get("ci") else ""
-        rows.append(Comparison(suite, name, va, vb, diff, None, None, eb.get("n"),
+        note = f"A CI {ea.ci}, B CI {eb.ci}" if ea.ci or eb.ci else ""
+        rows.append(Comparison(suite, name, va, vb, diff, None, None, eb.n,
                                "summary only (no per-item pairing; not tested)", None, note))
     return rows
 
@@ -97,12 +90,9 @@ def compare_models(a: ModelEvidence, b: ModelEvidence, *, n_boot: int = 2000, se
     rows: list[Comparison] = []
     for suite in [s for s in sa if s in sb]:
         ea, eb = sa[suite], sb[suite]
-        if not isinstance(ea, dict) or not isinstance(eb, dict):
-            continue
-        if ea.get("_error") or eb.get("_error"):
+        if ea.failed or eb.failed:
             rows.append(Comparison(suite, "*", None, None, None, None, None, None, "crashed",
-                                   None, f"A: {ea.get('_error') or 'ok'}; "
-                                         f"B: {eb.get('_error') or 'ok'}"))
+                                   None, f"A: {ea.error or 'ok'}; B: {eb.error or 'ok'}"))
             continue
         paired = _paired_rows(suite, a, b, n_boot=n_boot, seed=seed, confidence=confidence)
         rows += paired
@@ -116,9 +106,6 @@ def compare_models(a: ModelEvidence, b: ModelEvidence, *, n_boot: int = 2000, se
 
 def default_tag(run: RunDir) -> str | None:
     """The model a run stands for: its promoted checkpoint, else its last evaluated model."""
-    from gates.judge import resolve_baseline_tag
-    from harness.core.rundir import BASE_TAG
-
     tag = resolve_baseline_tag(run)
     if tag != BASE_TAG:
         return tag

@@ -8,11 +8,10 @@ the reason training should stop, which the run keeps in train/result.json.
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
+from gates.result import CheckResult
 from harness.core.config import GateEarlyStopConfig
 from harness.core.errors import BadInputError
+from harness.core.summaries import SuiteSummary, finite
 
 
 class GateEarlyStopping:
@@ -42,12 +41,13 @@ class GateEarlyStopping:
     def active(self) -> bool:
         return bool(self.config.on_failed) or self.metric is not None
 
-    def update(self, tag: str, checks: list[dict[str, Any]], summary: dict[str, Any]) -> str | None:
+    def update(self, tag: str, checks: list[CheckResult],
+               summary: dict[str, SuiteSummary]) -> str | None:
         """The reason to stop after checkpoint `tag` (its gate checks and eval summary)."""
-        failed = [c for c in checks if c["name"] in self.config.on_failed and c.get("gated", True)
-                  and c["passed"] is not True]
+        failed = [c for c in checks if c.name in self.config.on_failed and c.gated
+                  and c.passed is not True]
         if failed:
-            return "; ".join(f"{tag} failed {c['name']} ({c['reason']})" for c in failed)
+            return "; ".join(f"{tag} failed {c.name} ({c.reason})" for c in failed)
         if self.metric is None:
             return None
         value = _metric_value(summary, self.suite, self.metric)
@@ -68,11 +68,6 @@ class GateEarlyStopping:
         return value < self.best - delta
 
 
-def _metric_value(summary: dict[str, Any], suite: str, metric: str) -> float | None:
+def _metric_value(summary: dict[str, SuiteSummary], suite: str, metric: str) -> float | None:
     entry = summary.get(suite)
-    if not isinstance(entry, dict) or not isinstance(entry.get(metric), dict):
-        return None
-    value = entry[metric].get("value")
-    if not isinstance(value, (int, float)) or math.isnan(float(value)):
-        return None
-    return float(value)
+    return finite(entry.metrics[metric].value) if entry and metric in entry.metrics else None

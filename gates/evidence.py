@@ -8,10 +8,10 @@ is the reason a check fails. A gate never turns a missing measurement into a pas
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from harness.core.errors import BadInputError
-from harness.core.records import Record, read_records, read_summary, records_path, summary_path
+from harness.core.records import Record, read_records, records_path
+from harness.core.summaries import MetricEntry, SuiteSummary, read_summaries, summary_path
 
 
 class EvidenceError(Exception):
@@ -25,7 +25,7 @@ class ModelEvidence:
         self.eval_dir = Path(eval_dir)
         self.label = label
         self.device_hint = device_hint
-        self._summary: dict[str, Any] | None = None
+        self._summary: dict[str, SuiteSummary] | None = None
         self._summary_error: str | None = None
         self._records: dict[str, list[Record] | str] = {}
 
@@ -33,69 +33,57 @@ class ModelEvidence:
     def exists(self) -> bool:
         return self.eval_dir.is_dir()
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, SuiteSummary]:
+        """Every suite's summary; a missing or malformed summary.json is an EvidenceError."""
         if self._summary is None and self._summary_error is None:
             path = summary_path(self.eval_dir)
             if not path.exists():
                 self._summary_error = f"{self.label}: no summary ({path})"
             else:
                 try:
-                    data = read_summary(self.eval_dir)
+                    self._summary = read_summaries(self.eval_dir)
                 except BadInputError as exc:
                     self._summary_error = f"{self.label}: {exc}"
-                else:
-                    if isinstance(data, dict):
-                        self._summary = data
-                    else:
-                        self._summary_error = f"{self.label}: {path} is not a JSON object"
         if self._summary_error is not None:
             raise EvidenceError(self._summary_error)
         return self._summary  # type: ignore[return-value]
 
-    def suite(self, suite: str) -> dict[str, Any]:
-        """A suite's summary entry; missing or crashed suites are errors naming the suite."""
+    def suite(self, suite: str) -> SuiteSummary:
+        """A suite's summary; missing or crashed suites are errors naming the suite."""
         summary = self.summary()
         if suite not in summary:
             raise EvidenceError(f"{self.label}: suite '{suite}' missing from "
                                 f"{summary_path(self.eval_dir)}")
         entry = summary[suite]
-        if not isinstance(entry, dict):
-            raise EvidenceError(f"{self.label}: suite '{suite}' entry is not an object")
-        if entry.get("_error"):
+        if entry.error:
             raise EvidenceError(f"{self.label}: suite '{suite}' evaluation crashed: "
-                                f"{entry['_error']}")
+                                f"{entry.error}")
         return entry
 
-    def metric(self, suite: str, name: str) -> dict[str, Any]:
+    def metric(self, suite: str, name: str) -> MetricEntry:
         entry = self.suite(suite)
-        if name not in entry:
+        if name not in entry.metrics:
             raise EvidenceError(f"{self.label}: metric '{suite}.{name}' missing")
-        value = entry[name]
-        if not isinstance(value, dict):
-            raise EvidenceError(f"{self.label}: metric '{suite}.{name}' is not a metric entry")
-        return value
+        return entry.metrics[name]
 
     def device(self) -> str | None:
-        """The device the suites report in `_info.device`, else the run's (device_hint)."""
+        """The device the suites report in their info, else the run's (device_hint)."""
         try:
             summary = self.summary()
         except EvidenceError:
             return self.device_hint
-        devices = [str(v["_info"]["device"]) for v in summary.values()
-                   if isinstance(v, dict) and isinstance(v.get("_info"), dict)
-                   and v["_info"].get("device")]
+        devices = [str(s.info.device) for s in summary.values() if s.info.device]
         if any(d.startswith("cuda") for d in devices):
             return "cuda"
         return devices[0] if devices else self.device_hint
 
     def demo_suites(self) -> list[str]:
-        """Suites whose `_info.demo` says they scored bundled demo data."""
+        """Suites whose info says they scored bundled demo data."""
         try:
             summary = self.summary()
         except EvidenceError:
             return []
-        return [name for name, v in summary.items() if isinstance(v, dict)
-                and isinstance(v.get("_info"), dict) and v["_info"].get("demo")]
+        return [name for name, s in summary.items() if s.info.demo]
 
     def records(self, suite: str) -> list[Record]:
         """The suite's per-item records, which must be the ones its summary was computed on.
@@ -121,15 +109,14 @@ class ModelEvidence:
         return got
 
     def _checked_count(self, suite: str, path: Path, records: list[Record]) -> list[Record] | str:
-        """The records, or why they do not match the summary's `_info.n_items`."""
+        """The records, or why they do not match the summary's `info.n_items`."""
         if not records:
             return f"{self.label}: the records file of suite '{suite}' is empty ({path})"
         try:
-            info = self.suite(suite).get("_info")
+            expected = self.suite(suite).info.n_items
         except EvidenceError:
             return records  # the summary's own problem is reported by the check itself
-        expected = info.get("n_items") if isinstance(info, dict) else None
-        if isinstance(expected, int) and expected != len(records):
+        if expected is not None and expected != len(records):
             return (f"{self.label}: suite '{suite}' has {len(records)} records but its summary "
                     f"was computed on {expected} ({path})")
         return records

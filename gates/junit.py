@@ -11,17 +11,19 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from gates.checks import fmt
+from gates.result import CheckResult, GateResult
 from harness.core.atomic import write_bytes
 
-
-def _case_text(check: dict) -> str:
-    lines = [f"{k}: {check[k]}" for k in ("suite", "metric", "judge", "value", "op", "threshold",
-                                           "compared", "ci", "n", "min_n", "mcnemar_p")
-             if k in check]
-    return "\n".join(lines)
+_CASE_FIELDS = ("suite", "metric", "judge", "value", "op", "threshold", "compared", "ci", "n",
+                "min_n", "mcnemar_p")
 
 
-def build_junit(result) -> ET.Element:
+def _case_text(check: CheckResult) -> str:
+    shown = check.model_dump(mode="json")  # the fields gate.json has for this check
+    return "\n".join(f"{k}: {shown[k]}" for k in _CASE_FIELDS if k in shown)
+
+
+def build_junit(result: GateResult) -> ET.Element:
     """The <testsuites> tree; its failure count equals the failed gated checks."""
     root = ET.Element("testsuites", name=f"medgate gate ({result.policy.name})")
     total = failures = skipped = 0
@@ -30,18 +32,18 @@ def build_junit(result) -> ET.Element:
         s_fail = s_skip = 0
         for check in verdict.checks:
             case = ET.SubElement(suite, "testcase", classname=f"medgate.gate.{tag}",
-                                 name=check["name"])
-            if not check["gated"]:
-                ET.SubElement(case, "skipped", message=check["reason"])
+                                 name=check.name)
+            if not check.gated:
+                ET.SubElement(case, "skipped", message=check.reason)
                 s_skip += 1
-            elif check["passed"] is not True:
-                failure = ET.SubElement(case, "failure", message=check["reason"],
+            elif check.passed is not True:
+                failure = ET.SubElement(case, "failure", message=check.reason,
                                         type="GateCheckFailed")
                 failure.text = _case_text(check)
                 s_fail += 1
             else:
                 out = ET.SubElement(case, "system-out")
-                out.text = f"{check['reason']}\nvalue: {fmt(check['value'])}"
+                out.text = f"{check.reason}\nvalue: {fmt(check.value)}"
         suite.set("tests", str(len(verdict.checks)))
         suite.set("failures", str(s_fail))
         suite.set("errors", "0")
@@ -63,7 +65,7 @@ def build_junit(result) -> ET.Element:
     return root
 
 
-def write_junit(result, path: str | Path) -> Path:
+def write_junit(result: GateResult, path: str | Path) -> Path:
     tree = build_junit(result)
     ET.indent(tree)
     data = ET.tostring(tree, encoding="utf-8", xml_declaration=True)

@@ -18,6 +18,7 @@ import numpy as np
 from gates.evidence import EvidenceError
 from harness.core.records import Record
 from harness.core.stats import mcnemar_exact, paired_bootstrap_diff
+from harness.core.summaries import MetricEntry, metric
 
 
 @dataclass(frozen=True)
@@ -97,3 +98,21 @@ def paired_diff(model_correct: Sequence[float], base_correct: Sequence[float], *
     return PairedDiff(n, float(x.mean()), float(y.mean()), diff, (lo, hi), only_model,
                       only_base, mcnemar_exact(only_model, only_base), unpaired_model,
                       unpaired_base)
+
+
+def forgetting_delta(base_records: Sequence[Record],
+                     model_records: Sequence[Record]) -> MetricEntry:
+    """Δ = acc(base) − acc(model) over the items both answered, paired-bootstrap 95% CI.
+
+    The measurement rule for forgetting, as a metric entry for `medgate eval --baseline-dir`
+    (a policy's `delta_vs_base` check applies the same difference with its own settings).
+    """
+    base = {r.key: r for r in base_records}
+    model = {r.key: r for r in model_records}
+    shared = sorted(set(base) & set(model))
+    a = [float(bool(base[k].correct)) for k in shared]
+    b = [float(bool(model[k].correct)) for k in shared]
+    delta, lo, hi = paired_bootstrap_diff(a, b)
+    unpaired = len(set(base) ^ set(model))
+    return metric(delta, (lo, hi), len(shared), unpaired=unpaired,
+                  method="paired bootstrap over items")

@@ -10,12 +10,12 @@ half-copied promotion that looks complete.
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
+from gates.result import PROMOTE, GateResult, read_gate
 from harness.core.atomic import write_json
 from harness.core.errors import BadInputError
 from harness.core.models import file_sha256
@@ -81,16 +81,16 @@ def _merge(lineage: dict[str, Any], adapter: Path, out: Path) -> str:
     return "merged from the adapter with finetune.merge.merge_adapter"
 
 
-def promote(run: RunDir, tag: str, result, *, lineage: dict[str, Any]) -> Path:
+def promote(run: RunDir, tag: str, result: GateResult, *, lineage: dict[str, Any]) -> Path:
     """Copy `tag` into promoted/ with lineage.json; only for a PROMOTE verdict on `tag`."""
-    if result.verdict != "PROMOTE" or result.selected != tag:
+    if result.verdict != PROMOTE or result.selected != tag:
         raise BadInputError(f"refusing to promote '{tag}': gate verdict is {result.verdict}, "
                             f"selected {result.selected}")
     if not run.gate.exists():
         raise BadInputError("write gate.json before promoting (lineage binds to its sha256)",
                             where=str(run.gate))
-    gate = json.loads(run.gate.read_text(encoding="utf-8"))
-    if gate.get("verdict") != "PROMOTE" or gate.get("selected") != tag:
+    gate = read_gate(run.gate)
+    if gate.verdict != PROMOTE or gate.selected != tag:
         raise BadInputError(f"gate.json on disk does not promote '{tag}'", where=str(run.gate))
     adapter, merged = checkpoint_dirs(run, tag)
     if not (adapter / "adapter_config.json").exists():
@@ -113,8 +113,8 @@ def promote(run: RunDir, tag: str, result, *, lineage: dict[str, Any]) -> Path:
             "promoted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "run_dir": str(run.root),
             "gate": {"path": str(run.gate), "sha256": file_sha256(run.gate),
-                     "verdict": gate["verdict"], "policy": gate.get("policy"),
-                     "selection": gate.get("selection")},
+                     "verdict": gate.verdict, "policy": gate.policy.model_dump(mode="json"),
+                     "selection": gate.selection.model_dump(mode="json")},
             "adapter": {"source": str(adapter), "files": _hashes(staging / "adapter")},
             "merged": {"how": how, "files": _hashes(staging / "merged")
                        if (staging / "merged").is_dir() else None},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gates.checks import fmt
+from gates.result import CheckResult, GateResult
 from harness.core.atomic import write_text
 
 
@@ -20,21 +21,27 @@ def _ci(ci: object) -> str:
     return ""
 
 
-def _status(check: dict) -> str:
-    if not check["gated"]:
+def _status(check: CheckResult) -> str:
+    if not check.gated:
         return "reported"
-    return "pass" if check["passed"] is True else "**FAIL**"
+    return "pass" if check.passed is True else "**FAIL**"
 
 
-def render_summary_md(result) -> str:
+def _source(result: GateResult) -> str:
+    where = {"policy": "the policy's rule", "config": "set by the run's config (gates.selection)",
+             "cli": "set by `medgate gate --selection`"}.get(result.selection.source or "")
+    return f" ({where})" if where else ""
+
+
+def render_summary_md(result: GateResult) -> str:
     icon = "✅" if result.verdict == "PROMOTE" else "⛔"
     lines = [
         f"## {icon} medgate gate: {result.verdict}",
         "",
         f"- policy: `{result.policy.name}` (sha256 `{result.policy.sha256[:12]}`)",
         f"- selected: `{result.selected}`" if result.selected else "- selected: none",
-        f"- selection rule: {result.selection.get('description', '')}",
-        f"- baseline: `{result.baseline.get('run_dir')}` / `{result.baseline.get('tag')}`",
+        f"- selection rule: {result.selection.description}{_source(result)}",
+        f"- baseline: `{result.baseline.run_dir}` / `{result.baseline.tag}`",
         "",
     ]
     if result.reasons:
@@ -51,9 +58,9 @@ def render_summary_md(result) -> str:
         ]
         for c in verdict.checks:
             lines.append("| " + " | ".join(_cell(x) for x in (
-                c["name"], f"{c['suite']}.{c['metric']}", fmt(c["value"]), c["op"] or "",
-                fmt(c["threshold"]), fmt(c["compared"]), _ci(c["ci"]),
-                c["n"] if c["n"] is not None else "", _status(c), c["reason"])) + " |")
+                c.name, f"{c.suite}.{c.metric}", fmt(c.value), c.op or "",
+                fmt(c.threshold), fmt(c.compared), _ci(c.ci),
+                c.n if c.n is not None else "", _status(c), c.reason)) + " |")
         lines.append("")
     demo = sorted({s for v in result.checkpoints.values() for s in v.demo_suites})
     if demo:
@@ -62,5 +69,5 @@ def render_summary_md(result) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_summary_md(result, path: str | Path) -> Path:
+def write_summary_md(result: GateResult, path: str | Path) -> Path:
     return write_text(path, render_summary_md(result))

@@ -1,37 +1,40 @@
 """Evaluate one model on a list of suites: records and a summary per suite, written as
 each suite finishes.
 
-A suite that fails does not stop the others and is never hidden: its summary entry is
-`{"_error": ...}` (the gate fails closed on it), its stale records are removed, and the
-return value names it. Errors in the user's input (unknown suite, missing file) are
-raised before any model work starts.
+A suite that fails does not stop the others and is never hidden: its summary records the
+error (the gate fails closed on it), its stale records are removed, and the return value
+names it. Errors in the user's input (unknown suite, missing file) are raised before any
+model work starts.
+
+The evaluator alone writes a suite's info (what was scored, on which data and model, how
+long it took) beside the metrics the suite returned: a suite describes itself in
+`SuiteResult.info`, never in its metrics.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 import traceback
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.core.config import EvaluationConfig
+from harness.core.console import err
 from harness.core.errors import BadInputError
-from harness.core.records import Record, metric, records_path, update_summary, write_records
+from harness.core.models import file_sha256
+from harness.core.records import records_path, write_records
+from harness.core.summaries import MetricEntry, SuiteInfo, SuiteSummary, write_suite_summary
+from suites.registry import get_spec, get_suite, make_context
 
 if TYPE_CHECKING:
     from harness.core.backends import ModelHandle
 
 
 def data_sha256(path: Path | str | None) -> str | None:
+    """sha256 of a local data file; None for the bundled demo data or a hub dataset name."""
     if path is None or isinstance(path, str):
         return None
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 def effective_limit(limit: int | None, suite_limit: int | None) -> int | None:
@@ -43,18 +46,15 @@ def effective_limit(limit: int | None, suite_limit: int | None) -> int | None:
 def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, *,
                    data: dict[str, str] | None = None, limit: int | None = None,
                    config: EvaluationConfig | None = None, progress: bool = True,
-                   exclude: dict[str, set[str]] | None = None) -> dict:
+                   exclude: dict[str, set[str]] | None = None) -> dict[str, Any]:
     """Run each suite on `handle`; write <eval_dir>/<suite>.records.jsonl and summary.json.
 
     `exclude` maps a suite to item ids that must not be scored (contaminated by the
-    training data); how many were removed is in the suite's `_info`.
+    training data); how many were removed is in the suite's info.
 
-    Returns {"summary": {suite: entry}, "failed": {suite: message}, "bad_input": [suites],
-    "cache_hits": int, "seconds": {suite: s}}.
+    Returns {"summary": {suite: SuiteSummary}, "failed": {suite: message},
+    "bad_input": [suites], "cache_hits": int, "seconds": {suite: s}}.
     """
-    from harness.core.console import err
-    from suites.registry import get_spec, get_suite, make_context
-
     config = config or EvaluationConfig()
     data = {**config.data, **(data or {})}
     limit = limit if limit is not None else config.limit
@@ -65,7 +65,8 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
         raise BadInputError("no suites to evaluate")
     for name in [*suite_names, *data]:  # unknown names and missing files fail before any work
         get_spec(name)
-    contexts = {name: make_context(name, data, limit=effective_limit(limit, config.limits.get(name)),
+    contexts = {name: make_context(name, data,
+                                   limit=effective_limit(limit, config.limits.get(name)),
                                    seed=config.seed, num_fewshot=config.num_fewshot,
                                    apply_chat_template=config.apply_chat_template,
                                    max_new_tokens=config.max_new_tokens,
@@ -109,13 +110,13 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
                 "seconds": round(time.perf_counter() - start, 3),
                 **result.info,
             }
-            entry = {**{k: v.to_json() for k, v in result.metrics.items()}, "_info": info}
+            summary = SuiteSummary(metrics=_metric_entries(result.metrics),
+                                   info=SuiteInfo.model_validate(info))
         except Exception as exc:  # noqa: BLE001 - recorded, reported and returned, never hidden
             message = f"{type(exc).__name__}: {exc}"
-            entry = {"_error": message,
-                     "_info": {"data": str(ctx.data_path) if ctx.data_path else None,
-                               "demo": ctx.is_demo_data, "backend": handle.backend,
-                               "tag": handle.tag}}
+            summary = SuiteSummary(error=message, info=SuiteInfo(
+                data=str(ctx.data_path) if ctx.data_path else None, demo=ctx.is_demo_data,
+                backend=handle.backend, tag=handle.tag))
             records_path(eval_dir, name).unlink(missing_ok=True)  # no stale records to trust
             out["failed"][name] = str(exc) if isinstance(exc, BadInputError) else message
             if isinstance(exc, BadInputError):
@@ -125,22 +126,17 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
             if progress:
                 err.print(f"[red]{name} failed:[/] {out['failed'][name]}", highlight=False)
         out["seconds"][name] = round(time.perf_counter() - start, 3)
-        update_summary(eval_dir, name, entry)
-        out["summary"][name] = entry
+        write_suite_summary(eval_dir, name, summary)
+        out["summary"][name] = summary
     out["cache_hits"] = handle.stats["cache_hits"]
     return out
 
 
-def forgetting_delta(base_records: Sequence[Record], model_records: Sequence[Record]) -> dict:
-    """Δ = acc(base) − acc(model) over the items both answered, paired-bootstrap 95% CI."""
-    from harness.core.stats import paired_bootstrap_diff
+def _metric_entries(metrics: dict[str, Any]) -> dict[str, MetricEntry]:
+    """A suite's metrics as entries (a suite may still hand them over as dicts).
 
-    base = {r.key: r for r in base_records}
-    model = {r.key: r for r in model_records}
-    shared = sorted(set(base) & set(model))
-    a = [float(bool(base[k].correct)) for k in shared]
-    b = [float(bool(model[k].correct)) for k in shared]
-    delta, lo, hi = paired_bootstrap_diff(a, b)
-    unpaired = len(set(base) ^ set(model))
-    return metric(delta, (lo, hi), len(shared), unpaired=unpaired,
-                  method="paired bootstrap over items")
+    Keys starting with "_" are not metrics: the suite's description is `SuiteResult.info`,
+    which the evaluator writes (some suites also put it under "_info", ignored here).
+    """
+    return {name: entry if isinstance(entry, MetricEntry) else MetricEntry.model_validate(entry)
+            for name, entry in metrics.items() if not name.startswith("_")}

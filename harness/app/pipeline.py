@@ -16,10 +16,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from finetune.datasets import read_training_rows
+from gates import judge_checkpoint, judge_run, load_policy, preflight_block, promote, write_gate
+from gates.early_stop import GateEarlyStopping
+from harness.app.evaluation import evaluate_model
+from harness.app.preflight import run_preflight
+from harness.app.resume import (
+    check_resumable,
+    ended_without_result,
+    finished_training,
+    missing_suites,
+    remove_partial_files,
+)
+from harness.core.backends import open_model
 from harness.core.config import MedgateConfig, write_resolved
 from harness.core.console import err
-from harness.core.errors import EXIT_BLOCKED, EXIT_OK
-from harness.core.rundir import BASE_TAG, RunDir, checkpoint_tag
+from harness.core.errors import EXIT_BLOCKED, EXIT_OK, BadInputError
+from harness.core.manifest import write_manifest
+from harness.core.models import fingerprint, resolve_model
+from harness.core.rundir import BASE_TAG, RunDir, checkpoint_tag, saved_checkpoints
+from harness.core.summaries import read_summaries
+from reports import render_all
+from suites.registry import eval_item_texts
 
 
 @dataclass
@@ -58,10 +76,6 @@ def _evaluate(config: MedgateConfig, run: RunDir, tag: str, *, adapter: Path | N
               exclude: dict[str, set[str]] | None = None) -> dict[str, Any] | None:
     """Evaluate one model on the configured suites; with `resume`, only the suites whose
     records are not already complete (None when nothing was left to do)."""
-    from harness.app.evaluation import evaluate_model
-    from harness.app.resume import missing_suites
-    from harness.core.backends import open_model
-
     suites = list(config.evaluation.suites)
     if resume:
         suites = missing_suites(run.eval_dir(tag), suites, limit, config.evaluation.limits)
@@ -78,10 +92,6 @@ def _evaluate(config: MedgateConfig, run: RunDir, tag: str, *, adapter: Path | N
 
 def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) -> PipelineOutcome:
     """Run every stage; with `resume`, keep what a killed run already finished."""
-    from gates import judge_checkpoint, judge_run, load_policy, promote, write_gate
-    from gates.early_stop import GateEarlyStopping
-    from harness.app.resume import check_resumable, remove_partial_files
-
     watch = _Stopwatch()
     if resume:
         resume = check_resumable(config, run)
@@ -96,7 +106,7 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) ->
     with watch.stage("data preflight"):
         preflight = run_data_preflight(config, run)
     if preflight is not None and not preflight.passed:
-        return _block_on_preflight(run, preflight, policy, watch)
+        return _block_on_preflight(config, run, preflight, policy, watch)
     exclude = {name: preflight.excluded_items(name) for name in config.evaluation.suites}
 
     with watch.stage("baseline: base model on every suite"):
@@ -109,19 +119,18 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) ->
 
     def on_checkpoint(step: int, checkpoint_dir: Path) -> str | None:
         """Evaluate and gate a checkpoint as it is saved; a reason returned stops training."""
-        from harness.core.records import read_summary
-
         tag = checkpoint_tag(step)
         with _training_rng_kept():
             _evaluate(config, run, tag, adapter=checkpoint_dir, limit=first_limit, resume=resume,
                       exclude=exclude)
         evaluated.add(tag)
         verdict = judge_checkpoint(run, tag, policy)
-        failed = [c["name"] for c in verdict.failed]
-        err.print(f"[bold]{tag}[/]: {verdict.verdict}" + (f" (failed: {', '.join(failed)})" if failed else ""))
+        failed = [c.name for c in verdict.failed]
+        err.print(f"[bold]{tag}[/]: {verdict.verdict}"
+                  + (f" (failed: {', '.join(failed)})" if failed else ""))
         if not early_stop.active:
             return None
-        reason = early_stop.update(tag, verdict.checks, read_summary(run.eval_dir(tag)))
+        reason = early_stop.update(tag, verdict.checks, read_summaries(run.eval_dir(tag)))
         if reason:
             err.print(f"[yellow]gate early stopping:[/] {reason}", highlight=False)
             return f"gate early stopping: {reason}"
@@ -148,15 +157,18 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) ->
                           limit=config.evaluation.limit, resume=resume, exclude=exclude)
 
     with watch.stage("gate"):
-        gate_result = judge_run(run, policy, tags=candidates, selection=config.gates.selection)
+        # The policy's selection rule chooses unless the config names one (gates.selection).
+        gate_result = judge_run(run, policy, tags=candidates, selection=config.gates.selection,
+                                selection_source="config")
         write_gate(run, gate_result)
 
     if gate_result.verdict == "PROMOTE" and gate_result.selected:
         with watch.stage(f"promote {gate_result.selected}"):
-            promote(run, gate_result.selected, gate_result, lineage=_lineage(config, run, preflight))
+            promote(run, gate_result.selected, gate_result,
+                    lineage=_lineage(config, run, preflight))
 
     _finish(run, watch)
-    reasons = [f"{tag}: {c['name']}: {c['reason']}" for tag, v in gate_result.checkpoints.items()
+    reasons = [f"{tag}: {c.name}: {c.reason}" for tag, v in gate_result.checkpoints.items()
                for c in v.failed]
     return PipelineOutcome(gate_result.verdict, gate_result.selected, reasons, watch.timings)
 
@@ -187,7 +199,8 @@ def _training_rng_kept():
             torch.cuda.set_rng_state_all(states[3])
 
 
-def _train(config: MedgateConfig, run: RunDir, on_checkpoint, resume: bool) -> list[tuple[int, Path]]:
+def _train(config: MedgateConfig, run: RunDir, on_checkpoint,
+           resume: bool) -> list[tuple[int, Path]]:
     """Train (or continue training) and return the saved checkpoints, by step.
 
     On resume: a training that ended is not repeated; one cut short continues from its
@@ -195,8 +208,7 @@ def _train(config: MedgateConfig, run: RunDir, on_checkpoint, resume: bool) -> l
     """
     import shutil
 
-    from finetune.trainer import train
-    from harness.app.resume import ended_without_result, finished_training, saved_checkpoints
+    from finetune.trainer import train  # torch and transformers: only when training
 
     if resume:
         done = finished_training(run)
@@ -218,10 +230,6 @@ def _train(config: MedgateConfig, run: RunDir, on_checkpoint, resume: bool) -> l
 
 def run_data_preflight(config: MedgateConfig, run: RunDir):
     """The data gate: PHI, train/test overlap and row quality, before any model loads."""
-    from finetune.datasets import read_training_rows
-    from harness.app.preflight import run_preflight
-    from suites.registry import eval_item_texts
-
     rows, provenance = read_training_rows(config)
     texts = [(row["row"], row["text"]) for row in rows]
     items = {name: eval_item_texts(name, config.evaluation.data.get(name))
@@ -231,10 +239,10 @@ def run_data_preflight(config: MedgateConfig, run: RunDir):
     return result
 
 
-def _block_on_preflight(run: RunDir, preflight, policy, watch: _Stopwatch) -> PipelineOutcome:
-    from gates import preflight_block, write_gate
-
-    gate_result = preflight_block(preflight, policy)
+def _block_on_preflight(config: MedgateConfig, run: RunDir, preflight, policy,
+                        watch: _Stopwatch) -> PipelineOutcome:
+    gate_result = preflight_block(preflight, policy, selection=config.gates.selection,
+                                  selection_source="config")
     write_gate(run, gate_result)
     _finish(run, watch)
     return PipelineOutcome("BLOCK", None, [f"data preflight: {r}" for r in preflight.reasons],
@@ -242,8 +250,6 @@ def _block_on_preflight(run: RunDir, preflight, policy, watch: _Stopwatch) -> Pi
 
 
 def _lineage(config: MedgateConfig, run: RunDir, preflight) -> dict[str, Any]:
-    from harness.core.models import fingerprint, resolve_model
-
     spec = resolve_model(config.model.name, config.model.gguf_file, config.model.revision)
     return {
         "base_model": spec.describe(),
@@ -256,9 +262,6 @@ def _lineage(config: MedgateConfig, run: RunDir, preflight) -> dict[str, Any]:
 def _finish(run: RunDir, watch: _Stopwatch) -> None:
     """Manifest, reports, manifest again: the pages show the manifest (package versions,
     fingerprints) and the final manifest hashes the pages."""
-    from harness.core.manifest import write_manifest
-    from reports import render_all
-
     fingerprints = _fingerprints(run)
     write_manifest(run, fingerprints=fingerprints, extra={"timings_s": watch.timings})
     with watch.stage("reports"):
@@ -268,13 +271,14 @@ def _finish(run: RunDir, watch: _Stopwatch) -> None:
 
 def _fingerprints(run: RunDir) -> dict[str, str]:
     """Model tag -> weight fingerprint, as the evaluations recorded it."""
-    from harness.core.records import read_summary
-
     found: dict[str, str] = {}
     for tag in run.model_tags():
-        for entry in read_summary(run.eval_dir(tag)).values():
-            value = entry.get("_info", {}).get("fingerprint") if isinstance(entry, dict) else None
-            if value:
-                found[tag] = value
-                break
+        try:
+            summaries = read_summaries(run.eval_dir(tag))
+        except BadInputError:
+            continue  # the gate has already failed closed on it; the manifest omits it
+        value = next((s.info.fingerprint for s in summaries.values() if s.info.fingerprint),
+                     None)
+        if value:
+            found[tag] = value
     return found

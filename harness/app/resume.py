@@ -10,17 +10,19 @@ resumed evaluation reads back instead of scoring them again.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from harness.app.evaluation import effective_limit
 from harness.core.config import MedgateConfig
 from harness.core.errors import BadInputError
-from harness.core.records import read_summary, records_path
+from harness.core.records import records_path
 from harness.core.rundir import CHECKPOINT_COMPLETE_MARKER, RunDir, saved_checkpoints
-
+from harness.core.summaries import read_summaries
 
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -101,13 +103,14 @@ def suite_complete(eval_dir: Path, suite: str, limit: int | None) -> bool:
     A suite that recorded an error is not complete: resuming runs it again.
     """
     try:
-        entry = read_summary(eval_dir).get(suite)
+        entry = read_summaries(eval_dir).get(suite)
     except BadInputError:
         return False
-    if not isinstance(entry, dict) or "_error" in entry:
+    if entry is None or entry.failed:
         return False
-    info = entry.get("_info")
-    if not isinstance(info, dict) or info.get("limit") != limit:
+    # n_items is what the evaluator writes for every suite it finished; an entry without it
+    # was not written by a finished evaluation.
+    if entry.info.n_items is None or entry.info.limit != limit:
         return False
     return records_path(eval_dir, suite).exists()  # written (atomically) before the entry
 
@@ -119,8 +122,6 @@ def missing_suites(eval_dir: Path, suites: list[str], limit: int | None,
     `limits` are the per-suite caps of the evaluation config: a suite is complete at the
     limit it was actually scored with, the tighter of the two.
     """
-    from harness.app.evaluation import effective_limit
-
     limits = limits or {}
     return [s for s in suites
             if not suite_complete(eval_dir, s, effective_limit(limit, limits.get(s)))]
@@ -141,8 +142,6 @@ def ended_without_result(run: RunDir) -> tuple[int, Path] | None:
     the caller removes it and trains its last stretch again (training is seeded and
     deterministic on one machine) instead of gating a checkpoint the plan never had.
     """
-    import json
-
     if (run.train_dir / "result.json").exists():
         return None
     saved = saved_checkpoints(run)

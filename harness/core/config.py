@@ -160,7 +160,7 @@ class GateEarlyStopConfig(Section):
 
 class GatesConfig(Section):
     policy: str = "default"
-    selection: Literal["last_passing", "best_primary"] = "best_primary"
+    selection: Literal["last_passing", "best_primary"] | None = None  # None: the policy's rule
     early_stop: GateEarlyStopConfig = GateEarlyStopConfig()
 
 

@@ -87,10 +87,10 @@ def read_records(path: str | Path) -> list[Record]:
     return list(iter_records(path))
 
 
-# --- summaries -------------------------------------------------------------------------
-# summary.json: {suite: {metric: {"value": v, "ci": [lo, hi], "n": n, ...}}}.
-# A suite may also carry "_info" (data path, sha256, demo flag): keys starting with "_"
-# are descriptions, not metrics.
+# --- summaries (superseded) -------------------------------------------------------------
+# summary.json is read and written through harness.core.summaries (SuiteSummary,
+# MetricEntry, read_summaries, write_suite_summary). These dict helpers stay only until
+# their last callers (suites, reports, some tests) have moved; new code must not use them.
 
 
 def metric(value: float | None, ci: tuple[float, float] | list[float] | None = None,

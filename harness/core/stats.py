@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+
+from harness.core.summaries import metric
 
 CONFIDENCE = 0.95
 
@@ -62,33 +65,31 @@ def n_needed(threshold: float, confidence: float = CONFIDENCE, events: int = 0) 
     return lo
 
 
-def rate_entry(k: int, n: int, threshold: float | None = None) -> dict:
+def rate_entry(k: int, n: int, threshold: float | None = None) -> dict[str, Any]:
     """A summary metric for a rare-event rate: value, Wilson CI, n, upper95, n_needed.
 
     An empty rate has no bound: upper95 is None (null in JSON, which a gate reading it
-    fails closed on), not NaN.
+    fails closed on), not NaN. Returned in its on-disk form (MetricEntry.to_json) because
+    suites still add fields to it; MetricEntry.model_validate reads it back.
     """
-    from harness.core.records import metric
-
     value = k / n if n else math.nan
     extra = {"events": k, "upper95": upper_bound(k, n) if n else None}
     if threshold is not None:
         extra["threshold"] = threshold
         extra["n_needed"] = n_needed(threshold, events=k)
-    return metric(value, wilson_ci(k, n), n, **extra)
+    return metric(value, wilson_ci(k, n), n, **extra).to_json()
 
 
-def proportion_entry(correct: Sequence[bool]) -> dict:
-    """Accuracy-like metric entry with a Wilson CI."""
-    from harness.core.records import metric
-
+def proportion_entry(correct: Sequence[bool]) -> dict[str, Any]:
+    """Accuracy-like metric entry with a Wilson CI (on-disk form, as rate_entry)."""
     n = len(correct)
     k = int(sum(bool(c) for c in correct))
-    return metric(k / n if n else math.nan, wilson_ci(k, n), n)
+    return metric(k / n if n else math.nan, wilson_ci(k, n), n).to_json()
 
 
 def paired_bootstrap_diff(a: Sequence[float], b: Sequence[float], *, n_boot: int = 2000,
-                          seed: int = 0, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+                          seed: int = 0,
+                          confidence: float = CONFIDENCE) -> tuple[float, float, float]:
     """mean(a) - mean(b) over the same items, with a percentile bootstrap CI.
 
     Items are resampled as pairs, so the interval reflects per-item agreement between

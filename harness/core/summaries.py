@@ -23,14 +23,18 @@ ERROR_KEY = "_error"
 
 
 def finite(x: Any) -> float | None:
-    """A float, or None for anything that is not a finite number (NaN, inf, bool, text)."""
+    """A float, or None for anything that is not a finite number (NaN, inf, bool, text).
+
+    The one test of "a number a gate can judge", shared by summaries, checks and
+    comparisons; -0.0 comes back as 0.0 so no report shows a negative zero.
+    """
     if x is None or isinstance(x, bool):
         return None
     try:
         x = float(x)
     except (TypeError, ValueError):
         return None
-    return None if math.isnan(x) or math.isinf(x) else x
+    return None if math.isnan(x) or math.isinf(x) else x + 0.0
 
 
 class MetricEntry(BaseModel):
@@ -58,11 +62,19 @@ class MetricEntry(BaseModel):
     method: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The on-disk entry: value, ci, n always; the optional fields only when set."""
-        data = self.model_dump(mode="json", exclude_none=True)
-        for key in ("value", "ci", "n"):
-            data.setdefault(key, None)
-        return {"value": data.pop("value"), "ci": data.pop("ci"), "n": data.pop("n"), **data}
+        """The on-disk entry: value, ci, n always; the other fields as they were given.
+
+        A field given as None stays in the file as null (an empty rate's `upper95` says
+        "no bound", which is not the same as "not a rate"); a field never given is left out.
+        """
+        data = self.model_dump(mode="json", exclude_unset=True)
+        return {"value": data.pop("value", self.value), "ci": data.pop("ci", self.ci),
+                "n": data.pop("n", self.n), **data}
+
+    @property
+    def is_rate(self) -> bool:
+        """A rare-event rate: it carries a one-sided bound, null for an empty rate."""
+        return "upper95" in self.model_fields_set
 
     @property
     def extra(self) -> dict[str, Any]:
@@ -104,6 +116,10 @@ class SuiteInfo(BaseModel):
     def extra(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
 
+    def to_json(self) -> dict[str, Any]:
+        """The fields that were given (an errored suite's info is short), nothing invented."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
 
 class SuiteSummary(BaseModel):
     """One suite's entry in summary.json: its metrics, or the error that stopped it."""
@@ -118,7 +134,7 @@ class SuiteSummary(BaseModel):
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {name: entry.to_json() for name, entry in self.metrics.items()}
-        out[INFO_KEY] = self.info.model_dump(mode="json")
+        out[INFO_KEY] = self.info.to_json()
         if self.error is not None:
             out[ERROR_KEY] = self.error
         return out

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.core.records import Record, metric, update_summary, write_records
+from harness.core.records import Record, write_records
 from harness.core.rundir import RunDir
 from harness.core.stats import proportion_entry, rate_entry
+from harness.core.summaries import SuiteInfo, SuiteSummary, metric, write_suite_summary
 
 PAIRED_SUITES = {"medqa": 100, "pubmedqa": 60, "general": 100}
 
@@ -42,8 +43,9 @@ def write_model(run: RunDir, tag: str, *, drop: dict[str, int] | None = None,
             Record(suite=suite, item_id=f"{suite}-{i}", prompt=f"{suite} question {i}",
                    gold="A", pred="A" if c else "B", correct=bool(c), demo=True)
             for i, c in enumerate(correct)])
-        update_summary(eval_dir, suite, {"accuracy": proportion_entry(list(correct)),
-                                         "_info": {"demo": True, "device": device}})
+        write_suite_summary(eval_dir, suite, SuiteSummary(
+            metrics={"accuracy": proportion_entry(list(correct))},
+            info=SuiteInfo(demo=True, device=device)))
     entries = {
         "medqa-robust": {"consistency": metric(0.97, (0.93, 0.99), 100),
                          "accuracy.clean": metric(0.6, (0.5, 0.7), 100)},
@@ -51,9 +53,9 @@ def write_model(run: RunDir, tag: str, *, drop: dict[str, int] | None = None,
                    "over_refusal_rate": rate_entry(3, 30)},
         "critical": {"critical_error_rate": rate_entry(0, 60, 0.01),
                      "accuracy": metric(0.5, (0.4, 0.6), 60)},
-        "latency": {"p50_s": metric(0.8, None, 5), "p95_s": metric(1.2, None, 5),
-                    "_info": {"device": device}},
+        "latency": {"p50_s": metric(0.8, None, 5), "p95_s": metric(1.2, None, 5)},
     }
+    infos = {"latency": SuiteInfo(device=device)}
     for suite, entry in entries.items():
         if suite in skip:
             continue
@@ -62,7 +64,8 @@ def write_model(run: RunDir, tag: str, *, drop: dict[str, int] | None = None,
         write_records(eval_dir / f"{suite}.records.jsonl", [
             Record(suite=suite, item_id=f"{suite}-{i}", prompt=f"{suite} prompt {i}", demo=True)
             for i in range(10)])
-        update_summary(eval_dir, suite, entry)
+        write_suite_summary(eval_dir, suite, SuiteSummary(metrics=entry,
+                                                          info=infos.get(suite, SuiteInfo())))
 
 
 @pytest.fixture

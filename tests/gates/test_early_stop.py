@@ -9,9 +9,10 @@ import pytest
 
 from gates import judge_checkpoint, load_policy
 from gates.early_stop import GateEarlyStopping
+from gates.result import CheckResult
 from harness.core.config import GateEarlyStopConfig
 from harness.core.errors import BadInputError
-from harness.core.records import read_summary
+from harness.core.summaries import SuiteSummary, metric, read_summaries
 
 SUITES = ["medqa", "pubmedqa", "general", "medqa-robust", "safety", "critical", "latency"]
 
@@ -22,15 +23,16 @@ def watcher(**kwargs) -> GateEarlyStopping:
                              SUITES)
 
 
-def summary(value: float | None) -> dict:
-    return {} if value is None else {"general": {"accuracy": {"value": value, "n": 100}}}
+def summary(value: float | None) -> dict[str, SuiteSummary]:
+    return {} if value is None else {
+        "general": SuiteSummary(metrics={"accuracy": metric(value, None, 100)})}
 
 
 def test_a_failed_named_check_stops_training_with_its_reason(make_run):
     run = make_run(drop={"general": 20})  # 20 points of general knowledge forgotten
     verdict = judge_checkpoint(run, "checkpoint-10", load_policy("default"))
     reason = watcher(on_failed=["forgetting"]).update(
-        "checkpoint-10", verdict.checks, read_summary(run.eval_dir("checkpoint-10")))
+        "checkpoint-10", verdict.checks, read_summaries(run.eval_dir("checkpoint-10")))
     assert reason is not None
     assert reason.startswith("checkpoint-10 failed forgetting (")
 
@@ -38,12 +40,12 @@ def test_a_failed_named_check_stops_training_with_its_reason(make_run):
 def test_a_passing_named_check_does_not_stop(make_run):
     run = make_run()  # identical to its base
     verdict = judge_checkpoint(run, "checkpoint-10", load_policy("default"))
-    assert [c["passed"] for c in verdict.checks if c["name"] == "forgetting"] == [True]
+    assert [c.passed for c in verdict.checks if c.name == "forgetting"] == [True]
     assert watcher(on_failed=["forgetting"]).update("checkpoint-10", verdict.checks, {}) is None
 
 
 def test_a_check_reported_but_not_gated_never_stops_training():
-    checks = [{"name": "latency_p95", "gated": False, "passed": None, "reason": "CPU"}]
+    checks = [CheckResult(name="latency_p95", gated=False, passed=None, reason="CPU")]
     assert watcher(on_failed=["latency_p95"]).update("checkpoint-1", checks, {}) is None
 
 

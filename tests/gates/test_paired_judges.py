@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gates.judge import judge_checkpoint
+from gates.paired import forgetting_delta
 from gates.policy import Check, Policy, load_policy
+from harness.core.records import Record
 
 
 def by_name(verdict):
@@ -43,3 +47,14 @@ def test_non_inferior_and_no_regression_bounds(make_run):
     assert ni.compared == ni.ci[0] and ni.threshold == -0.05 and ni.passed is False
     assert nr.compared == nr.ci[1] and nr.ci[1] < 0 and nr.passed is False
     assert "McNemar p=" in nr.reason and nr.only_base == 6 and nr.only_model == 0
+
+
+def test_forgetting_delta_pairs_items():
+    def recs(correct):
+        return [Record(suite="general", item_id=str(i), prompt="p", correct=c)
+                for i, c in enumerate(correct)]
+
+    entry = forgetting_delta(recs([True] * 8 + [False] * 2), recs([True] * 5 + [False] * 5))
+    assert entry.value == pytest.approx(0.3) and entry.n == 10
+    assert entry.ci[0] <= 0.3 <= entry.ci[1] and entry.extra["unpaired"] == 0
+    assert entry.to_json()["method"] == "paired bootstrap over items"

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from harness.core.summaries import read_summaries
+
 # Two checkpoints, two suites of six items scored two at a time (three cache batches per
 # suite): every stage of the pipeline exists and the whole run stays within seconds.
 TINY_SETS = [
@@ -81,10 +83,12 @@ def records_by_tag(run_dir: Path) -> dict[str, str]:
 
 
 def metrics_by_tag(run_dir: Path) -> dict[str, Any]:
-    """Every summary's metrics (not `_info`, which holds timings and cache counts)."""
+    """Every summary's metrics and errors (not the info, which holds timings and cache
+    counts)."""
     out = {}
     for path in sorted((run_dir / "evals").glob("*/summary.json")):
-        summary = json.loads(path.read_text(encoding="utf-8"))
-        out[path.parent.name] = {suite: {k: v for k, v in entry.items() if k != "_info"}
-                                 for suite, entry in summary.items()}
+        out[path.parent.name] = {
+            suite: {"metrics": {name: m.to_json() for name, m in entry.metrics.items()},
+                    "error": entry.error}
+            for suite, entry in read_summaries(path.parent).items()}
     return out

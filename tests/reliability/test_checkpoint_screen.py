@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 
-from harness.core.records import read_records, read_summary, records_path
+from harness.core.records import read_records, records_path
+from harness.core.summaries import read_summaries
 
 from .pipeline_runs import command, environment
 
@@ -23,7 +24,7 @@ def test_screened_checkpoints_are_evaluated_in_full_reusing_the_screen(tiny_mode
         eval_dir = run_dir / "evals" / tag
         for suite in ("medqa", "general"):
             assert len(read_records(records_path(eval_dir, suite))) == 6  # the full limit
-            info = read_summary(eval_dir)[suite]["_info"]
-            assert info["limit"] == 6
+            info = read_summaries(eval_dir)[suite].info
+            assert info.limit == 6
             # the two screened items' requests (four choices each) were not scored again
-            assert info["cached_requests"] >= 8
+            assert info.extra["cached_requests"] >= 8

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 
-from harness.core.config import load_config
 from harness.app.pipeline import _evaluate, run_data_preflight
-from harness.core.records import read_records, read_summary, records_path
+from harness.core.config import load_config
+from harness.core.records import read_records, records_path
 from harness.core.rundir import RunDir
+from harness.core.summaries import read_summaries
 from suites.registry import eval_item_texts
 
 
@@ -39,7 +40,7 @@ def test_contaminated_item_is_not_scored_and_the_removal_is_reported(tmp_path, t
     records = read_records(records_path(run.eval_dir("base"), "medqa"))
     # the leaked item (2nd in the file) is gone; the limit takes the next clean one instead
     assert [r.item_id for r in records] == expected[:4]
-    info = read_summary(run.eval_dir("base"))["medqa"]["_info"]
+    info = read_summaries(run.eval_dir("base"))["medqa"].info.extra
     assert info["excluded_contaminated"] == 1 and info["excluded_item_ids"] == [leaked]
 
 

@@ -124,19 +124,6 @@ def test_failing_suite_is_recorded_and_others_continue(tiny_model_dir, tmp_path,
     assert not (tmp_path / "a" / "medqa.records.jsonl").exists()
 
 
-def test_forgetting_delta_pairs_items():
-    from harness.app.evaluation import forgetting_delta
-    from harness.core.records import Record
-
-    def recs(correct):
-        return [Record(suite="general", item_id=str(i), prompt="p", correct=c)
-                for i, c in enumerate(correct)]
-
-    entry = forgetting_delta(recs([True] * 8 + [False] * 2), recs([True] * 5 + [False] * 5))
-    assert entry["value"] == pytest.approx(0.3) and entry["n"] == 10
-    assert entry["ci"][0] <= 0.3 <= entry["ci"][1] and entry["unpaired"] == 0
-
-
 def test_generation_and_perplexity_suites(tiny_model_dir, tmp_path):
     from harness.app.evaluation import evaluate_model
 

@@ -1,6 +1,12 @@
 import math
 
-from harness.core.stats import mcnemar_exact, n_needed, paired_bootstrap_diff, upper_bound, wilson_ci
+from harness.core.stats import (
+    mcnemar_exact,
+    n_needed,
+    paired_bootstrap_diff,
+    upper_bound,
+    wilson_ci,
+)
 
 
 def test_zero_events_bound_is_about_three_over_n():

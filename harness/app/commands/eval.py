@@ -140,18 +140,14 @@ def _print_table(summary: dict[str, Any], baseline_dir: str | None, eval_dir: Pa
         table.add_column(column, overflow="fold")
     demo_used = False
     for suite, entry in summary.items():
-        info = entry.get("_info", {})
-        data = "demo data" if info.get("demo") else (info.get("data") or "")
-        demo_used = demo_used or bool(info.get("demo"))
-        if "_error" in entry:
-            table.add_row(suite, "[red]error[/]", "", "", "", entry["_error"][:120])
+        data = "demo data" if entry.info.demo else (entry.info.data or "")
+        demo_used = demo_used or entry.info.demo
+        if entry.error is not None:
+            table.add_row(suite, "[red]error[/]", "", "", "", entry.error[:120])
             continue
-        for name, m in entry.items():
-            if name.startswith("_"):
-                continue
-            ci = m.get("ci")
-            ci_text = f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else ""
-            table.add_row(suite, name, _fmt(m.get("value")), ci_text, _fmt(m.get("n")), data)
+        for name, m in entry.metrics.items():
+            ci_text = f"[{_fmt(m.ci[0])}, {_fmt(m.ci[1])}]" if m.ci else ""
+            table.add_row(suite, name, _fmt(m.value), ci_text, _fmt(m.n), data)
     if baseline_dir:
         _add_forgetting(table, summary, Path(baseline_dir), eval_dir)
     out.print(table)
@@ -161,16 +157,16 @@ def _print_table(summary: dict[str, Any], baseline_dir: str | None, eval_dir: Pa
 
 
 def _add_forgetting(table, summary: dict[str, Any], baseline_dir: Path, eval_dir: Path) -> None:
-    from harness.app.evaluation import forgetting_delta
+    from gates.paired import forgetting_delta
     from harness.core.records import read_records, records_path
     from suites.registry import get_spec
 
     for suite, entry in summary.items():
         spec = get_spec(suite)
         base_path = records_path(baseline_dir, suite)
-        if spec.name != "general" or not base_path.exists() or "_error" in entry:
+        if spec.name != "general" or not base_path.exists() or entry.error is not None:
             continue
         delta = forgetting_delta(read_records(base_path), read_records(records_path(eval_dir, suite)))
-        ci = delta["ci"]
-        table.add_row(suite, "forgetting Δ (base − model)", _fmt(delta["value"]),
-                      f"[{_fmt(ci[0])}, {_fmt(ci[1])}]", _fmt(delta["n"]), str(baseline_dir))
+        ci = delta.ci or [None, None]
+        table.add_row(suite, "forgetting Δ (base − model)", _fmt(delta.value),
+                      f"[{_fmt(ci[0])}, {_fmt(ci[1])}]", _fmt(delta.n), str(baseline_dir))

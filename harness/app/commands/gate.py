@@ -9,6 +9,10 @@ checkpoint unless --baseline-tag says otherwise) instead of this run's base.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gates.result import GateResult
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,27 +27,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tags", help="comma-separated model tags to judge (default: every "
                                        "evaluated model except base)")
     parser.add_argument("--selection", choices=["best_primary", "last_passing"],
-                        help="override the policy's selection rule")
+                        help="override the selection rule (default: the run's gates.selection "
+                             "if its config sets one, else the policy's selection.rule)")
     parser.add_argument("--junit", metavar="FILE", help="JUnit XML path "
                                                         "(default RUN/report/junit.xml)")
 
 
-def _run_policy_name(run) -> str:
-    """The policy the run was configured with, so a plain re-judge uses the same rules."""
+def _run_gates_config(run) -> dict[str, Any]:
+    """The `gates` section of the run's resolved config ({} when there is none to read)."""
     import yaml
 
-    if run.config.exists():
-        try:
-            data = yaml.safe_load(run.config.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError:
-            return "default"
-        policy = (data.get("gates") or {}).get("policy") if isinstance(data, dict) else None
-        if isinstance(policy, str) and policy:
-            return policy
-    return "default"
+    if not run.config.exists():
+        return {}
+    try:
+        data = yaml.safe_load(run.config.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError:
+        return {}
+    gates = data.get("gates") if isinstance(data, dict) else None
+    return gates if isinstance(gates, dict) else {}
 
 
-def print_result(result) -> None:
+def _run_policy_name(run) -> str:
+    """The policy the run was configured with, so a plain re-judge uses the same rules."""
+    policy = _run_gates_config(run).get("policy")
+    return policy if isinstance(policy, str) and policy else "default"
+
+
+def _selection(args: argparse.Namespace, run) -> tuple[str | None, str]:
+    """The selection rule that overrides the policy's, and who set it.
+
+    `--selection` first, else the run's configured gates.selection (what train-and-gate
+    used), else None: the policy's own rule chooses, as it did when the run was gated.
+    """
+    from typing import get_args
+
+    from gates.result import SelectionRule
+    from harness.core.errors import BadInputError
+
+    if args.selection:
+        return args.selection, "cli"
+    rule = _run_gates_config(run).get("selection")
+    if rule is None:
+        return None, "config"
+    if rule not in get_args(SelectionRule):
+        raise BadInputError(f"key 'gates.selection': '{rule}' is not one of "
+                            f"{', '.join(get_args(SelectionRule))}", where=str(run.config))
+    return rule, "config"
+
+
+def print_result(result: GateResult) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -56,25 +88,27 @@ def print_result(result) -> None:
             table.add_column(col, overflow="fold", no_wrap=col != "check")
         table.add_column("reason", overflow="fold", ratio=1, min_width=30)
         for c in verdict.checks:
-            status = ("reported" if not c["gated"] else
-                      "[green]pass[/]" if c["passed"] is True else "[bold red]FAIL[/]")
-            ci = f"[{fmt(c['ci'][0])}, {fmt(c['ci'][1])}]" if c["ci"] else ""
-            table.add_row(Text(c["name"]), fmt(c["value"]),
-                          f"{c['op'] or ''} {fmt(c['threshold'])}", ci,
-                          "" if c["n"] is None else str(c["n"]), status, Text(c["reason"]))
+            status = ("reported" if not c.gated else
+                      "[green]pass[/]" if c.passed is True else "[bold red]FAIL[/]")
+            ci = f"[{fmt(c.ci[0])}, {fmt(c.ci[1])}]" if c.ci else ""
+            table.add_row(Text(c.name), fmt(c.value), f"{c.op or ''} {fmt(c.threshold)}", ci,
+                          "" if c.n is None else str(c.n), status, Text(c.reason))
         out.print(table)
     style = "bold green" if result.verdict == "PROMOTE" else "bold red"
     out.print(Text(f"verdict: {result.verdict}", style=style)
               + Text(f"  selected: {result.selected}" if result.selected else ""))
     for reason in result.reasons:
         out.print(Text(f"  - {reason}"))
+    sel = result.selection
+    if sel.rule:
+        out.print(Text(f"selection: {sel.rule} (from the {sel.source})", style="dim"))
 
 
 def run(args: argparse.Namespace) -> int:
-    from gates.judge import PROMOTE, judge_run, write_gate
-    from gates.policy import load_policy
+    from gates import PROMOTE, judge_run, load_policy, write_gate
     from harness.core.console import err
     from harness.core.errors import EXIT_BLOCKED, EXIT_OK, BadInputError
+    from harness.core.lock import RunLock
     from harness.core.rundir import RunDir, is_model_tag
 
     run_dir = RunDir(args.run_dir)
@@ -95,12 +129,12 @@ def run(args: argparse.Namespace) -> int:
     if args.baseline_tag and not is_model_tag(args.baseline_tag):
         raise BadInputError(f"--baseline-tag: not a model tag: '{args.baseline_tag}'")
     policy = load_policy(args.policy or _run_policy_name(run_dir))
+    rule, source = _selection(args, run_dir)
     err.print(f"judging {run_dir.root} with policy '{policy.name}' ({policy.path})")
-    from harness.core.lock import RunLock
-
     with RunLock(run_dir.root):
         result = judge_run(run_dir, policy, baseline=baseline, tags=tags,
-                           baseline_tag=args.baseline_tag, selection=args.selection)
+                           baseline_tag=args.baseline_tag, selection=rule,
+                           selection_source=source)
         path = write_gate(run_dir, result, junit_path=args.junit)
     print_result(result)
     err.print(f"wrote {path}, {args.junit or run_dir.report_dir / 'junit.xml'}, "

@@ -57,6 +57,7 @@ KEY_HELP = {
                                         "best checkpoint (0 = off); save_steps must be a multiple of eval_steps",
     "evaluation.checkpoint_limit": "items per suite scored while training (a quick screen for the printed verdict and gates.early_stop); every checkpoint is then evaluated in full, reusing those items from the cache",
     "evaluation.generation_batch_size": "prompts generated together (empty = batch_size); larger is faster on CPU",
+    "gates.selection": "empty = the policy's selection.rule; best_primary | last_passing overrides it",
     "gates.early_stop.on_failed": "policy checks that end training at the first checkpoint failing them, e.g. [forgetting]",
     "gates.early_stop.metric": "SUITE.METRIC watched for improvement, e.g. general.accuracy (empty = off)",
     "gates.early_stop.patience": "checkpoints without improvement of `metric` before training stops",

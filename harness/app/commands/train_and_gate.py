@@ -13,14 +13,15 @@ from harness.app.commands.run_options import add_run_options, config_from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_run_options(parser, resume_help="continue a killed run in --run-dir from what it already wrote")
+    add_run_options(parser, resume_help="continue a killed run in --run-dir from what it "
+                                        "already wrote")
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.app.pipeline import run_pipeline
     from harness.core.console import err, out
     from harness.core.errors import BadInputError
     from harness.core.lock import RunLock
-    from harness.app.pipeline import run_pipeline
     from harness.core.rundir import RunDir
 
     config = config_from_args(args)
