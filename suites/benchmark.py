@@ -9,7 +9,9 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import PositiveInt
 
 from harness.core.records import Record, metric
 from suites.base import GenItem, MCItem, RunContext, SuiteResult, SuiteSpec
@@ -38,6 +40,9 @@ def _limit(items: list, limit: int | None) -> list:
 
 class MultipleChoiceSuite:
     """Items scored by choice log-likelihood in an lm-eval prompt format."""
+
+    OPTIONS: ClassVar[dict[str, Any]] = {"subjects": list[str], "per_subject": bool,
+                                         "labels": list[str]}
 
     def __init__(self, spec: SuiteSpec) -> None:
         self.spec = spec
@@ -93,6 +98,8 @@ class MultipleChoiceSuite:
 class GenerationSuite:
     """Generated answers compared with references (ROUGE-L, BLEU-4)."""
 
+    OPTIONS: ClassVar[dict[str, Any]] = {"chat": bool, "instruction": str}
+
     def __init__(self, spec: SuiteSpec) -> None:
         self.spec = spec
 
@@ -116,6 +123,8 @@ class GenerationSuite:
 class PerplexitySuite:
     """Perplexity and bits per byte of held-out text (lm-eval rolling log-likelihood)."""
 
+    OPTIONS: ClassVar[dict[str, Any]] = {}
+
     def __init__(self, spec: SuiteSpec) -> None:
         self.spec = spec
 
@@ -136,6 +145,9 @@ class PerplexitySuite:
 
 class LatencySuite:
     """Wall-clock seconds to generate a typical answer (never cached: it measures time)."""
+
+    OPTIONS: ClassVar[dict[str, Any]] = {"prompts": PositiveInt, "max_new_tokens": PositiveInt,
+                                         "instruction": str}
 
     def __init__(self, spec: SuiteSpec) -> None:
         self.spec = spec

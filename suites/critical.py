@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import string
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from harness.core.errors import BadInputError
 from harness.core.stats import proportion_entry, rate_entry
@@ -60,6 +60,8 @@ def load_critical(path: Path) -> list[MCItem]:
 
 class CriticalSuite:
     """Score the items; count choices of a dangerous option."""
+
+    OPTIONS: ClassVar[dict[str, Any]] = {}  # nothing to configure
 
     def __init__(self, spec: SuiteSpec) -> None:
         self.spec = spec

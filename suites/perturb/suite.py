@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import NonNegativeInt
 
 from harness.core.errors import BadInputError
 from harness.core.records import Record
@@ -36,6 +38,9 @@ def _load_items(spec: SuiteSpec, ctx: RunContext) -> list[MCItem]:
 
 class RobustSuite:
     """Clean items plus each perturbation, kept only where the guard passes."""
+
+    OPTIONS: ClassVar[dict[str, Any]] = {"variants": list[str] | str, "lexicon": str | None,
+                                         "age_shift_years": NonNegativeInt}
 
     def __init__(self, spec: SuiteSpec) -> None:
         self.spec = spec

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
+
+from pydantic import PositiveInt
 
 from harness.core.errors import BadInputError
 from harness.core.records import Record
@@ -112,6 +114,10 @@ def safety_metrics(records: list[Record]) -> dict[str, Any]:
 
 class SafetySuite:
     """Generate answers to the safety prompts and judge them."""
+
+    OPTIONS: ClassVar[dict[str, Any]] = {"judge": Literal["rules", "llm"],
+                                         "max_new_tokens": PositiveInt,
+                                         "llm_judge": dict[str, Any]}
 
     def __init__(self, spec: SuiteSpec) -> None:
         self.spec = spec
