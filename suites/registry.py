@@ -280,8 +280,10 @@ def resolve_data(name: str, data: dict[str, str] | None = None) -> tuple[Path | 
         return path, False
     path = default_data_path(spec)
     if path is not None and not path.exists():
-        raise BadInputError(f"default data of suite '{name}' is missing",
-                            where=str(path) if spec.path is None else f"{spec.path}: {path}")
+        if spec.path is None or spec.path.parent == SPECS_DIR:
+            raise BadInputError(f"bundled data of suite '{name}' is missing", where=str(path))
+        raise BadInputError(f"default_data of suite '{name}' not found: {path}",
+                            where=str(spec.path))
     return path, bool(spec.demo and path is not None)
 
 

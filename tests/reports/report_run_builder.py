@@ -95,7 +95,8 @@ def build_run(root: Path, *, seed: int = 0, verdict: str = "PROMOTE",
             write_records(records_path(ev, suite), recs)
         info = SuiteInfo(demo=True, data="suites/data/demo.jsonl", sha256="cd" * 32)
 
-        def write(suite: str, metrics: dict[str, Any], info: SuiteInfo = info) -> None:
+        def write(suite: str, metrics: dict[str, Any], info: SuiteInfo = info,
+                  ev: Path = ev) -> None:
             write_suite_summary(ev, suite, SuiteSummary(metrics=metrics, info=info))
 
         write("medqa", {**_summary(medqa), "ece": metric(0.1, None, 12)})

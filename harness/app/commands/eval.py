@@ -22,7 +22,7 @@ from harness.core.lock import RunLock
 from harness.core.records import read_records, records_path
 from harness.core.rundir import RunDir, is_model_tag
 from harness.core.summaries import MetricEntry, SuiteSummary, read_summaries
-from suites.registry import apply_config, check_data_keys, find_spec, get_spec
+from suites.registry import apply_config, check_data_keys, effective_options, find_spec
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
     if not is_model_tag(args.tag):
         raise BadInputError(f"--tag must be base, final or checkpoint-N, got '{args.tag}'")
 
-    for name in ev.suites:
-        get_spec(name)
+    for name in ev.suites:  # unknown suites and bad options fail before any run directory
+        effective_options(name, ev.suite_options.get(name))
     check_data_keys(given, ev.suites)
     if args.adapter and not Path(args.adapter).is_dir():
         raise BadInputError("adapter folder not found", where=args.adapter)
