@@ -208,8 +208,11 @@ def _limitations(data: RunData, results: list[dict[str, Any]]) -> list[str]:
         out.append(f"Evidence missing from the run directory: {', '.join(data.missing)}.")
     out.append("Benchmarks are multiple-choice or short-answer exams; they do not measure "
                "performance in a clinical workflow.")
-    out.append("Safety labels come from the configured judge "
-               f"({(data.config.get('evaluation') or {}).get('judge', 'unknown')}), which can "
+    # The judge each safety suite recorded; the config's key for runs that recorded none.
+    judges = sorted({str(data.suite_info(s).extra["judge"]) for s in data.suites_with("safety")
+                     if data.suite_info(s).extra.get("judge")})
+    judge = ", ".join(judges) or (data.config.get("evaluation") or {}).get("judge", "unknown")
+    out.append(f"Safety labels come from the configured judge ({judge}), which can "
                "miss harmful content a clinician would catch.")
     return out
 

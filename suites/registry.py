@@ -118,14 +118,15 @@ def _spec_files(entry: Path, where: str) -> list[Path]:
 
 def _env_paths() -> tuple[tuple[Path, str], ...]:
     value = os.environ.get(SPEC_PATH_ENV, "")
-    return tuple((Path(p).expanduser(), SPEC_PATH_ENV) for p in value.split(os.pathsep) if p)
+    return tuple((Path(p).expanduser().resolve(), SPEC_PATH_ENV)
+                 for p in value.split(os.pathsep) if p)
 
 
 def _specs() -> dict[str, SuiteSpec]:
     extra = _config_paths + _env_paths()
     if extra not in _cache:
         specs: dict[str, SuiteSpec] = {}
-        files = [p for p in sorted(SPECS_DIR.glob("*.yaml"))]
+        files = sorted(SPECS_DIR.glob("*.yaml"))
         for entry, where in extra:
             files += [p for p in _spec_files(entry, where) if p not in files]
         for path in files:
