@@ -14,11 +14,13 @@ from typing import Any
 
 import yaml
 
-from reports.model_card import PERFORMANCE_SUITES
-from reports.rundata import SAFETY_SUITES, RunData
+from reports.rundata import SAFETY_ROLES, RunData
 from reports.signoff import ReviewState
 
 PASS, FAIL, PENDING = "pass", "fail", "pending"
+# Roles a run must have tested, and passed the gate on, to show clinically relevant
+# conditions (GMLP 8): perturbed questions, unsafe requests and dangerous choices.
+CLINICAL_CONDITION_ROLES = ("robustness", "safety", "critical")
 
 
 @dataclass
@@ -50,15 +52,21 @@ def check_failed(check: dict[str, Any]) -> bool:
     return check.get("passed") is not True and check.get("gated", True) is not False
 
 
-def _suite_checks(data: RunData, suites: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:
+def _suite_checks(data: RunData, suites: list[str]) -> list[dict[str, Any]]:
+    """The described model's gate checks on any of `suites`."""
     return [c for c in data.checks(data.subject_tag) if check_suite(c) in suites]
+
+
+def _role_checks(data: RunData, roles: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The described model's gate checks on suites with any of `roles`, evaluated or not
+    (a check on a suite that never ran is still the role's check, and it failed)."""
+    return [c for c in data.checks(data.subject_tag) if data.has_role(check_suite(c), *roles)]
 
 
 def _performance(data: RunData) -> Item:
     tag = data.subject_tag
-    evaluated = [s for s in data.suites() if s in PERFORMANCE_SUITES
-                 and any(isinstance(e, dict) and e.get("n") for k, e in
-                         data.summaries.get(tag or "", {}).get(s, {}).items() if not k.startswith("_"))]
+    evaluated = [s for s in data.suites_with("performance")
+                 if any(e.n for e in data.metrics(tag, s).values())]
     checks = _suite_checks(data, evaluated)
     failed = [c.get("name") for c in checks if check_failed(c)]
     evidence = [("results", "model_card.html#results"), ("evidence explorer", "evidence.html")]
@@ -81,7 +89,7 @@ def _performance(data: RunData) -> Item:
 def _safety(data: RunData) -> Item:
     title = "Safety metrics within acceptable thresholds"
     evidence = [("safety", "model_card.html#safety"), ("gate", "model_card.html#gate")]
-    checks = _suite_checks(data, SAFETY_SUITES)
+    checks = _role_checks(data, SAFETY_ROLES)
     if not checks:
         return Item("lecture", "safety", title, FAIL,
                     "No safety or critical-error gate check for the selected model (fails closed).",
@@ -169,11 +177,13 @@ def _gmlp(data: RunData, review: ReviewState, principle: dict[str, Any]) -> Item
                     "Preflight found no training item left overlapping a test suite.", evidence)
     if check == "clinical_conditions":
         tag = data.subject_tag
-        have = [s for s in ("medqa-robust", "safety", "critical") if s in data.summaries.get(tag or "", {})]
+        have = [s for s in data.suites_with(*CLINICAL_CONDITION_ROLES)
+                if s in data.summaries.get(tag or "", {})]
+        missing = [r for r in CLINICAL_CONDITION_ROLES if not any(data.has_role(s, r) for s in have)]
         failed = [c.get("name") for c in _suite_checks(data, have) if check_failed(c)]
-        if len(have) < 3 or failed:
-            why = f"missing suites: {sorted({'medqa-robust', 'safety', 'critical'} - set(have))}" \
-                if len(have) < 3 else f"failed checks: {failed}"
+        if missing or failed:
+            why = f"no evaluated suite tagged {', '.join(missing)}" if missing \
+                else f"failed checks: {failed}"
             return Item("gmlp", key, title, FAIL, f"Perturbation and safety testing incomplete ({why}).",
                         evidence)
         return Item("gmlp", key, title, PASS, "Perturbed questions, unsafe requests and "

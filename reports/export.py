@@ -67,7 +67,9 @@ def _provenance(data: Any) -> dict[str, Any]:
         "model": {k: v for k, v in (cfg.get("model") or {}).items()},
         "fingerprints": (data.manifest or {}).get("fingerprints") or {},
         "training_data": {"config": cfg.get("dataset"), "preflight": data.preflight},
-        "evaluation_data": {s: {**data.suite_info(s), "demo": data.is_demo(s)} for s in data.suites()},
+        "evaluation_data": {s: {**data.suite_info(s).model_dump(mode="json", exclude_unset=True),
+                                "demo": data.is_demo(s), "tags": list(data.suite_tags(s))}
+                            for s in data.suites()},
         "demo_suites": data.demo_suites(),
         "missing_evidence": data.missing,
     }

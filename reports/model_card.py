@@ -14,13 +14,13 @@ from typing import Any
 import yaml
 
 from harness.core.rundir import BASE_TAG
+from harness.core.summaries import MetricEntry
 from reports import plots
-from reports.rundata import LATENCY_SUITE, SAFETY_SUITES, RunData
+from reports.rundata import SAFETY_ROLES, RunData
 from reports.signoff import SignoffStatus
 
 ROBUST_PREFIXES = ("accuracy.", "accuracy_drop.", "consistency.", "flips.")
 RATE_METRICS = ("harmful_rate", "over_refusal_rate", "disclaimer_rate", "critical_error_rate")
-PERFORMANCE_SUITES = ("medqa", "pubmedqa", "medmcqa", "general", "mmlu")
 HF_TASK = {"pubmedqa": "question-answering"}
 
 ETHICS = [
@@ -55,40 +55,44 @@ def fmt_ci(ci: Any) -> str:
     return "—"
 
 
-def _num(entry: dict[str, Any] | None) -> float | None:
-    value = (entry or {}).get("value")
+def _num(entry: MetricEntry | None) -> float | None:
+    value = entry.value if entry else None
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def _plain(entry: MetricEntry | None) -> dict[str, Any]:
+    """A metric entry as the plain data the three card formats share ({} when absent)."""
+    return entry.to_json() if entry else {}
 
 
 def _results(data: RunData, tag: str | None) -> list[dict[str, Any]]:
     rows = []
     for suite in data.suites():
-        if suite == LATENCY_SUITE:
+        if data.has_role(suite, "latency"):  # timings have their own line, not a result row
             continue
-        summary = data.summaries.get(tag or "", {}).get(suite, {})
-        for name, entry in summary.items():
-            if name.startswith("_") or name.startswith(ROBUST_PREFIXES) or not isinstance(entry, dict):
+        for name, entry in data.metrics(tag, suite).items():
+            if name.startswith(ROBUST_PREFIXES):
                 continue
             base = data.metric(BASE_TAG, suite, name)
             value, base_value = _num(entry), _num(base)
             rows.append({
-                "suite": suite, "metric": name, "value": value, "ci": entry.get("ci"),
-                "n": entry.get("n"), "base": base_value, "base_ci": (base or {}).get("ci"),
+                "suite": suite, "metric": name, "value": value, "ci": entry.ci,
+                "n": entry.n, "base": base_value, "base_ci": base.ci if base else None,
                 "delta": None if value is None or base_value is None else value - base_value,
-                "demo": data.is_demo(suite)})
+                "demo": data.is_demo(suite), "safety": data.has_role(suite, *SAFETY_ROLES)})
     return rows
 
 
 def _robustness(data: RunData, tag: str | None) -> list[dict[str, Any]]:
-    summary = data.summaries.get(tag or "", {}).get("medqa-robust", {})
-    variants = sorted({k.split(".", 1)[1] for k in summary if k.startswith(ROBUST_PREFIXES)})
     rows = []
-    for variant in variants:
-        def get(prefix: str, v: str = variant) -> dict[str, Any]:
-            entry = summary.get(f"{prefix}.{v}")
-            return entry if isinstance(entry, dict) else {}
-        rows.append({"variant": variant, "accuracy": get("accuracy"), "drop": get("accuracy_drop"),
-                     "consistency": get("consistency"), "flips": get("flips")})
+    for suite in data.suites_with("robustness"):
+        metrics = data.metrics(tag, suite)
+        variants = sorted({k.split(".", 1)[1] for k in metrics if k.startswith(ROBUST_PREFIXES)})
+        for variant in variants:
+            row = {key: _plain(metrics.get(f"{prefix}.{variant}")) for key, prefix in
+                   (("accuracy", "accuracy"), ("drop", "accuracy_drop"),
+                    ("consistency", "consistency"), ("flips", "flips"))}
+            rows.append({"suite": suite, "variant": variant, **row})
     return rows
 
 
@@ -109,14 +113,15 @@ def _sample_size_statement(entry: dict[str, Any]) -> str:
 
 
 def _safety(data: RunData, tag: str | None) -> list[dict[str, Any]]:
+    """Rates of every suite with a safety role (safety, critical), in evaluation order."""
     rows = []
-    for suite in SAFETY_SUITES:
-        summary = data.summaries.get(tag or "", {}).get(suite, {})
+    for suite in data.suites_with(*SAFETY_ROLES):
+        metrics = data.metrics(tag, suite)
         for name in RATE_METRICS:
-            entry = summary.get(name)
-            if isinstance(entry, dict):
+            if name in metrics:
+                entry = _plain(metrics[name])
                 rows.append({"suite": suite, "metric": name, "entry": entry,
-                             "base": data.metric(BASE_TAG, suite, name) or {},
+                             "base": _plain(data.metric(BASE_TAG, suite, name)),
                              "statement": _sample_size_statement(entry),
                              "demo": data.is_demo(suite)})
     return rows
@@ -124,9 +129,7 @@ def _safety(data: RunData, tag: str | None) -> list[dict[str, Any]]:
 
 def _forgetting(data: RunData, tag: str | None) -> list[dict[str, Any]]:
     rows = []
-    for suite in data.suites():
-        if suite not in ("general", "mmlu"):
-            continue
+    for suite in data.suites_with("forgetting"):
         base, cur = _num(data.metric(BASE_TAG, suite, "accuracy")), _num(data.metric(tag, suite, "accuracy"))
         checks = [c for c in data.checks(tag)
                   if (c.get("suite") or str(c.get("metric", "")).split(".", 1)[0]) == suite]
@@ -154,7 +157,7 @@ def _flagged(data: RunData, tag: str | None, limit: int = 25) -> list[dict[str, 
 def _evaluated_model(data: RunData) -> str | None:
     """The model name the suites recorded, for runs without a resolved config."""
     for suite in data.suites():
-        name = data.suite_info(suite).get("model")
+        name = data.suite_info(suite).model
         if name:
             return str(name)
     return None
@@ -167,13 +170,12 @@ def _lineage(data: RunData) -> dict[str, Any]:
     suites = []
     for suite in data.suites():
         info = data.suite_info(suite)
-        suites.append({"suite": suite, "data": info.get("data") or info.get("path"),
-                       "sha256": info.get("data_sha256") or info.get("sha256"),
-                       "demo": data.is_demo(suite), "n_items": info.get("n_items"),
-                       "n": next((e.get("n") for k, e in
-                                  data.summaries.get(data.subject_tag or "", {}).get(suite, {}).items()
-                                  if not k.startswith("_") and isinstance(e, dict) and e.get("n")),
-                                 info.get("n_items"))})
+        suites.append({"suite": suite, "tags": list(data.suite_tags(suite)),
+                       "data": info.data or info.extra.get("path"),
+                       "sha256": info.data_sha256 or info.extra.get("sha256"),
+                       "demo": data.is_demo(suite), "n_items": info.n_items,
+                       "n": next((e.n for e in data.metrics(data.subject_tag, suite).values()
+                                  if e.n), info.n_items)})
     prov = data.training_provenance()
     rows = pre.get("rows") if isinstance(pre.get("rows"), dict) else {}
     rows = {**rows, **{k: prov[k] for k in ("rows_in_source", "rows_read") if k in prov}}
@@ -206,8 +208,11 @@ def _limitations(data: RunData, results: list[dict[str, Any]]) -> list[str]:
         out.append(f"Evidence missing from the run directory: {', '.join(data.missing)}.")
     out.append("Benchmarks are multiple-choice or short-answer exams; they do not measure "
                "performance in a clinical workflow.")
-    out.append("Safety labels come from the configured judge "
-               f"({(data.config.get('evaluation') or {}).get('judge', 'unknown')}), which can "
+    # The judge each safety suite recorded; the config's key for runs that recorded none.
+    judges = sorted({str(data.suite_info(s).extra["judge"]) for s in data.suites_with("safety")
+                     if data.suite_info(s).extra.get("judge")})
+    judge = ", ".join(judges) or (data.config.get("evaluation") or {}).get("judge", "unknown")
+    out.append(f"Safety labels come from the configured judge ({judge}), which can "
                "miss harmful content a clinician would catch.")
     return out
 
@@ -221,11 +226,8 @@ def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any
     plot_metrics = []
     for suite in data.suites():
         names: list[str] = []
-        for tag in data.tags:
-            for name, entry in data.summaries.get(tag, {}).get(suite, {}).items():
-                if (isinstance(entry, dict) and not name.startswith("_") and "." not in name
-                        and name not in names):
-                    names.append(name)
+        for model_tag in data.tags:
+            names += [n for n in data.metrics(model_tag, suite) if "." not in n and n not in names]
         for name in names:  # every metric of every suite; per-slice ones (a.b) stay in tables
             uri = plots.metric_across_checkpoints(data, suite, name)
             if uri:
@@ -248,13 +250,15 @@ def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any
         "results": results, "robustness": _robustness(data, tag),
         "forgetting": _forgetting(data, tag), "safety": _safety(data, tag),
         "flagged": _flagged(data, tag),
-        "latency": data.summaries.get(tag or "", {}).get(LATENCY_SUITE, {}),
+        "latency": [{"suite": s, "metrics": {n: e.value for n, e in data.metrics(tag, s).items()}}
+                    for s in data.suites_with("latency") if data.metrics(tag, s)],
         "gate_checkpoints": (data.gate or {}).get("checkpoints") or {},
         "gate_reasons": [str(r) for r in (data.gate or {}).get("reasons") or []],
         "limitations": _limitations(data, results), "ethics": ETHICS,
         "signoffs": [s.as_dict() for s in signoffs],
         "plots": {"loss": plots.loss_plot(data), "metrics": plot_metrics,
-                  "perturbation": plots.perturbation_drop(data, tag)},
+                  "perturbation": [{"suite": s, "uri": uri} for s in data.suites_with("robustness")
+                                   if (uri := plots.perturbation_drop(data, tag, s))]},
     }
 
 
@@ -352,7 +356,8 @@ def to_json(ctx: dict[str, Any]) -> dict[str, Any]:
             "development_data_characterization": {"dataset": lineage["dataset"],
                                                   "rows": lineage["dataset_rows"],
                                                   "sha256": lineage["dataset_sha256"]},
-            "key_metrics": {"usefulness": [m for m in metrics if m["slice"] not in SAFETY_SUITES],
+            "key_metrics": {"usefulness": [m for m, row in zip(metrics, ctx["results"])
+                                           if not row["safety"]],
                             "safety": [{"suite": r["suite"], "metric": r["metric"],
                                         "value": r["entry"].get("value"),
                                         "statement": r["statement"]} for r in ctx["safety"]]},

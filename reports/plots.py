@@ -80,8 +80,8 @@ def metric_across_checkpoints(data: RunData, suite: str, name: str) -> str | Non
     points = []
     for tag in data.tags:
         entry = data.metric(tag, suite, name)
-        if entry and _finite(entry.get("value")):
-            points.append((tag, entry["value"], entry.get("ci")))
+        if entry and _finite(entry.value):
+            points.append((tag, entry.value, entry.ci))
     if not points:
         return None
     fig, ax = _figure(6.4, 2.8)
@@ -93,13 +93,12 @@ def metric_across_checkpoints(data: RunData, suite: str, name: str) -> str | Non
     return _data_uri(fig)
 
 
-def perturbation_drop(data: RunData, tag: str | None, suite: str = "medqa-robust") -> str | None:
-    """Accuracy drop per perturbation for one model, with CIs."""
-    summary = data.summaries.get(tag or "", {}).get(suite, {})
+def perturbation_drop(data: RunData, tag: str | None, suite: str) -> str | None:
+    """Accuracy drop per perturbation of one robustness suite for one model, with CIs."""
     bars = []
-    for key, entry in summary.items():
-        if key.startswith("accuracy_drop.") and isinstance(entry, dict) and _finite(entry.get("value")):
-            bars.append((key.split(".", 1)[1], entry["value"], entry.get("ci")))
+    for key, entry in data.metrics(tag, suite).items():
+        if key.startswith("accuracy_drop.") and _finite(entry.value):
+            bars.append((key.split(".", 1)[1], entry.value, entry.ci))
     if not bars:
         return None
     fig, ax = _figure(6.4, 0.6 + 0.5 * len(bars))

@@ -17,11 +17,14 @@ from typing import Any
 import yaml
 
 from harness.core.errors import BadInputError
-from harness.core.records import read_records, read_summary
+from harness.core.records import read_records
 from harness.core.rundir import BASE_TAG, RunDir
+from harness.core.summaries import MetricEntry, SuiteInfo, SuiteSummary, read_summaries
+from suites.registry import find_spec
 
-LATENCY_SUITE = "latency"
-SAFETY_SUITES = ("safety", "critical")
+# Roles (suite tags) of the suites in the model card's safety section and the checklist's
+# safety item.
+SAFETY_ROLES = ("safety", "critical")
 
 
 def file_sha256(path: Path) -> str:
@@ -62,7 +65,7 @@ class RunData:
     run: RunDir
     config: dict[str, Any] = field(default_factory=dict)
     gate: dict[str, Any] | None = None
-    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    summaries: dict[str, dict[str, SuiteSummary]] = field(default_factory=dict)
     records: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
     record_files: dict[str, Path] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -108,15 +111,43 @@ class RunData:
                     seen.append(suite)
         return seen
 
-    def suite_info(self, suite: str) -> dict[str, Any]:
+    def summary(self, tag: str | None, suite: str) -> SuiteSummary | None:
+        return self.summaries.get(tag or "", {}).get(suite)
+
+    def metrics(self, tag: str | None, suite: str) -> dict[str, MetricEntry]:
+        """The suite's metrics for one model; {} when it was not evaluated or crashed."""
+        summary = self.summary(tag, suite)
+        return dict(summary.metrics) if summary else {}
+
+    def suite_info(self, suite: str) -> SuiteInfo:
+        """What the suite was measured on: the described model's entry first."""
         for tag in [self.subject_tag, *self.tags]:
-            info = self.summaries.get(tag or "", {}).get(suite, {}).get("_info")
-            if isinstance(info, dict):
-                return info
-        return {}
+            summary = self.summary(tag, suite)
+            if summary and (summary.info.model_fields_set or summary.info.model_extra):
+                return summary.info
+        return SuiteInfo()
+
+    def suite_tags(self, suite: str) -> tuple[str, ...]:
+        """The suite's roles as recorded with its results, so that the run directory alone
+        says them (also for a suite the user declared outside the package); else from the
+        suite registry, for runs written before roles were recorded; () if neither knows."""
+        for tag in [self.subject_tag, *self.tags]:
+            summary = self.summary(tag, suite)
+            recorded = summary.info.extra.get("tags") if summary else None
+            if isinstance(recorded, list):
+                return tuple(str(t) for t in recorded)
+        spec = find_spec(suite)
+        return spec.tags if spec else ()
+
+    def has_role(self, suite: str, *roles: str) -> bool:
+        return any(role in self.suite_tags(suite) for role in roles)
+
+    def suites_with(self, *roles: str) -> list[str]:
+        """The run's suites with any of `roles`, in evaluation order."""
+        return [s for s in self.suites() if self.has_role(s, *roles)]
 
     def is_demo(self, suite: str) -> bool:
-        if self.suite_info(suite).get("demo"):
+        if self.suite_info(suite).demo:
             return True
         return any(r.get("demo") for recs in self.records.values() for r in recs.get(suite, []))
 
@@ -138,13 +169,11 @@ class RunData:
 
     def suite_errors(self) -> list[tuple[str, str, str]]:
         """(tag, suite, message) for every suite whose evaluation crashed."""
-        return [(tag, suite, str(entry["_error"])) for tag, summary in self.summaries.items()
-                for suite, entry in summary.items()
-                if isinstance(entry, dict) and entry.get("_error")]
+        return [(tag, suite, summary.error) for tag, by_suite in self.summaries.items()
+                for suite, summary in by_suite.items() if summary.error]
 
-    def metric(self, tag: str | None, suite: str, name: str) -> dict[str, Any] | None:
-        entry = self.summaries.get(tag or "", {}).get(suite, {}).get(name)
-        return entry if isinstance(entry, dict) else None
+    def metric(self, tag: str | None, suite: str, name: str) -> MetricEntry | None:
+        return self.metrics(tag, suite).get(name)
 
     def checks(self, tag: str | None) -> list[dict[str, Any]]:
         node = ((self.gate or {}).get("checkpoints") or {}).get(tag or "") or {}
@@ -187,13 +216,7 @@ def load_run(root: str | Path | RunDir) -> RunData:
 
     for tag in run.model_tags():
         eval_dir = run.eval_dir(tag)
-        summary = read_summary(eval_dir)
-        if not isinstance(summary, dict):
-            raise BadInputError("must be an object of suites", where=str(eval_dir / "summary.json"))
-        for suite, entry in summary.items():
-            if not isinstance(entry, dict):
-                raise BadInputError(f"suite '{suite}' must be an object of metrics",
-                                    where=str(eval_dir / "summary.json"))
+        summary = read_summaries(eval_dir)
         if summary:
             data.summaries[tag] = summary
         else:

@@ -49,7 +49,13 @@ class GenItem:
 
 @dataclass(frozen=True)
 class SuiteSpec:
-    """The declarative part of a suite, read from suites/specs/<name>.yaml."""
+    """The declarative part of a suite, read from suites/specs/<name>.yaml or a user's file.
+
+    `tags` name the suite's roles (performance, forgetting, safety, ...; the vocabulary is
+    suites.registry.TAGS): reports, checklists and tables find suites by role, never by
+    name, so a suite added by a YAML file alone takes its place in them. `path` is the
+    spec file, which a relative `default_data` of a user's spec resolves against.
+    """
 
     name: str
     kind: SuiteKind
@@ -61,6 +67,8 @@ class SuiteSpec:
     demo: bool = True
     options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     cls: str | None = None
+    tags: tuple[str, ...] = ()
+    path: Path | None = field(default=None, compare=False)
 
 
 @dataclass

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import PositiveInt
 
 from harness.core.backends import GenerationSettings, ModelHandle
 from harness.core.errors import BadInputError
@@ -43,6 +45,9 @@ def summarise(spec: SuiteSpec, records: list[Record], ctx: RunContext,
 
 class MultipleChoiceSuite:
     """Items scored by choice log-likelihood in an lm-eval prompt format."""
+
+    OPTIONS: ClassVar[dict[str, Any]] = {"subjects": list[str], "per_subject": bool,
+                                         "labels": list[str]}
 
     def __init__(self, spec: SuiteSpec) -> None:
         self.spec = spec
@@ -77,6 +82,8 @@ class MultipleChoiceSuite:
 class GenerationSuite:
     """Generated answers compared with references (ROUGE-L, BLEU-4)."""
 
+    OPTIONS: ClassVar[dict[str, Any]] = {"chat": bool, "instruction": str}
+
     def __init__(self, spec: SuiteSpec) -> None:
         self.spec = spec
 
@@ -98,6 +105,8 @@ class GenerationSuite:
 class PerplexitySuite:
     """Perplexity and bits per byte of held-out text (lm-eval rolling log-likelihood)."""
 
+    OPTIONS: ClassVar[dict[str, Any]] = {}
+
     def __init__(self, spec: SuiteSpec) -> None:
         self.spec = spec
 
@@ -115,6 +124,9 @@ class PerplexitySuite:
 
 class LatencySuite:
     """Wall-clock seconds to generate a typical answer (never cached: it measures time)."""
+
+    OPTIONS: ClassVar[dict[str, Any]] = {"prompts": PositiveInt, "max_new_tokens": PositiveInt,
+                                         "instruction": str}
 
     def __init__(self, spec: SuiteSpec) -> None:
         self.spec = spec

@@ -12,6 +12,7 @@ value, Wilson CI, n, upper95 and n_needed) and `accuracy` (Wilson CI).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from harness.core.backends import ModelHandle
 from harness.core.errors import BadInputError
@@ -59,6 +60,8 @@ def load_critical(path: Path | str) -> list[MCItem]:
 
 class CriticalSuite:
     """Score the items; count choices of a dangerous option."""
+
+    OPTIONS: ClassVar[dict[str, Any]] = {}  # nothing to configure
 
     def __init__(self, spec: SuiteSpec) -> None:
         self.spec = spec

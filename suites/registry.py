@@ -1,39 +1,88 @@
-"""The suite registry: declarative YAML specs in suites/specs/, code only where needed.
+"""The suite registry: declarative YAML specs, code only where needed.
 
-A spec names its kind, loader, prompt format, metrics and default data, like an
-lm-evaluation-harness task file. `class: module:Name` points at a Python class for
+A spec names its kind, loader, prompt format, metrics, default data and tags (its roles),
+like an lm-evaluation-harness task file. `class: module:Name` points at a Python class for
 suites that need code (perturbations, safety judging); it is constructed with the spec.
+
+Specs come from suites/specs/ and from the user's own locations, so a suite can be added
+by a YAML file alone, without editing the installed package: the config's
+`evaluation.suite_specs` and the MEDGATE_SUITE_PATH environment variable (for commands
+without a config, such as `medgate suites`) list spec files or folders of them.
+
 Data resolution: `--data SUITE=PATH` / config `evaluation.data` overrides the spec's
-`default_data` (bundled demo data under suites/data/, reported as demo data).
+`default_data`; a relative `default_data` is bundled demo data under suites/data/ for the
+bundled specs and resolves against the spec file's folder for the user's specs.
+
+Options: a spec's `options:` are the suite's defaults; `evaluation.suite_options` in the
+config overrides them per suite. Each suite class declares the options it accepts and
+their types in `OPTIONS` ({name: type}); anything else is an error naming the key.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import fields
-from functools import lru_cache
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import TypeAdapter, ValidationError
 
+from harness.core.config import EvaluationConfig
 from harness.core.errors import BadInputError
 from suites.base import RunContext, Suite, SuiteSpec
 from suites.metrics import check_metric_names
 
 SPECS_DIR = Path(__file__).parent / "specs"
 DATA_DIR = Path(__file__).parent / "data"
+SPEC_PATH_ENV = "MEDGATE_SUITE_PATH"
+OPTIONS_KEY = "evaluation.suite_options"
 _KINDS = ("multiple_choice", "generation", "perplexity", "derived")
-_FIELDS = {f.name for f in fields(SuiteSpec)} - {"cls"} | {"class"}
+_FIELDS = {f.name for f in fields(SuiteSpec)} - {"cls", "path"} | {"class"}
+
+# The roles a suite can have. Reports, the checklist, plots and the CLI find suites by
+# these, never by name; a spec naming any other tag is an error.
+TAGS: dict[str, str] = {
+    "performance": "a benchmark of the task being fine-tuned; a test set for the checklist",
+    "forgetting": "general knowledge outside the domain: accuracy(base) - accuracy(model) "
+                  "is the forgetting delta",
+    "robustness": "items scored clean and perturbed; accuracy drop per perturbation",
+    "safety": "harmful requests and benign controls; rates in the model card's safety section",
+    "critical": "items whose wrong options are dangerous; critical-error rate in the safety "
+                "section",
+    "latency": "wall-clock timing; reported beside the results, not among them",
+    "clinical": "a clinical documentation task (notes, summaries)",
+    "generation": "free-text answers scored against references",
+    "perplexity": "language-model fit on held-out text",
+}
+
+# Spec files or folders from the loaded config: (path, the config key that named it).
+_config_paths: tuple[tuple[Path, str], ...] = ()
+_cache: dict[tuple[tuple[Path, str], ...], dict[str, SuiteSpec]] = {}
 
 
-def _parse_spec(path: Path) -> SuiteSpec:
+def _read_yaml(path: Path) -> Any:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise BadInputError(f"not valid YAML: {getattr(exc, 'problem', exc)}",
                             where=f"{path}:{mark.line + 1}" if mark else str(path)) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"cannot read suite spec ({exc})", where=str(path)) from exc
+
+
+def _string_list(raw: dict[str, Any], key: str, path: Path) -> tuple[str, ...]:
+    value = raw.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise BadInputError(f"key '{key}' must be a list of names", where=str(path))
+    return tuple(value)
+
+
+def _parse_spec(path: Path) -> SuiteSpec:
+    raw = _read_yaml(path)
     if not isinstance(raw, dict):
         raise BadInputError("a suite spec must be a mapping", where=str(path))
     unknown = set(raw) - _FIELDS
@@ -45,27 +94,82 @@ def _parse_spec(path: Path) -> SuiteSpec:
             raise BadInputError(f"missing key '{key}'", where=str(path))
     if raw["kind"] not in _KINDS:
         raise BadInputError(f"key 'kind' must be one of {list(_KINDS)}", where=str(path))
+    tags = _string_list(raw, "tags", path)
+    bad = [t for t in tags if t not in TAGS]
+    if bad:
+        raise BadInputError(f"unknown tag(s) {bad} (known: {', '.join(TAGS)})", where=str(path))
+    if not isinstance(raw.get("options") or {}, dict):
+        raise BadInputError("key 'options' must be a mapping", where=str(path))
     raw = dict(raw)
     raw["cls"] = raw.pop("class", None)
     raw["metrics"] = tuple(raw.get("metrics") or ())
     check_metric_names(raw["metrics"], where=str(path))
     raw["options"] = dict(raw.get("options") or {})
-    return SuiteSpec(**raw)
+    raw["tags"] = tuple(dict.fromkeys(tags))
+    return SuiteSpec(**raw, path=path)
 
 
-@lru_cache(maxsize=1)
+def _spec_files(entry: Path, where: str) -> list[Path]:
+    """The spec files an entry names: the file itself, or a folder's *.yaml / *.yml."""
+    if entry.is_dir():
+        return sorted(p for p in entry.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    if entry.is_file():
+        return [entry]
+    raise BadInputError(f"suite spec file or folder not found: {entry}", where=where)
+
+
+def _env_paths() -> tuple[tuple[Path, str], ...]:
+    value = os.environ.get(SPEC_PATH_ENV, "")
+    return tuple((Path(p).expanduser().resolve(), SPEC_PATH_ENV)
+                 for p in value.split(os.pathsep) if p)
+
+
 def _specs() -> dict[str, SuiteSpec]:
-    specs: dict[str, SuiteSpec] = {}
-    for path in sorted(SPECS_DIR.glob("*.yaml")):
-        spec = _parse_spec(path)
-        if spec.name in specs:
-            raise BadInputError(f"suite '{spec.name}' is declared twice", where=str(path))
-        specs[spec.name] = spec
-    return specs
+    extra = _config_paths + _env_paths()
+    if extra not in _cache:
+        specs: dict[str, SuiteSpec] = {}
+        files = sorted(SPECS_DIR.glob("*.yaml"))
+        for entry, where in extra:
+            files += [p for p in _spec_files(entry, where) if p not in files]
+        for path in files:
+            spec = _parse_spec(path)
+            if spec.name in specs:
+                raise BadInputError(f"suite '{spec.name}' is declared twice (also in "
+                                    f"{specs[spec.name].path})", where=str(path))
+            specs[spec.name] = spec
+        _cache.clear()  # one include list at a time: a command has one config
+        _cache[extra] = specs
+    return _cache[extra]
 
 
-def list_specs() -> list[SuiteSpec]:
-    return list(_specs().values())
+def use_spec_paths(paths: Sequence[str | Path], key: str = "evaluation.suite_specs") -> None:
+    """Read the user's spec files (or folders of them) beside the bundled ones.
+
+    Replaces the paths a previous config gave: one process evaluates one config. Relative
+    paths resolve against the working directory, like `evaluation.data`.
+    """
+    global _config_paths
+    resolved = []
+    for i, entry in enumerate(paths):
+        path = Path(entry).expanduser().resolve()
+        if not path.exists():
+            raise BadInputError(f"suite spec file or folder not found: {entry}",
+                                where=f"{key}[{i}]")
+        resolved.append((path, f"{key}[{i}]"))
+    _config_paths = tuple(resolved)
+    _specs()  # a broken spec is reported now, naming its file, not at first use
+
+
+def list_specs(tag: str | None = None) -> list[SuiteSpec]:
+    """Every spec (bundled first, then the user's), or those with role `tag`."""
+    if tag is not None:
+        check_tag(tag)
+    return [s for s in _specs().values() if tag is None or tag in s.tags]
+
+
+def check_tag(tag: str) -> None:
+    if tag not in TAGS:
+        raise BadInputError(f"unknown tag '{tag}' (known: {', '.join(TAGS)})")
 
 
 def get_spec(name: str) -> SuiteSpec:
@@ -75,32 +179,99 @@ def get_spec(name: str) -> SuiteSpec:
     return specs[name]
 
 
-def get_suite(name: str) -> Suite:
-    """The suite object for `name`: its spec's class, or the generic class of its kind."""
-    spec = get_spec(name)
+def find_spec(name: str) -> SuiteSpec | None:
+    """The spec of `name` if the registry knows it (reports of runs with others' suites)."""
+    return _specs().get(name)
+
+
+def suite_class(spec: SuiteSpec) -> type:
+    """The spec's class, or the generic class of its kind."""
     if spec.cls:
         module_name, _, attr = spec.cls.partition(":")
         try:
-            cls = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
-            raise BadInputError(f"suite '{name}': cannot import class '{spec.cls}' ({exc})") from exc
-        return cls(spec)
+            return getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise BadInputError(f"suite '{spec.name}': cannot import class '{spec.cls}' ({exc})",
+                                where=str(spec.path) if spec.path else None) from exc
     from suites.benchmark import KIND_CLASSES
 
     if spec.kind not in KIND_CLASSES:
-        raise BadInputError(f"suite '{name}' of kind '{spec.kind}' needs a 'class'")
-    return KIND_CLASSES[spec.kind](spec)
+        raise BadInputError(f"suite '{spec.name}' of kind '{spec.kind}' needs a 'class'",
+                            where=str(spec.path) if spec.path else None)
+    return KIND_CLASSES[spec.kind]
+
+
+def accepted_options(spec: SuiteSpec) -> dict[str, Any]:
+    """{option: type} the suite's class declares (`OPTIONS`); none when it declares none."""
+    return dict(getattr(suite_class(spec), "OPTIONS", None) or {})
+
+
+def options_schema(spec: SuiteSpec) -> dict[str, Any]:
+    """The accepted options as JSON schemas, for scripts (`medgate suites --json`)."""
+    return {name: TypeAdapter(kind).json_schema() for name, kind in accepted_options(spec).items()}
+
+
+def validate_options(spec: SuiteSpec, options: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """`options` checked against what the suite accepts; errors name `<prefix>.<key>`."""
+    accepted = accepted_options(spec)
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if key not in accepted:
+            known = ", ".join(sorted(accepted)) or "none"
+            raise BadInputError(f"suite '{spec.name}' has no option '{key}' (accepted: {known})",
+                                where=f"{prefix}.{key}")
+        try:
+            out[key] = TypeAdapter(accepted[key]).validate_python(value, strict=True)
+        except ValidationError as exc:
+            message = exc.errors()[0]["msg"]
+            raise BadInputError(f"suite '{spec.name}': {message} (got {value!r})",
+                                where=f"{prefix}.{key}") from exc
+    return out
+
+
+def effective_options(name: str, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The spec's options overridden by the config's, both validated."""
+    spec = get_spec(name)
+    defaults = validate_options(spec, spec.options, f"{spec.path or name}: options")
+    return {**defaults, **validate_options(spec, given or {}, f"{OPTIONS_KEY}.{name}")}
+
+
+def check_suite_options(options: Mapping[str, Mapping[str, Any]]) -> None:
+    """Every suite and option key of `evaluation.suite_options` exists and has its type."""
+    for name, given in options.items():
+        if find_spec(name) is None:
+            raise BadInputError(f"unknown suite '{name}' (known: "
+                                f"{', '.join(sorted(_specs()))})", where=f"{OPTIONS_KEY}.{name}")
+        effective_options(name, given)
+
+
+def apply_config(evaluation: EvaluationConfig) -> None:
+    """Make a config's suites known and check its suite options, before any work starts."""
+    use_spec_paths(evaluation.suite_specs)
+    check_suite_options(evaluation.suite_options)
+
+
+def get_suite(name: str, options: Mapping[str, Any] | None = None) -> Suite:
+    """The suite object for `name`, its spec's options overridden by `options`."""
+    spec = get_spec(name)
+    cls = suite_class(spec)
+    if options:
+        spec = replace(spec, options=effective_options(name, options))
+    return cls(spec)
 
 
 def default_data_path(spec: SuiteSpec) -> Path | None:
     if not spec.default_data:
         return None
-    path = Path(spec.default_data)
-    return path if path.is_absolute() else DATA_DIR / path
+    path = Path(spec.default_data).expanduser()
+    if path.is_absolute():
+        return path
+    bundled = spec.path is None or spec.path.parent == SPECS_DIR
+    return (DATA_DIR if bundled else spec.path.parent) / path
 
 
 def resolve_data(name: str, data: dict[str, str] | None = None) -> tuple[Path | str | None, bool]:
-    """(data source, is demo data) for a suite: the user's path wins over the bundled file."""
+    """(data source, is demo data) for a suite: the user's path wins over the spec's file."""
     spec = get_spec(name)
     given = (data or {}).get(name)
     if given:
@@ -112,7 +283,10 @@ def resolve_data(name: str, data: dict[str, str] | None = None) -> tuple[Path | 
         return path, False
     path = default_data_path(spec)
     if path is not None and not path.exists():
-        raise BadInputError(f"bundled data of suite '{name}' is missing", where=str(path))
+        if spec.path is None or spec.path.parent == SPECS_DIR:
+            raise BadInputError(f"bundled data of suite '{name}' is missing", where=str(path))
+        raise BadInputError(f"default_data of suite '{name}' not found: {path}",
+                            where=str(spec.path))
     return path, bool(spec.demo and path is not None)
 
 
@@ -125,9 +299,12 @@ def check_data_keys(data: dict[str, str] | None, suites: list[str]) -> None:
                                 f"({', '.join(suites)})")
 
 
-def make_context(name: str, data: dict[str, str] | None = None, **kwargs: Any) -> RunContext:
+def make_context(name: str, data: dict[str, str] | None = None,
+                 options: Mapping[str, Any] | None = None, **kwargs: Any) -> RunContext:
+    """Where the suite's data is, and its options: the spec's, overridden by `options`."""
     path, demo = resolve_data(name, data)
-    return RunContext(data_path=path, is_demo_data=demo, **kwargs)
+    return RunContext(data_path=path, is_demo_data=demo, options=effective_options(name, options),
+                      **kwargs)
 
 
 def eval_item_texts(name: str, data_path: str | None = None) -> list[tuple[str, str]]:

@@ -70,6 +70,7 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
                                    seed=config.seed, num_fewshot=config.num_fewshot,
                                    apply_chat_template=config.apply_chat_template,
                                    max_new_tokens=config.max_new_tokens,
+                                   options=config.suite_options.get(name, {}),
                                    exclude=frozenset((exclude or {}).get(name, ())))
                 for name in suite_names}
     eval_dir.mkdir(parents=True, exist_ok=True)
@@ -84,7 +85,7 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
         hits_before = handle.stats["cache_hits"]
         start = time.perf_counter()
         try:
-            result = get_suite(name).run(handle, ctx)
+            result = get_suite(name, ctx.options).run(handle, ctx)
             leaked = sorted({r.item_id for r in result.records} & ctx.exclude)
             if leaked:  # a suite that does not honour ctx.exclude must not pass for clean
                 raise RuntimeError(f"suite '{name}' scored {len(leaked)} item(s) the data "
@@ -97,6 +98,7 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
                 "n_items": len(result.records),
                 "limit": ctx.limit,
                 "prompt_format": spec.prompt_format,
+                "tags": list(spec.tags),
                 "num_fewshot": ctx.num_fewshot,
                 "apply_chat_template": ctx.apply_chat_template,
                 "backend": handle.backend,
@@ -116,7 +118,7 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
             message = f"{type(exc).__name__}: {exc}"
             summary = SuiteSummary(error=message, info=SuiteInfo(
                 data=str(ctx.data_path) if ctx.data_path else None, demo=ctx.is_demo_data,
-                backend=handle.backend, tag=handle.tag))
+                backend=handle.backend, tag=handle.tag, tags=list(spec.tags)))
             records_path(eval_dir, name).unlink(missing_ok=True)  # no stale records to trust
             out["failed"][name] = str(exc) if isinstance(exc, BadInputError) else message
             if isinstance(exc, BadInputError):

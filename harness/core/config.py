@@ -113,6 +113,12 @@ class EvaluationConfig(Section):
 
     suites: list[str] = ["medqa", "pubmedqa", "general", "medqa-robust", "safety", "critical"]
     data: dict[str, str] = {}
+    # Per-suite options over the defaults in each suite's spec, e.g. {safety: {judge: llm}};
+    # checked against the options the suite declares (`medgate suites --json` lists them).
+    suite_options: dict[str, dict[str, Any]] = {}
+    # The user's suite spec files, or folders of them, read beside the bundled specs: a
+    # suite added by a YAML file alone (relative paths resolve against the working folder).
+    suite_specs: list[str] = []
     limit: int | None = Field(None, ge=1)
     # Per-suite caps on top of `limit`, e.g. {medqa-robust: 40}: the perturbation suite
     # scores every item nine times, so a CPU demo samples it while the rest stay whole.

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import NonNegativeInt
 
 from harness.core.backends import ModelHandle
 from harness.core.errors import BadInputError
@@ -34,6 +36,9 @@ MAX_REASONS_PER_VARIANT = 5
 
 class RobustSuite:
     """Clean items plus each perturbation, kept only where the guard passes."""
+
+    OPTIONS: ClassVar[dict[str, Any]] = {"variants": list[str] | str, "lexicon": str | None,
+                                         "age_shift_years": NonNegativeInt}
 
     def __init__(self, spec: SuiteSpec) -> None:
         self.spec = spec

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
+
+from pydantic import PositiveInt
 
 from harness.core.backends import GenerationSettings, ModelHandle
 from harness.core.errors import BadInputError
@@ -81,6 +83,10 @@ def _limit(rows: list[dict[str, Any]], limit: int | None) -> list[dict[str, Any]
 
 class SafetySuite:
     """Generate answers to the safety prompts and judge them."""
+
+    OPTIONS: ClassVar[dict[str, Any]] = {"judge": Literal["rules", "llm"],
+                                         "max_new_tokens": PositiveInt,
+                                         "llm_judge": dict[str, Any]}
 
     def __init__(self, spec: SuiteSpec) -> None:
         self.spec = spec

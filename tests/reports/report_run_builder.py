@@ -13,8 +13,9 @@ from typing import Any
 
 from harness.core.atomic import write_json
 from harness.core.config import MedgateConfig, write_resolved
-from harness.core.records import Record, metric, records_path, update_summary, write_records
+from harness.core.records import Record, records_path, write_records
 from harness.core.rundir import RunDir
+from harness.core.summaries import MetricEntry, SuiteInfo, SuiteSummary, metric, write_suite_summary
 
 SCRIPT_ANSWER = "<script>alert(1)</script> take </script><b>bold</b> 10x the dose"
 TAGS = ("base", "checkpoint-10", "checkpoint-20")
@@ -54,7 +55,7 @@ def _safety_records(tag: str, n: int) -> list[Record]:
     return out
 
 
-def _summary(records: list[Record]) -> dict[str, Any]:
+def _summary(records: list[Record]) -> dict[str, MetricEntry]:
     clean = [r for r in records if r.variant == "clean"]
     n = len(clean)
     acc = sum(bool(r.correct) for r in clean) / n
@@ -92,28 +93,31 @@ def build_run(root: Path, *, seed: int = 0, verdict: str = "PROMOTE",
         for suite, recs in (("medqa", medqa), ("medqa-robust", robust), ("critical", critical),
                             ("general", general), ("safety", safety)):
             write_records(records_path(ev, suite), recs)
-        info = {"demo": True, "data": "suites/data/demo.jsonl", "sha256": "cd" * 32}
-        update_summary(ev, "medqa", {**_summary(medqa), "ece": metric(0.1, None, 12),
-                                     "_info": info})
-        update_summary(ev, "general", {**_summary(general), "_info": info})
-        rob = {**_summary(robust), "consistency": metric(0.8, (0.6, 0.9), 8), "_info": info}
+        info = SuiteInfo(demo=True, data="suites/data/demo.jsonl", sha256="cd" * 32)
+
+        def write(suite: str, metrics: dict[str, Any], info: SuiteInfo = info,
+                  ev: Path = ev) -> None:
+            write_suite_summary(ev, suite, SuiteSummary(metrics=metrics, info=info))
+
+        write("medqa", {**_summary(medqa), "ece": metric(0.1, None, 12)})
+        write("general", _summary(general))
+        rob = {**_summary(robust), "consistency": metric(0.8, (0.6, 0.9), 8)}
         for i, variant in enumerate(VARIANTS):
             rob[f"accuracy.{variant}"] = metric(0.5, (0.3, 0.7), 8)
             rob[f"accuracy_drop.{variant}"] = metric(0.05 * (i + 1), (-0.05, 0.2), 8)
             rob[f"flips.{variant}"] = metric(i + 1, None, 8)
-        update_summary(ev, "medqa-robust", rob)
+        write("medqa-robust", rob)
         harmful = sum(bool((r.labels or {}).get("harmful")) for r in safety)
-        update_summary(ev, "safety", {
+        write("safety", {
             "harmful_rate": metric(harmful / 6, (0.0, 0.4), 6, upper95=0.39, n_needed=300,
                                    threshold=0.01),
-            "over_refusal_rate": metric(0.0, (0.0, 0.4), 6),
-            "_info": info})
+            "over_refusal_rate": metric(0.0, (0.0, 0.4), 6)})
         crit = sum(bool(r.critical) for r in critical)
-        update_summary(ev, "critical", {
+        write("critical", {
             "critical_error_rate": metric(crit / 10, (0.0, 0.3), 10, upper95=0.26, n_needed=300,
                                           threshold=0.01),
-            **_summary(critical), "_info": info})
-        update_summary(ev, "latency", {"p50_s": metric(0.3), "p95_s": metric(0.5)})
+            **_summary(critical)})
+        write("latency", {"p50_s": metric(0.3), "p95_s": metric(0.5)}, SuiteInfo())
     if with_gate:
         write_gate(run, verdict=verdict)
     write_json(run.manifest, {"written_at": "2026-01-01T00:00:00Z",

@@ -139,11 +139,11 @@ def run_dir(tmp_path: Path) -> Path:
 
 
 def test_crashed_suite_and_missing_manifest_are_shown(run_dir: Path) -> None:
-    from harness.core.records import update_summary
     from harness.core.rundir import RunDir
+    from harness.core.summaries import SuiteInfo, SuiteSummary, write_suite_summary
 
-    update_summary(run_dir / "evals" / "checkpoint-20", "pubmedqa",
-                   {"_error": "RuntimeError: <b>boom</b>", "_info": {"demo": True}})
+    write_suite_summary(run_dir / "evals" / "checkpoint-20", "pubmedqa",
+                        SuiteSummary(error="RuntimeError: <b>boom</b>", info=SuiteInfo(demo=True)))
     (run_dir / "manifest.json").unlink()
     rendered = render_all(RunDir(run_dir))  # the pipeline passes a RunDir
     status = {i.key: i.status for i in rendered.items}

@@ -14,6 +14,10 @@ def test_suites_lists_every_spec(capsys):
             "notes-summary", "latency"} <= set(specs)
     assert specs["pubmedqa"]["metrics"] == ["accuracy", "macro_f1", "ece", "brier"]
     assert specs["medmcqa"]["default_data"] is None and specs["general"]["demo"] is True
+    for spec in specs.values():  # what a script needs of every suite
+        assert {"name", "kind", "tags", "metrics", "default_data", "demo", "description",
+                "options", "accepted_options"} <= set(spec)
+    assert specs["safety"]["tags"] == ["safety"] and specs["latency"]["tags"] == ["latency"]
 
 
 def test_unknown_suite_exits_2(tmp_path, capsys):

@@ -12,6 +12,20 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from rich.table import Table
+
+from gates.paired import forgetting_delta
+from harness.app.evaluation import evaluate_model
+from harness.core.backends import open_model
+from harness.core.config import load_config
+from harness.core.console import err, out
+from harness.core.errors import BadInputError, InternalError
+from harness.core.lock import RunLock
+from harness.core.records import read_records, records_path
+from harness.core.rundir import RunDir, is_model_tag
+from harness.core.summaries import SuiteSummary, read_summaries
+from suites.registry import apply_config, check_data_keys, effective_options, find_spec
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="preset (smollm2-135m), local folder, .gguf file or hub id "
@@ -40,8 +54,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _parse_data(items: list[str]) -> dict[str, str]:
-    from harness.core.errors import BadInputError
-
     data: dict[str, str] = {}
     for item in items:
         suite, sep, path = item.partition("=")
@@ -52,12 +64,9 @@ def _parse_data(items: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.core.config import load_config
-    from harness.core.errors import BadInputError
-    from harness.core.rundir import RunDir, is_model_tag
-
     overrides = list(args.set)
     config = load_config(args.config, overrides)
+    apply_config(config.evaluation)  # the user's suite specs known, suite options checked
     ev = config.evaluation
     updates: dict[str, Any] = {}
     if args.limit is not None:
@@ -81,16 +90,12 @@ def run(args: argparse.Namespace) -> int:
     if not is_model_tag(args.tag):
         raise BadInputError(f"--tag must be base, final or checkpoint-N, got '{args.tag}'")
 
-    from suites.registry import check_data_keys, get_spec
-
-    for name in ev.suites:
-        get_spec(name)
+    for name in ev.suites:  # unknown suites and bad options fail before any run directory
+        effective_options(name, ev.suite_options.get(name))
     check_data_keys(given, ev.suites)
     if args.adapter and not Path(args.adapter).is_dir():
         raise BadInputError("adapter folder not found", where=args.adapter)
 
-    from harness.app.evaluation import evaluate_model
-    from harness.core.backends import open_model
 
     handle = open_model(args.model or config.model.name, adapter=args.adapter, backend=ev.backend,
                         tag=args.tag, dtype=config.model.dtype, token=config.hf_token(),
@@ -99,13 +104,11 @@ def run(args: argparse.Namespace) -> int:
     handle.fast_path = args.fast_path
     run_dir = RunDir.create(args.run_dir, parent=config.output.runs_root)
     eval_dir = run_dir.eval_dir(args.tag)
-    from harness.core.lock import RunLock
-
     with RunLock(run_dir.root):
         result = evaluate_model(handle, ev.suites, eval_dir, data=data, limit=ev.limit, config=ev)
-    _print_table(result["summary"], args.baseline_dir, eval_dir)
-
-    from harness.core.console import err, out
+    summaries = read_summaries(eval_dir)
+    _print_table({s: summaries[s] for s in ev.suites if s in summaries}, args.baseline_dir,
+                 eval_dir)
 
     out.print(f"records and summary: {eval_dir}", highlight=False)
     err.print(f"cached answers reused: {result['cache_hits']}; model loads: {handle.stats['loads']}",
@@ -115,8 +118,6 @@ def run(args: argparse.Namespace) -> int:
         raise BadInputError(f"suite(s) {names} could not read their input: "
                             + "; ".join(result["failed"][n] for n in result["bad_input"]))
     if result["failed"]:
-        from harness.core.errors import InternalError
-
         raise InternalError("suite(s) failed: " + "; ".join(f"{k}: {v}" for k, v in
                                                             result["failed"].items()))
     return 0
@@ -130,43 +131,52 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _print_table(summary: dict[str, Any], baseline_dir: str | None, eval_dir: Path) -> None:
-    from rich.table import Table
+def _ci_text(ci: list[float | None] | None) -> str:
+    return f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else ""
 
-    from harness.core.console import out
 
+def suite_tags(suite: str, summary: SuiteSummary) -> list[str]:
+    """The roles recorded with the suite's results, else those of its spec (older runs)."""
+    recorded = summary.info.extra.get("tags")
+    if isinstance(recorded, list):
+        return [str(t) for t in recorded]
+    spec = find_spec(suite)
+    return list(spec.tags) if spec else []
+
+
+def _print_table(summaries: dict[str, SuiteSummary], baseline_dir: str | None,
+                 eval_dir: Path) -> None:
     table = Table(title="medgate eval")
-    for column in ("suite", "metric", "value", "95% CI", "n", "data"):
+    for column in ("suite", "tags", "metric", "value", "95% CI", "n", "data"):
         table.add_column(column, overflow="fold")
     demo_used = False
-    for suite, entry in summary.items():
-        data = "demo data" if entry.info.demo else (entry.info.data or "")
-        demo_used = demo_used or entry.info.demo
-        if entry.error is not None:
-            table.add_row(suite, "[red]error[/]", "", "", "", entry.error[:120])
+    for suite, summary in summaries.items():
+        info = summary.info
+        data = "demo data" if info.demo else (info.data or "")
+        demo_used = demo_used or info.demo
+        tags = ", ".join(suite_tags(suite, summary))
+        if summary.failed:
+            table.add_row(suite, tags, "[red]error[/]", "", "", "", (summary.error or "")[:120])
             continue
-        for name, m in entry.metrics.items():
-            ci_text = f"[{_fmt(m.ci[0])}, {_fmt(m.ci[1])}]" if m.ci else ""
-            table.add_row(suite, name, _fmt(m.value), ci_text, _fmt(m.n), data)
+        for name, m in summary.metrics.items():
+            table.add_row(suite, tags, name, _fmt(m.value), _ci_text(m.ci), _fmt(m.n), data)
     if baseline_dir:
-        _add_forgetting(table, summary, Path(baseline_dir), eval_dir)
+        _add_forgetting(table, summaries, Path(baseline_dir), eval_dir)
     out.print(table)
     if demo_used:
         out.print("[yellow]demo data[/]: bundled items written for this project, not a "
                   "benchmark; point --data at real files for real numbers")
 
 
-def _add_forgetting(table, summary: dict[str, Any], baseline_dir: Path, eval_dir: Path) -> None:
-    from gates.paired import forgetting_delta
-    from harness.core.records import read_records, records_path
-    from suites.registry import get_spec
-
-    for suite, entry in summary.items():
-        spec = get_spec(suite)
+def _add_forgetting(table: Table, summaries: dict[str, SuiteSummary], baseline_dir: Path,
+                    eval_dir: Path) -> None:
+    """Δ = acc(base) − acc(model) for every suite with the `forgetting` role."""
+    for suite, summary in summaries.items():
         base_path = records_path(baseline_dir, suite)
-        if spec.name != "general" or not base_path.exists() or entry.error is not None:
+        if ("forgetting" not in suite_tags(suite, summary) or not base_path.exists()
+                or summary.failed):
             continue
-        delta = forgetting_delta(read_records(base_path), read_records(records_path(eval_dir, suite)))
-        ci = delta.ci or [None, None]
-        table.add_row(suite, "forgetting Δ (base − model)", _fmt(delta.value),
-                      f"[{_fmt(ci[0])}, {_fmt(ci[1])}]", _fmt(delta.n), str(baseline_dir))
+        delta = forgetting_delta(read_records(base_path),
+                                 read_records(records_path(eval_dir, suite)))
+        table.add_row(suite, "forgetting", "forgetting Δ (base − model)", _fmt(delta.value),
+                      _ci_text(delta.ci), _fmt(delta.n), str(baseline_dir))

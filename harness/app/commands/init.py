@@ -55,6 +55,10 @@ KEY_HELP = {
     "training.save_total_limit": "keep only the newest N checkpoints (empty = keep all)",
     "training.early_stopping_patience": "stop after N evaluations without improvement and restore the "
                                         "best checkpoint (0 = off); save_steps must be a multiple of eval_steps",
+    "evaluation.suite_options": "per-suite options over the spec's defaults, e.g. {safety: {judge: llm}}; "
+                                "`medgate suites --json` lists what each suite accepts",
+    "evaluation.suite_specs": "your own suite spec files or folders (YAML), read beside the bundled "
+                              "ones: a suite added without code",
     "evaluation.checkpoint_limit": "items per suite scored while training (a quick screen for the printed verdict and gates.early_stop); every checkpoint is then evaluated in full, reusing those items from the cache",
     "evaluation.generation_batch_size": "prompts generated together (empty = batch_size); larger is faster on CPU",
     "gates.selection": "empty = the policy's selection.rule; best_primary | last_passing overrides it",

@@ -25,8 +25,10 @@ def config_from_args(args: argparse.Namespace) -> MedgateConfig:
     from harness.core.config import load_config
     from harness.app.defaults import load_default_config
     from harness.core.secrets import register_secret
+    from suites.registry import apply_config
 
     config = (load_config(args.config, args.overrides) if args.config
               else load_default_config(args.overrides))
     register_secret(config.hf_token())  # redacted from every message from here on
+    apply_config(config.evaluation)  # the user's suite specs known, suite options checked
     return config

@@ -1,35 +1,69 @@
-"""List the registered evaluation suites: kind, metrics, default data and whether it is demo data."""
+"""List the registered evaluation suites: roles (tags), kind, metrics, default data, options.
+
+The bundled specs and the user's (MEDGATE_SUITE_PATH, a list of spec files or folders
+separated like PATH; `-c` reads a config's `evaluation.suite_specs` too). `--json` prints
+every field a script needs; `--tag T` keeps the suites with role T.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from typing import Any
+
+from rich.table import Table
+
+from harness.core.config import load_config
+from harness.core.console import out
+from suites.base import SuiteSpec
+from suites.registry import (
+    SPEC_PATH_ENV,
+    TAGS,
+    check_tag,
+    default_data_path,
+    list_specs,
+    options_schema,
+    use_spec_paths,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the specs as JSON")
+    parser.add_argument("--tag", metavar="TAG", help=f"only suites with this role: "
+                        f"{', '.join(TAGS)}")
+    parser.add_argument("-c", "--config", help=f"medgate.yaml whose evaluation.suite_specs to "
+                        f"list too (also read: ${SPEC_PATH_ENV})")
+
+
+def spec_json(spec: SuiteSpec) -> dict[str, Any]:
+    """Everything a script needs to know about a suite, as plain JSON."""
+    return {
+        "name": spec.name, "kind": spec.kind, "tags": list(spec.tags),
+        "metrics": list(spec.metrics), "loader": spec.loader,
+        "prompt_format": spec.prompt_format,
+        "default_data": str(default_data_path(spec)) if spec.default_data else None,
+        "demo": spec.demo and bool(spec.default_data), "description": spec.description,
+        "class": spec.cls, "options": spec.options, "accepted_options": options_schema(spec),
+        "spec_file": str(spec.path) if spec.path else None,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
-    from rich.table import Table
-
-    from harness.core.console import out
-    from suites.registry import default_data_path, list_specs
-
-    specs = list_specs()
+    if args.tag is not None:
+        check_tag(args.tag)
+    if args.config:
+        use_spec_paths(load_config(args.config).evaluation.suite_specs)
+    specs = list_specs(args.tag)
     if args.json:
-        out.print_json(json.dumps([{
-            "name": s.name, "kind": s.kind, "metrics": list(s.metrics),
-            "loader": s.loader, "prompt_format": s.prompt_format,
-            "default_data": str(default_data_path(s)) if s.default_data else None,
-            "demo": s.demo and bool(s.default_data), "description": s.description,
-        } for s in specs]))
+        out.print_json(json.dumps([spec_json(s) for s in specs]))
         return 0
-    table = Table(title="medgate suites")
-    for column in ("suite", "kind", "metrics", "default data", "description"):
+    title = "medgate suites" + (f" tagged {args.tag}" if args.tag else "")
+    table = Table(title=title)
+    for column in ("tags", "suite", "kind", "metrics", "default data", "description"):
         table.add_column(column, overflow="fold")
-    for s in specs:
+    order = list(TAGS)
+    # Grouped by role: each suite under its first tag, in the vocabulary's order.
+    for s in sorted(specs, key=lambda s: order.index(s.tags[0]) if s.tags else len(order)):
         if s.default_data:
             path = default_data_path(s)
             default = s.default_data + (" (demo data)" if s.demo else "")
@@ -37,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
                 default += " (missing)"
         else:
             default = f"none: --data {s.name}=PATH"
-        table.add_row(s.name, s.kind, ", ".join(s.metrics), default, _first_sentence(s.description))
+        table.add_row(", ".join(s.tags) or "—", s.name, s.kind, ", ".join(s.metrics), default,
+                      _first_sentence(s.description))
     out.print(table)
     return 0
 
