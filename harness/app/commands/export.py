@@ -9,7 +9,7 @@ import argparse
 from harness.core.console import err, out
 from harness.core.errors import EXIT_BAD_INPUT, EXIT_BLOCKED
 from harness.core.lock import locked_if_exists
-from reports.export import build_bundle, verify_bundle
+from reports import build_bundle, verify_bundle
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

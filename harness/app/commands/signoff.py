@@ -8,8 +8,7 @@ import argparse
 
 from harness.core.console import err, out
 from harness.core.lock import locked_if_exists
-from reports.render import render_all
-from reports.signoff import record_signoff
+from reports import record_signoff, render_all
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
