@@ -2,6 +2,8 @@
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 PYTEST_ARGS ?=
+# import-linter's `lint-imports`, run by this interpreter (its script may not be on PATH).
+LINT_IMPORTS := $(PYTHON) -c "from importlinter.cli import lint_imports_command; lint_imports_command()"
 
 .PHONY: setup setup-test demo test test-fast bench lint
 
@@ -21,8 +23,10 @@ setup-test: setup
 demo: setup
 	medgate train-and-gate
 
-# Everything, slow end-to-end tests included (this is what CI runs).
+# Everything, slow end-to-end tests included (this is what CI runs). The layers contract
+# (pyproject.toml [tool.importlinter]) first: a wrong-way import fails the build.
 test: setup-test
+	$(LINT_IMPORTS)
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 # Skip the slow end-to-end tests for a quick local loop.
@@ -34,3 +38,4 @@ bench: setup-test
 
 lint:
 	ruff check .
+	$(LINT_IMPORTS)

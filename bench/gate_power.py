@@ -16,6 +16,8 @@ from pathlib import Path
 
 from gates.policy import Check, load_policy
 from gates.power import Scenario, block_rate, n_for_power, normal_n_for_power
+from suites.benchmark import load_spec_items
+from suites.registry import get_spec, make_context
 
 OUT = Path(__file__).parent / "out"
 PAIRED_SUITES = ("medqa", "pubmedqa", "general")
@@ -33,9 +35,6 @@ def _row(name: str, **values) -> dict:
 
 def default_sizes() -> dict[str, int]:
     """Items per paired suite that the default pipeline scores: the bundled demo sets."""
-    from suites.benchmark import load_spec_items
-    from suites.registry import get_spec, make_context
-
     return {name: len(load_spec_items(get_spec(name), make_context(name)))
             for name in PAIRED_SUITES}
 

@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from rich.table import Table
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from suites.safety.labelled import LABEL_KEYS, LABELLED_DEMO, load_labelled
@@ -42,9 +44,6 @@ def evaluate(path: Path = LABELLED_DEMO) -> dict[str, Any]:
 
 
 def main() -> dict[str, Any]:
-    from rich.console import Console
-    from rich.table import Table
-
     result = evaluate()
     table = Table(title=f"{result['judge']} on {result['n']} labelled answers (demo data)")
     for column in ("label", "precision", "recall", "f1", "tp", "fp", "fn", "positives"):

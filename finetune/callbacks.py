@@ -11,14 +11,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from transformers import TrainerCallback
 
 from harness.core.atomic import write_json
+from harness.core.console import err
 
-# True, or a non-empty string saying why, stops training after that checkpoint.
-CheckpointHook = Callable[[int, Path], "bool | str | None"]
+if TYPE_CHECKING:  # trainer imports this module inside train(); at run time no cycle
+    from finetune.trainer import CheckpointHook
 
 
 class HistoryCallback(TrainerCallback):
@@ -129,17 +138,6 @@ class RichProgressCallback(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         if not state.is_world_process_zero:
             return
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        from harness.core.console import err
-
         self.progress = Progress(TextColumn("[bold]train[/]"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[stats]}"), TimeElapsedColumn(),
                                  TextColumn("ETA"), TimeRemainingColumn(), console=err, transient=False)

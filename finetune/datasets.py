@@ -17,6 +17,7 @@ from typing import Any
 from finetune.formatting import Example, detect_format, row_to_example, tokenize_example
 from harness.core.config import MedgateConfig
 from harness.core.errors import BadInputError
+from harness.core.io import file_sha256_memo
 
 DEMO_DATA = Path(__file__).parent / "data" / "demo_medical_instructions.jsonl"
 _SUFFIX_FORMATS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet",
@@ -34,10 +35,9 @@ class TrainingData:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
-    from harness.core.models import file_sha256
-
-    return file_sha256(path)
+def _file_entry(path: Path) -> dict[str, str]:
+    """A data file in the provenance: its path and sha256 (memoised: hashed once a run)."""
+    return {"path": str(path), "sha256": file_sha256_memo(path)}
 
 
 def _check_jsonl(path: Path) -> None:
@@ -159,7 +159,7 @@ def _open_source(name: str, fmt: str, config_name: str | None, split: str,
         if not path.exists():
             raise BadInputError("the bundled demo data file is missing", where=str(path))
         ds = _local_dataset(path, "json")
-        return ds, {"source": "demo", "demo": True, "files": [{"path": str(path), "sha256": _sha256(path)}]}
+        return ds, {"source": "demo", "demo": True, "files": [_file_entry(path)]}
     path = Path(name).expanduser()
     if path.exists():
         ds = _local_dataset(path, fmt)
@@ -167,8 +167,8 @@ def _open_source(name: str, fmt: str, config_name: str | None, split: str,
             if split not in ds:
                 raise BadInputError(f"split '{split}' not in saved dataset (has {sorted(ds)})", where=str(path))
             ds = ds[split]
-        files = ([{"path": str(p), "sha256": _sha256(p)} for p in sorted(path.rglob("*")) if p.is_file()]
-                 if path.is_dir() else [{"path": str(path), "sha256": _sha256(path)}])
+        files = ([_file_entry(p) for p in sorted(path.rglob("*")) if p.is_file()]
+                 if path.is_dir() else [_file_entry(path)])
         return ds, {"source": str(path), "demo": False, "files": files}
     if name.startswith((".", "/", "~")) or name.endswith(tuple(_SUFFIX_FORMATS)):
         raise BadInputError("dataset file not found", where=name)

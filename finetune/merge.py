@@ -8,8 +8,10 @@ AutoModelForCausalLM.from_pretrained loads, which is what serving stacks expect.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from finetune.methods import dequantized_source
 from harness.core.errors import BadInputError
 from harness.core.models import ModelSpec, load_model, load_tokenizer
 
@@ -17,8 +19,6 @@ MERGEABLE = ("LORA", "IA3", "LOHA", "LOKR", "ADALORA")
 
 
 def adapter_type(adapter_dir: Path) -> str:
-    import json
-
     cfg = Path(adapter_dir) / "adapter_config.json"
     if not cfg.exists():
         raise BadInputError("not a PEFT adapter folder (no adapter_config.json)", where=str(adapter_dir))
@@ -32,8 +32,6 @@ def merge_adapter(base_spec: ModelSpec, adapter_dir: Path, out_dir: Path, fmt: s
     if kind not in MERGEABLE:
         raise BadInputError(f"a {kind} adapter cannot be merged into the weights "
                             f"(only {', '.join(MERGEABLE)} can)", where=str(adapter_dir))
-    from finetune.methods import dequantized_source
-
     # a GGUF base is marked as quantised and cannot be saved; its cached float copy can
     model = load_model(dequantized_source(base_spec, token), adapter=adapter_dir, dtype="float32",
                        token=token)

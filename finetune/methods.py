@@ -10,12 +10,14 @@ dequantised once into a cache folder keyed by its fingerprint and quantised from
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
+from harness.core.atomic import write_text
 from harness.core.config import MedgateConfig
 from harness.core.errors import BadInputError
-from harness.core.models import ModelSpec, fingerprint, load_model
+from harness.core.models import ModelSpec, fingerprint, load_model, load_tokenizer
 
 FEEDFORWARD_NAMES = ("down_proj", "up_proj", "gate_proj", "fc1", "fc2", "c_fc", "w1", "w2", "w3",
                      "dense_h_to_4h", "dense_4h_to_h", "mlp")
@@ -32,9 +34,6 @@ def dequantized_source(spec: ModelSpec, token: str | None = None) -> ModelSpec:
     key = fingerprint(spec).split(":", 1)[1][:16]
     folder = cache_root() / "dequantized" / key
     if not (folder / "config.json").exists():
-        from harness.core.atomic import write_text
-        from harness.core.models import load_tokenizer
-
         model = load_model(spec, token=token)
         # the tensors are already dequantised; drop the GGUF marker so they can be saved
         model.hf_quantizer = None
@@ -47,8 +46,6 @@ def dequantized_source(spec: ModelSpec, token: str | None = None) -> ModelSpec:
         try:
             tmp.rename(folder)
         except OSError:  # another process finished first; its copy is the same bytes
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
     return ModelSpec(name=spec.name, source=str(folder))
 

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from harness.core.errors import BadInputError
+from harness.core.models import resolve_model
 
 GIB = 1024**3
 OVERHEAD_BYTES = 1.0 * GIB  # CUDA context, allocator fragmentation, kernels: the "+ alpha"
@@ -94,8 +95,6 @@ def model_shape(name: str) -> ModelShape:
     """Shape from a preset or local/cached config; else from the size in the name."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
-
-    from harness.core.models import resolve_model
 
     spec = resolve_model(name)
     kwargs: dict[str, Any] = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}

@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from finetune.callbacks import CheckpointHook
+from finetune.datasets import load_training_data
+from finetune.merge import MERGEABLE, adapter_type, merge_adapter
+from finetune.methods import build_model, check_compatible
+from harness.core.atomic import write_json
 from harness.core.config import MedgateConfig, write_resolved
 from harness.core.errors import BadInputError
-from harness.core.models import resolve_model
-from harness.core.rundir import saved_checkpoints
-from harness.core.rundir import RunDir
+from harness.core.models import load_tokenizer, offline_by_default, resolve_model
+from harness.core.rundir import RunDir, saved_checkpoints
+
+# Called with (step, checkpoint folder) after each save; True, or a non-empty string
+# saying why, stops training after that checkpoint.
+CheckpointHook = Callable[[int, Path], "bool | str | None"]
 
 
 @dataclass
@@ -143,8 +151,6 @@ def _load_history(run: RunDir, up_to_step: int) -> list[dict]:
 
 def _quiet_libraries() -> None:
     """Our rich progress replaces the libraries' tqdm bars; deprecation chatter is not news."""
-    import warnings
-
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
@@ -157,12 +163,10 @@ def train(config: MedgateConfig, run: RunDir, *, on_checkpoint: CheckpointHook |
     """Train as configured, writing checkpoints, adapters/, merged/, train.log and history."""
     from transformers import EarlyStoppingCallback, PrinterCallback, Trainer
 
+    # Lazy like transformers itself: the callbacks subclass transformers.TrainerCallback,
+    # whose import loads torch (about 10 s cold on the development machine), and this
+    # module is imported by `medgate train --help` and by the pipeline before it trains.
     from finetune.callbacks import CheckpointHookCallback, HistoryCallback, RichProgressCallback
-    from finetune.datasets import load_training_data
-    from finetune.merge import MERGEABLE, merge_adapter
-    from finetune.methods import build_model, check_compatible
-    from harness.core.atomic import write_json
-    from harness.core.models import load_tokenizer, offline_by_default
 
     offline_by_default()
     _quiet_libraries()
@@ -242,8 +246,6 @@ def train(config: MedgateConfig, run: RunDir, *, on_checkpoint: CheckpointHook |
         trainer.save_model(str(run.adapters_dir))
         adapter_dir = run.adapters_dir
     if main and adapter_dir is not None and config.output.merge_full_weights:
-        from finetune.merge import adapter_type
-
         if adapter_type(adapter_dir) in MERGEABLE:
             merged_dir = merge_adapter(spec, adapter_dir, run.merged_dir, config.output.merged_save_format,
                                        token=token)

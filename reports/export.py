@@ -25,6 +25,7 @@ from typing import Any
 
 from harness.core.atomic import write_bytes
 from harness.core.errors import BadInputError
+from harness.core.manifest import package_versions
 from reports import traceability
 from reports.render import render_all
 from reports.rundata import load_run
@@ -55,8 +56,6 @@ def _package_versions(manifest: dict[str, Any] | None) -> dict[str, Any]:
     if manifest and isinstance(manifest.get("packages"), dict):
         return {"source": "manifest.json of the run", "packages": manifest["packages"],
                 "environment": manifest.get("environment")}
-    from harness.core.manifest import package_versions
-
     return {"source": "installed at export time (the run wrote no manifest.json)",
             "packages": package_versions()}
 
@@ -215,9 +214,3 @@ def verify_bundle(bundle: str | Path) -> Verification:
         result.problems.append(f"{_region_owner(raw, zf, offset)}: byte {offset} of "
                                f"{bundle.name} differs from the canonical bundle")
     return result
-
-
-def bundle_summary(result: Verification) -> dict[str, Any]:
-    return {"bundle": str(result.bundle), "ok": result.ok, "files": result.files,
-            "problems": result.problems}
-

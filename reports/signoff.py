@@ -17,9 +17,10 @@ from typing import Any
 
 from harness.core.atomic import write_json
 from harness.core.errors import BadInputError
+from harness.core.io import file_sha256
 from harness.core.rundir import RunDir
 from harness.core.secrets import redact
-from reports.rundata import file_sha256, is_run_dir
+from reports.rundata import is_run_dir
 
 DECISIONS = ("approve", "reject")
 # Roles that confirm documentation rather than clinical content.

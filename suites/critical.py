@@ -12,7 +12,7 @@ value, Wilson CI, n, upper95 and n_needed) and `accuracy` (Wilson CI).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from harness.core.backends import ModelHandle
 from harness.core.errors import BadInputError

@@ -16,15 +16,18 @@ without flock support taking the lock fails, and the run refuses rather than run
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from harness.core.console import err
 from harness.core.errors import BadInputError, InternalError
 
 if TYPE_CHECKING:
@@ -66,8 +69,6 @@ def _read_holder(path: Path) -> dict[str, Any] | None:
 
 def _command() -> str:
     """Which program and sub-command hold the lock; never the options (they may hold secrets)."""
-    import sys
-
     program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
     sub = next((a for a in sys.argv[1:] if not a.startswith("-")), "")
     return f"{program} {sub}".strip() if sub.replace("-", "").isalnum() else program
@@ -90,8 +91,6 @@ class RunLock:
         self._key: Path | None = None
 
     def acquire(self) -> Self:
-        import fcntl
-
         self.run_dir.mkdir(parents=True, exist_ok=True)
         key = self.run_dir.resolve()
         with _guard:
@@ -126,8 +125,6 @@ class RunLock:
             os.close(fd)
             raise
         if self.previous:
-            from harness.core.console import err
-
             err.print(f"[yellow]took over the lock of {self.run_dir}[/] from process "
                       f"{self.previous.get('pid', '?')} on {self.previous.get('host', '?')}, "
                       "which ended without releasing it", highlight=False)
@@ -137,8 +134,6 @@ class RunLock:
         return self
 
     def release(self) -> None:
-        import fcntl
-
         key = self._key
         if key is None:
             return
@@ -171,8 +166,6 @@ def locked_if_exists(run_dir: str | Path) -> RunLock | contextlib.nullcontext:
 
 def lock_holder(run_dir: str | Path) -> dict[str, Any] | None:
     """Who holds the run directory now (their record), or None when nobody does."""
-    import fcntl
-
     path = Path(run_dir) / LOCK_NAME
     if not path.exists():
         return None

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.atomic import write_json
-from harness.core.models import file_sha256
+from harness.core.io import file_sha256
 from harness.core.rundir import RunDir
 
 TRACKED_PACKAGES = ("medgate", "torch", "transformers", "peft", "trl", "accelerate", "bitsandbytes",

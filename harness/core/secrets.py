@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import re
 
-from harness.core.config import SECRET_ENV_VARS
-
+# Environment variables whose values are secrets wherever they turn up. Kept here, not in
+# the config module, so that redacting an error message never loads pydantic (the CLI's
+# error path and `medgate --help` stay light).
+SECRET_ENV_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "OPENAI_API_KEY", "MEDGATE_JUDGE_API_KEY")
 _TOKEN_SHAPES = re.compile(r"\b(hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_-]{20,})\b")
 _registered: set[str] = set()
 

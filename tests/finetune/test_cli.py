@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+from finetune.trainer import train
 from harness.app.cli import main
+from harness.app.defaults import load_default_config
 from harness.core.config import MedgateConfig, load_config
+from harness.core.rundir import RunDir
 
 from .conftest import instruction_rows, write_jsonl
 
@@ -48,9 +51,6 @@ def test_train_cli_writes_the_run_directory(tmp_path, tiny_overrides, capsys):
 
 
 def test_resolved_config_has_no_token(tmp_path, tiny_overrides, monkeypatch):
-    from finetune.trainer import train
-    from harness.core.rundir import RunDir
-
     secret = "hf_" + "x" * 30
     config = load_config(None, [*tiny_overrides, "training.max_steps=1", f"model.hf_token={secret}"])
     run = RunDir.create(tmp_path / "run")
@@ -74,8 +74,6 @@ def test_init_writes_a_config_that_loads_back(tmp_path, capsys):
 
 
 def test_default_config_loads_and_overrides(tmp_path):
-    from harness.app.defaults import load_default_config
-
     config = load_default_config(["training.max_steps=7"])
     assert config.model.name == "smollm2-135m" and config.dataset.name == "demo"
     assert config.training.max_steps == 7 and config.peft.method == "lora"

@@ -9,6 +9,7 @@ import torch
 
 from finetune.trainer import train
 from harness.core.config import load_config
+from harness.core.errors import BadInputError
 from harness.core.models import load_model, resolve_model
 from harness.core.rundir import RunDir
 
@@ -112,8 +113,6 @@ def test_ia3_and_full_and_packing(tmp_path, tiny_overrides):
 
 
 def test_incompatible_settings_are_refused(tmp_path, tiny_overrides):
-    from harness.core.errors import BadInputError
-
     with pytest.raises(BadInputError, match="packing"):
         run_train(tmp_path, tiny_overrides, ["peft.method=prefix", "training.packing=true"])
     with pytest.raises(BadInputError, match="multiple of training.eval_steps"):
@@ -143,8 +142,6 @@ def test_validation_split_from_a_file(tmp_path, tiny_overrides):
 
 
 def test_training_into_a_used_run_directory_needs_resume(tmp_path, tiny_overrides):
-    from harness.core.errors import BadInputError
-
     run, _ = run_train(tmp_path, tiny_overrides, ["training.max_steps=2"])
     with pytest.raises(BadInputError, match="--resume"):
         train(load_config(None, tiny_overrides), run, progress=False)

@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from harness.app.cli import main
+from harness.core import console
 
 ROW = {"question": "{{ 7*7 }} <script>alert(1)</script>", "options": {"A": "a", "B": "b"},
        "answer_idx": "A"}
@@ -41,8 +42,6 @@ def _eval(tiny_model_dir, path, run_dir):
 @pytest.fixture
 def wide_console(monkeypatch):
     """Wide enough that rich does not fold a long temporary path inside the message."""
-    from harness.core import console
-
     for stream in (console.out, console.err):
         monkeypatch.setattr(stream, "width", 1000)
 

@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from finetune.datasets import read_training_rows
 from harness.core.config import load_config
 from harness.core.errors import BadInputError
 from suites.loaders import load_items
@@ -127,8 +128,6 @@ def test_config_refuses_infinity_and_nan(assignment):
 
 
 def _training_rows(path):
-    from finetune.datasets import read_training_rows
-
     return read_training_rows(load_config(None, [f"dataset.name={path}"]))[0]
 
 

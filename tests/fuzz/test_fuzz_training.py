@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from finetune.datasets import read_training_rows
 from harness.core.config import load_config
 from harness.core.errors import BadInputError
 
@@ -109,8 +110,6 @@ def _serialise(rows: list[dict], fmt: str, shape: str) -> bytes:
 
 
 def _read(path):
-    from finetune.datasets import read_training_rows
-
     config = load_config(base={"dataset": {"name": str(path), "system_prompt": ""}})
     return read_training_rows(config)[0]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.core.config import PreflightConfig
 from harness.app.preflight import find_overlap, load_excluded, normalize_words, run_preflight
+from harness.core.config import PreflightConfig
 
 DATA = Path(__file__).resolve().parents[2] / "suites" / "data"
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from bench.phi_recall import evaluate, load_planted
 from harness.app.preflight import PHI_TYPES, mask, run_preflight, scan_rows, scan_text
+from harness.app.preflight.phi import _PATTERNS, _compile
 
 RECALL_FLOOR = 0.9
 
@@ -126,8 +127,6 @@ def test_bare_names_are_a_known_gap():
 
 
 def _spans_both_ways(text: str) -> list[tuple[list, list]]:
-    from harness.app.preflight.phi import _PATTERNS, _compile
-
     out = []
     for name, alternatives in _PATTERNS:
         fast = [m.span() for m in _compile(name, alternatives).finditer(text)]

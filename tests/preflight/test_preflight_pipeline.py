@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.core.config import MedgateConfig
 from harness.app.pipeline import run_data_preflight
+from harness.core.config import MedgateConfig
 from harness.core.rundir import RunDir
 
 GENERAL = Path(__file__).resolve().parents[2] / "suites" / "data" / "general_demo.jsonl"

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from harness.app.preflight import check_quality, load_excluded, run_preflight
 from harness.core.config import PreflightConfig
 from harness.core.errors import BadInputError
-from harness.app.preflight import check_quality, load_excluded, run_preflight
 
 
 def test_duplicates_empty_and_over_long_rows_are_counted_with_row_numbers():

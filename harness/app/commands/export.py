@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import argparse
 
+from harness.core.console import err, out
 from harness.core.errors import EXIT_BAD_INPUT, EXIT_BLOCKED
+from harness.core.lock import locked_if_exists
+from reports import build_bundle, verify_bundle
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,11 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.core.console import err, out
-
     if args.verify:
-        from reports.export import verify_bundle
-
         result = verify_bundle(args.verify)
         if result.ok:
             out.print(f"OK {args.verify}: {result.files} files match MANIFEST.sha256.json",
@@ -33,9 +32,6 @@ def run(args: argparse.Namespace) -> int:
         err.print("[bold red]error:[/] export needs --run-dir DIR --out bundle.zip, "
                   "or --verify bundle.zip")
         return EXIT_BAD_INPUT
-    from harness.core.lock import locked_if_exists
-    from reports.export import build_bundle, verify_bundle
-
     with locked_if_exists(args.run_dir):  # no bundle of a run another process is writing
         path = build_bundle(args.run_dir, args.out)
     check = verify_bundle(path)

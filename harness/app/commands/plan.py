@@ -11,6 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 
+from rich.table import Table
+
+from finetune.plan import model_shape, recommend
+from harness.core.console import out
+from harness.core.errors import BadInputError
+
 METHODS = ("lora", "qlora", "prefix", "ia3", "full")
 
 
@@ -26,12 +32,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.table import Table
-
-    from finetune.plan import model_shape, recommend
-    from harness.core.console import out
-    from harness.core.errors import BadInputError
-
     if args.gpu_mem <= 0:
         raise BadInputError("--gpu-mem must be a positive number of GB")
     if args.seq_len < 16:

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import argparse
 
+from harness.core.console import err, out
+from harness.core.lock import locked_if_exists
+from reports import render_all
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-dir", required=True, help="the run directory to render")
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.core.console import err, out
-    from harness.core.lock import locked_if_exists
-    from reports.render import render_all
-
     err.print(f"rendering reports for {args.run_dir}")
     with locked_if_exists(args.run_dir):
         rendered = render_all(args.run_dir)

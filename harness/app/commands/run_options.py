@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 
-from harness.core.config import MedgateConfig
+from harness.app.defaults import load_default_config
+from harness.core.config import MedgateConfig, load_config
+from harness.core.secrets import register_secret
+from suites.registry import apply_config
 
 
 def add_run_options(parser: argparse.ArgumentParser, *, resume_help: str) -> None:
@@ -22,11 +25,6 @@ def add_run_options(parser: argparse.ArgumentParser, *, resume_help: str) -> Non
 
 def config_from_args(args: argparse.Namespace) -> MedgateConfig:
     """The config file (or the embedded default) with the overrides; its token registered."""
-    from harness.core.config import load_config
-    from harness.app.defaults import load_default_config
-    from harness.core.secrets import register_secret
-    from suites.registry import apply_config
-
     config = (load_config(args.config, args.overrides) if args.config
               else load_default_config(args.overrides))
     register_secret(config.hf_token())  # redacted from every message from here on

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import argparse
 
+from harness.core.console import err, out
+from harness.core.lock import locked_if_exists
+from reports import record_signoff, render_all
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-dir", required=True, help="the run directory being signed")
@@ -17,11 +21,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.core.console import err, out
-    from harness.core.lock import locked_if_exists
-    from reports.render import render_all
-    from reports.signoff import record_signoff
-
     with locked_if_exists(args.run_dir):
         path = record_signoff(args.run_dir, reviewer=args.reviewer, role=args.role,
                               decision=args.decision, note=args.note)

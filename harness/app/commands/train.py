@@ -12,8 +12,14 @@ run directory when started by torchrun:
 from __future__ import annotations
 
 import argparse
+from contextlib import nullcontext
 
+from finetune.trainer import is_main_process, train
 from harness.app.commands.run_options import add_run_options, config_from_args
+from harness.core.console import err, out
+from harness.core.errors import BadInputError
+from harness.core.lock import RunLock
+from harness.core.rundir import RunDir
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,26 +28,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.core.console import err, out
-    from harness.core.errors import BadInputError
-    from harness.core.rundir import RunDir
-
     config = config_from_args(args)
     root = args.run_dir or config.output.run_dir
     if args.resume and not root:
         raise BadInputError("--resume needs --run-dir (or output.run_dir) naming the run to continue")
     run_dir = RunDir.create(root, parent=config.output.runs_root)
 
-    from finetune.trainer import is_main_process, train
-
     main = is_main_process()
     if main:
         err.print(f"[bold]medgate train[/] model={config.model.name} method={config.peft.method} "
                   f"data={config.dataset.name} run={run_dir.root}")
-    from contextlib import nullcontext
-
-    from harness.core.lock import RunLock
-
     # one writer per run directory; the other ranks of a torchrun launch are its helpers
     with RunLock(run_dir.root) if main else nullcontext():
         result = train(config, run_dir, resume=args.resume, progress=not args.no_progress)

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.core.config import PreflightConfig
-from harness.core.errors import BadInputError
 from harness.app.preflight.overlap import find_overlap
 from harness.app.preflight.phi import scan_rows
 from harness.app.preflight.quality import check_quality
+from harness.core.atomic import write_text
+from harness.core.config import PreflightConfig
+from harness.core.errors import BadInputError
+from harness.core.secrets import redact
 
 _ROWS_IN_REASON = 10
 
@@ -186,9 +188,6 @@ def run_preflight(train_texts: list[tuple[int, str]],
 
 def write_preflight(result: PreflightResult, path: str | Path) -> Path:
     """Atomic write with every known secret redacted (provenance can carry a source URL)."""
-    from harness.core.atomic import write_text
-    from harness.core.secrets import redact
-
     text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
     return write_text(path, redact(text))
 
