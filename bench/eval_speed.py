@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> dict:
     from harness.core.backends import open_model
     from harness.core.cache import ResultCache
     from harness.core.config import EvaluationConfig
-    from harness.core.models import _HASH_CACHE, load_model, load_tokenizer, resolve_model
+    from harness.core.io import _HASH_MEMO
+    from harness.core.models import load_model, load_tokenizer, resolve_model
     from harness.core.records import read_records
     from suites.registry import get_suite, make_context
 
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> dict:
                 preds["medgate eval --fast-path"] = fast
         # cached re-run: fresh handle, model not in memory, weight hash not memoised in
         # this process -- what a second `medgate eval` process does
-        _HASH_CACHE.clear()
+        _HASH_MEMO.clear()
         (cached, _), cached_s, cached_cpu = timed(
             lambda: medgate(folder, "default0", False, model_in_memory=False))
         cached_loads = cached.stats["loads"]

@@ -14,8 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from harness.core.config import parse_yaml
 from harness.core.errors import BadInputError
+from harness.core.io import format_validation_errors, parse_yaml
 
 POLICIES_DIR = Path(__file__).parent / "policies"
 
@@ -124,26 +124,6 @@ def builtin_policies() -> list[str]:
     return sorted(p.stem for p in POLICIES_DIR.glob("*.yaml"))
 
 
-def _format(exc: ValidationError, source: str, data: object) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = list(err["loc"])
-        path = ".".join(str(p) for p in loc) or "(top level)"
-        # Name the check as well as its index: `checks.3 (forgetting).threshold`.
-        if len(loc) >= 2 and loc[0] == "checks" and isinstance(loc[1], int) \
-                and isinstance(data, dict) and isinstance(data.get("checks"), list) \
-                and loc[1] < len(data["checks"]) and isinstance(data["checks"][loc[1]], dict):
-            name = data["checks"][loc[1]].get("name")
-            if name:
-                path = ".".join([str(loc[0]), f"{loc[1]} ({name})", *map(str, loc[2:])])
-        if err["type"] == "extra_forbidden":
-            lines.append(f"{source}: unknown key '{path}'")
-        else:
-            msg = err["msg"].removeprefix("Value error, ")
-            lines.append(f"{source}: key '{path}': {msg}")
-    return "\n".join(lines)
-
-
 def parse_policy(text: str, source: str) -> Policy:
     data = parse_yaml(text, source)
     if not isinstance(data, dict):
@@ -151,7 +131,7 @@ def parse_policy(text: str, source: str) -> Policy:
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
-        raise BadInputError(_format(exc, source, data)) from exc
+        raise BadInputError(format_validation_errors(exc, source, data)) from exc
     policy.path = source
     policy.sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return policy

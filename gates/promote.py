@@ -18,7 +18,7 @@ from typing import Any
 from gates.result import PROMOTE, GateResult, read_gate
 from harness.core.atomic import write_json
 from harness.core.errors import BadInputError
-from harness.core.models import file_sha256
+from harness.core.io import file_sha256
 from harness.core.rundir import FINAL_TAG, RunDir
 from harness.core.secrets import redact
 

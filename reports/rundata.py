@@ -8,15 +8,13 @@ file is still bad input and names file and line.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.core.errors import BadInputError
+from harness.core.io import read_yaml
 from harness.core.records import read_records
 from harness.core.rundir import BASE_TAG, RunDir
 from harness.core.summaries import MetricEntry, SuiteInfo, SuiteSummary, read_summaries
@@ -25,14 +23,6 @@ from suites.registry import find_spec
 # Roles (suite tags) of the suites in the model card's safety section and the checklist's
 # safety item.
 SAFETY_ROLES = ("safety", "critical")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def is_run_dir(root: Path) -> bool:
@@ -47,15 +37,6 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise BadInputError(f"not valid JSON ({exc.msg})", where=f"{path}:{exc.lineno}") from exc
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise BadInputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=where) from exc
 
 
 @dataclass
@@ -194,7 +175,7 @@ def load_run(root: str | Path | RunDir) -> RunData:
     data = RunData(run=run)
 
     if run.config.exists():
-        loaded = _read_yaml(run.config)
+        loaded = read_yaml(run.config)
         data.config = loaded if isinstance(loaded, dict) else {}
     else:
         data.missing.append("config.resolved.yaml")

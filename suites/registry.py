@@ -27,11 +27,11 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from harness.core.config import EvaluationConfig
 from harness.core.errors import BadInputError
+from harness.core.io import read_yaml
 from suites.base import RunContext, Suite, SuiteSpec
 from suites.metrics import check_metric_names
 
@@ -63,16 +63,6 @@ _config_paths: tuple[tuple[Path, str], ...] = ()
 _cache: dict[tuple[tuple[Path, str], ...], dict[str, SuiteSpec]] = {}
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise BadInputError(f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                            where=f"{path}:{mark.line + 1}" if mark else str(path)) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"cannot read suite spec ({exc})", where=str(path)) from exc
-
 
 def _string_list(raw: dict[str, Any], key: str, path: Path) -> tuple[str, ...]:
     value = raw.get(key) or []
@@ -82,7 +72,7 @@ def _string_list(raw: dict[str, Any], key: str, path: Path) -> tuple[str, ...]:
 
 
 def _parse_spec(path: Path) -> SuiteSpec:
-    raw = _read_yaml(path)
+    raw = read_yaml(path, what="suite spec")
     if not isinstance(raw, dict):
         raise BadInputError("a suite spec must be a mapping", where=str(path))
     unknown = set(raw) - _FIELDS

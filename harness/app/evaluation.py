@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from harness.core.config import EvaluationConfig
 from harness.core.console import err
 from harness.core.errors import BadInputError
-from harness.core.models import file_sha256
+from harness.core.io import file_sha256
 from harness.core.records import records_path, write_records
 from harness.core.summaries import MetricEntry, SuiteInfo, SuiteSummary, write_suite_summary
 from suites.registry import get_spec, get_suite, make_context

@@ -9,7 +9,6 @@ path. Secrets are `SecretStr` and are stripped from anything written to disk.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,9 +16,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from harness.core.errors import BadInputError
+from harness.core.io import (
+    check_flow_nesting,
+    format_validation_errors,
+    read_yaml,
+    yaml_failure,
+)
 
 DEFAULT_MODEL = "smollm2-135m"
-SECRET_ENV_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "OPENAI_API_KEY", "MEDGATE_JUDGE_API_KEY")
 
 
 class Section(BaseModel):
@@ -217,47 +221,15 @@ class MedgateConfig(Section):
 # --- loading ---------------------------------------------------------------------------
 
 
-def _format_errors(exc: ValidationError, source: str) -> str:
-    lines = []
-    for err in exc.errors():
-        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        if err["type"] == "extra_forbidden":
-            lines.append(f"{source}: unknown key '{path}'")
-        else:
-            lines.append(f"{source}: key '{path}': {err['msg']}")
-    return "\n".join(lines)
-
-
 def _parse_scalar(text: str) -> Any:
     """`--set` values are YAML scalars/lists, so `1e-4`, `true`, `[q_proj,v_proj]` work."""
-    _check_flow_nesting(text, "--set value")
+    check_flow_nesting(text, "--set value")
     try:
         return yaml.safe_load(text) if text != "" else ""
     except yaml.YAMLError:
         return text
     except (ValueError, RecursionError) as exc:  # 2020-13-45, a 5000-digit int, [[[[...
-        raise BadInputError(f"--set value '{text[:60]}' cannot be read: {_yaml_failure(exc)}") from exc
-
-
-MAX_FLOW_NESTING = 100
-
-
-def _check_flow_nesting(text: str, where: str) -> None:
-    """Refuse `[[[[...` before PyYAML's scanner spends seconds on it (its cost grows with
-    the square of the open brackets) only to hit the recursion limit."""
-    depth = 0
-    for char in re.sub(r"[^\[\]{}]", "", text):
-        depth += 1 if char in "[{" else -1
-        if depth > MAX_FLOW_NESTING:
-            raise BadInputError(f"not valid YAML: brackets nested more than {MAX_FLOW_NESTING} "
-                                "levels deep", where=where)
-
-
-def _yaml_failure(exc: Exception) -> str:
-    """Why a YAML scalar or document could not be built beyond a syntax error."""
-    if isinstance(exc, RecursionError):
-        return "nested too deeply"
-    return str(exc).split(";")[0][:120]
+        raise BadInputError(f"--set value '{text[:60]}' cannot be read: {yaml_failure(exc)}") from exc
 
 
 def apply_override(data: dict[str, Any], assignment: str) -> None:
@@ -276,23 +248,6 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     node[parts[-1]] = _parse_scalar(value)
 
 
-def parse_yaml(text: str, source: str) -> Any:
-    """YAML text to data; any failure is bad input naming `source` (and the line if known).
-
-    Shared by every YAML file a user hands medgate (configs, gate policies), so each gets
-    the same guards against bracket bombs, huge numbers and deep nesting.
-    """
-    _check_flow_nesting(text, source)
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise BadInputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=where) from exc
-    except (ValueError, RecursionError) as exc:
-        raise BadInputError(f"not valid YAML: {_yaml_failure(exc)}", where=source) from exc
-
-
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
                 base: dict[str, Any] | None = None) -> MedgateConfig:
     """Read YAML (or start from `base`), apply `--set` overrides, validate."""
@@ -300,15 +255,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     data: dict[str, Any] = dict(base or {})
     if path is not None:
         source = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError as exc:
-            raise BadInputError("config file not found", where=source) from exc
-        except UnicodeDecodeError as exc:
-            raise BadInputError("config file is not UTF-8 text", where=source) from exc
-        except OSError as exc:  # a folder, no permission
-            raise BadInputError(f"cannot read config file ({exc.strerror})", where=source) from exc
-        loaded = parse_yaml(text, source)
+        loaded = read_yaml(path, what="config file")
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
@@ -319,7 +266,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     try:
         return MedgateConfig.model_validate(data)
     except ValidationError as exc:
-        raise BadInputError(_format_errors(exc, source + (" (with --set)" if overrides else ""))) from exc
+        raise BadInputError(format_validation_errors(exc, source + (" (with --set)" if overrides else ""))) from exc
 
 
 def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

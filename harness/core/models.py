@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.errors import BadInputError
+from harness.core.io import file_sha256_memo
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
 
@@ -168,23 +169,6 @@ def tokenizer_identity(tok: Any) -> str:
 
 # --- fingerprints ------------------------------------------------------------------------
 
-_HASH_CACHE: dict[tuple[str, int, int], str] = {}
-
-
-def file_sha256(path: str | Path) -> str:
-    """sha256 of a file, memoised on (path, size, mtime): weights are hashed once a process."""
-    path = Path(path)
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _HASH_CACHE:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        _HASH_CACHE[key] = digest.hexdigest()
-    return _HASH_CACHE[key]
-
-
 def _weight_files(folder: Path, gguf_file: str | None) -> list[Path]:
     if gguf_file:
         return [folder / gguf_file]
@@ -207,7 +191,7 @@ def fingerprint(spec: ModelSpec, adapter: str | Path | None = None) -> str:
             raise BadInputError("no weight files found", where=str(folder))
         for path in files:
             digest.update(path.name.encode())
-            digest.update(file_sha256(path).encode())
+            digest.update(file_sha256_memo(path).encode())
         prefix = "sha256:"
     else:
         digest.update(json.dumps(spec.describe(), sort_keys=True).encode())
@@ -216,7 +200,7 @@ def fingerprint(spec: ModelSpec, adapter: str | Path | None = None) -> str:
         adapter = Path(adapter)
         for path in sorted(adapter.glob("adapter_*")):
             digest.update(path.name.encode())
-            digest.update(file_sha256(path).encode())
+            digest.update(file_sha256_memo(path).encode())
     return prefix + digest.hexdigest()
 
 

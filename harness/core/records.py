@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.core.atomic import write_json, write_jsonl
+from harness.core.atomic import write_jsonl
 from harness.core.errors import BadInputError
 
 CLEAN = "clean"
@@ -85,53 +84,3 @@ def iter_records(path: str | Path) -> Iterator[Record]:
 
 def read_records(path: str | Path) -> list[Record]:
     return list(iter_records(path))
-
-
-# --- summaries (superseded) -------------------------------------------------------------
-# summary.json is read and written through harness.core.summaries (SuiteSummary,
-# MetricEntry, read_summaries, write_suite_summary). These dict helpers stay only until
-# their last callers (suites, reports, some tests) have moved; new code must not use them.
-
-
-def metric(value: float | None, ci: tuple[float, float] | list[float] | None = None,
-           n: int | None = None, **extra: Any) -> dict[str, Any]:
-    """A metric entry; NaN becomes None so JSON stays valid and gates fail closed on it."""
-
-    def clean(x: float | None) -> float | None:
-        if x is None:
-            return None
-        x = float(x)
-        return None if math.isnan(x) or math.isinf(x) else x
-
-    entry: dict[str, Any] = {
-        "value": clean(value),
-        "ci": [clean(ci[0]), clean(ci[1])] if ci is not None else None,
-        "n": n,
-    }
-    entry.update(extra)
-    return entry
-
-
-def metric_names(suite_summary: dict[str, Any]) -> list[str]:
-    return [k for k in suite_summary if not k.startswith("_")]
-
-
-def summary_path(eval_dir: str | Path) -> Path:
-    return Path(eval_dir) / "summary.json"
-
-
-def read_summary(eval_dir: str | Path) -> dict[str, dict[str, Any]]:
-    path = summary_path(eval_dir)
-    if not path.exists():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise BadInputError(f"not valid JSON ({exc.msg}, line {exc.lineno})", where=str(path)) from exc
-
-
-def update_summary(eval_dir: str | Path, suite: str, metrics: dict[str, Any]) -> Path:
-    """Replace one suite's entry, keeping the others (suites finish one at a time)."""
-    summary = read_summary(eval_dir)
-    summary[suite] = metrics
-    return write_json(summary_path(eval_dir), summary)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.core.config import EvaluationConfig
-from harness.core.records import read_records, read_summary
+from harness.core.records import read_records
 
 ROWS = [{"id": f"g{i}", "subject": ["astronomy", "world_religions"][i % 2],
          "question": f"Which of these is item {i}?", "choices": ["one", "two", "three", "four"],
@@ -16,6 +16,11 @@ ROWS = [{"id": f"g{i}", "subject": ["astronomy", "world_religions"][i % 2],
 MEDQA = [{"id": f"m{i}", "question": f"Patient {i} has a fever. Best next step?",
           "options": {"A": "Cultures", "B": "Discharge", "C": "Surgery", "D": "MRI"},
           "answer_idx": "ABCD"[i % 4]} for i in range(5)]
+
+
+def summary_on_disk(eval_dir):
+    """summary.json as written: the on-disk layout of the design, underscore keys included."""
+    return json.loads((eval_dir / "summary.json").read_text(encoding="utf-8"))
 
 
 def write(path: Path, rows: list[dict]) -> str:
@@ -43,7 +48,7 @@ def test_records_summary_and_cache_hit_loads_nothing(tiny_model_dir, tmp_path, d
     out = evaluate_model(first, ["medqa", "general"], tmp_path / "a", data=data, progress=False)
     assert out["failed"] == {}
     assert first.stats["loads"] == 1 and first.stats["forward_calls"] > 0
-    summary = read_summary(tmp_path / "a")
+    summary = summary_on_disk(tmp_path / "a")
     assert set(summary["medqa"]) == {"accuracy", "ece", "brier", "_info"}
     acc = summary["medqa"]["accuracy"]
     assert acc["n"] == 5 and acc["ci"][0] <= acc["value"] <= acc["ci"][1]
@@ -104,8 +109,8 @@ def test_a_model_in_another_dtype_is_scored_afresh(tiny_model_dir, tmp_path, dat
     auto = handle(tiny_model_dir, tmp_path / "cache")  # "auto" loads float32 on this backend
     evaluate_model(auto, ["medqa"], tmp_path / "c", data=data, progress=False)
     assert auto.stats["cache_hits"] == 20 and auto.stats["loads"] == 0
-    assert read_summary(tmp_path / "c")["medqa"]["accuracy"] == \
-        read_summary(tmp_path / "a")["medqa"]["accuracy"]
+    assert summary_on_disk(tmp_path / "c")["medqa"]["accuracy"] == \
+        summary_on_disk(tmp_path / "a")["medqa"]["accuracy"]
 
 
 def test_failing_suite_is_recorded_and_others_continue(tiny_model_dir, tmp_path, data):
@@ -118,7 +123,7 @@ def test_failing_suite_is_recorded_and_others_continue(tiny_model_dir, tmp_path,
     out = evaluate_model(handle(tiny_model_dir, tmp_path / "cache"), ["medqa", "general"],
                          tmp_path / "a", data={**data, "medqa": str(bad)}, progress=False)
     assert out["bad_input"] == ["medqa"] and f"{bad}:2" in out["failed"]["medqa"]
-    summary = read_summary(tmp_path / "a")
+    summary = summary_on_disk(tmp_path / "a")
     assert "_error" in summary["medqa"] and "accuracy" not in summary["medqa"]
     assert summary["general"]["accuracy"]["n"] == 6
     assert not (tmp_path / "a" / "medqa.records.jsonl").exists()
@@ -137,7 +142,7 @@ def test_generation_and_perplexity_suites(tiny_model_dir, tmp_path):
                          data={"notes-summary": notes, "medtext-ppl": text},
                          config=EvaluationConfig(max_new_tokens=8), progress=False)
     assert out["failed"] == {}
-    summary = read_summary(tmp_path / "a")
+    summary = summary_on_disk(tmp_path / "a")
     assert 0 <= summary["notes-summary"]["rouge_l"]["value"] <= 1
     assert summary["notes-summary"]["bleu4"]["n"] == 2
     ppl = summary["medtext-ppl"]["perplexity"]["value"]
@@ -149,4 +154,4 @@ def test_generation_and_perplexity_suites(tiny_model_dir, tmp_path):
                    data={"notes-summary": notes, "medtext-ppl": text},
                    config=EvaluationConfig(max_new_tokens=8), progress=False)
     assert h2.stats["loads"] == 0
-    assert read_summary(tmp_path / "b")["medtext-ppl"]["perplexity"]["value"] == ppl
+    assert summary_on_disk(tmp_path / "b")["medtext-ppl"]["perplexity"]["value"] == ppl
