@@ -46,8 +46,7 @@ def summarise(spec: SuiteSpec, records: list[Record], ctx: RunContext,
 class MultipleChoiceSuite:
     """Items scored by choice log-likelihood in an lm-eval prompt format."""
 
-    OPTIONS: ClassVar[dict[str, Any]] = {"subjects": list[str], "per_subject": bool,
-                                         "labels": list[str]}
+    OPTIONS: ClassVar[dict[str, Any]] = {"subjects": list[str], "labels": list[str]}
 
     def __init__(self, spec: SuiteSpec) -> None:
         self.spec = spec

@@ -26,9 +26,9 @@ def specs_dir(tmp_path, monkeypatch):
     folder = tmp_path / "specs"
     shutil.copytree(suite_registry.SPECS_DIR, folder)
     monkeypatch.setattr(suite_registry, "SPECS_DIR", folder)
-    suite_registry._specs.cache_clear()
+    suite_registry._cache.clear()
     yield folder
-    suite_registry._specs.cache_clear()
+    suite_registry._cache.clear()
 
 
 def _recs(correct: list[bool], subjects: list[str]) -> list[Record]:
@@ -92,11 +92,11 @@ def test_unregistered_metric_in_a_spec_is_bad_input_naming_file_and_metric(specs
         suite_registry.list_specs()
     assert str(spec) in str(info.value) and "'exactness'" in str(info.value)
     assert "known: accuracy" in str(info.value)
-    suite_registry._specs.cache_clear()
+    suite_registry._cache.clear()
     assert main(["suites"]) == 2
     err = capsys.readouterr().err
     assert "medqa.yaml" in err and "exactness" in err
-    suite_registry._specs.cache_clear()
+    suite_registry._cache.clear()
     assert main(["eval", "--model", "smollm2-135m", "--suites", "medqa"]) == 2
     assert "exactness" in capsys.readouterr().err
 

@@ -67,7 +67,7 @@ def test_suites_json_and_tag_filter(capsys):
     assert specs["safety"]["accepted_options"]["judge"]["enum"] == ["rules", "llm"]
     assert set(specs["medqa-robust"]["accepted_options"]) == {"variants", "lexicon",
                                                               "age_shift_years"}
-    assert specs["general"]["options"] == {"per_subject": True}
+    assert specs["pubmedqa"]["options"] == {"labels": ["yes", "no", "maybe"]}
     assert specs["latency"]["spec_file"].endswith("suites/specs/latency.yaml")
     assert main(["suites", "--tag", "forgetting"]) == 0
     table = capsys.readouterr().out
@@ -95,17 +95,18 @@ def test_config_options_override_spec_defaults():
     assert make_context("safety").options == {"judge": "rules"}
     ctx = make_context("safety", options={"max_new_tokens": 8, "judge": "llm"})
     assert ctx.options == {"judge": "llm", "max_new_tokens": 8}
-    suite = get_suite("general", {"per_subject": False})
-    assert suite.spec.options == {"per_subject": False}
-    assert get_spec("general").options == {"per_subject": True}  # the spec stays the default
+    suite = get_suite("pubmedqa", {"labels": ["no", "yes", "maybe"]})
+    assert suite.spec.options == {"labels": ["no", "yes", "maybe"]}
+    # the spec stays the default
+    assert get_spec("pubmedqa").options == {"labels": ["yes", "no", "maybe"]}
 
 
 @pytest.mark.parametrize(("options", "where", "why"), [
     ({"safety": {"judge": "vibes"}}, "evaluation.suite_options.safety.judge", "'rules' or 'llm'"),
     ({"safety": {"nope": 1}}, "evaluation.suite_options.safety.nope", "has no option 'nope'"),
     ({"latency": {"prompts": 0}}, "evaluation.suite_options.latency.prompts", "greater than 0"),
-    ({"general": {"per_subject": "yes"}}, "evaluation.suite_options.general.per_subject",
-     "valid boolean"),
+    ({"general": {"subjects": "astronomy"}}, "evaluation.suite_options.general.subjects",
+     "valid list"),
     ({"critical": {"judge": "rules"}}, "evaluation.suite_options.critical.judge", "none"),
     ({"nosuch": {}}, "evaluation.suite_options.nosuch", "unknown suite 'nosuch'"),
 ])
@@ -125,7 +126,7 @@ def test_bad_suite_option_exits_2_before_any_model_work(tmp_path, capsys):
 
 def test_config_options_reach_the_suite(tiny_model_dir, tmp_path, monkeypatch):
     from harness.app.evaluation import evaluate_model
-    from harness.core.backends.base import open_model
+    from harness.core.backends import open_model
     from harness.core.cache import ResultCache
 
     data = tmp_path / "g.jsonl"
@@ -142,5 +143,5 @@ def test_config_options_reach_the_suite(tiny_model_dir, tmp_path, monkeypatch):
         return set(json.loads((tmp_path / name / "summary.json").read_text())["general"])
 
     assert {"accuracy.astronomy", "accuracy.virology"} <= metrics("default")
-    assert metrics("whole", suite_options={"general": {"per_subject": False}}) == {
-        "accuracy", "_info"}
+    only = metrics("astronomy", suite_options={"general": {"subjects": ["astronomy"]}})
+    assert "accuracy.astronomy" in only and "accuracy.virology" not in only
