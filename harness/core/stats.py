@@ -87,13 +87,55 @@ def proportion_entry(correct: Sequence[bool]) -> dict[str, Any]:
     return metric(k / n if n else math.nan, wilson_ci(k, n), n).to_json()
 
 
+def _cluster_index(clusters: Sequence[Any] | None, size: int) -> np.ndarray:
+    """Each record's cluster number (0..C-1); every record its own cluster when None."""
+    if clusters is None:
+        return np.arange(size)
+    if len(clusters) != size:
+        raise ValueError("clusters must label every value")
+    _, index = np.unique(np.asarray([str(c) for c in clusters]), return_inverse=True)
+    return index.reshape(-1)
+
+
+def cluster_count(clusters: Sequence[Any]) -> int:
+    """The number of independent units (distinct cluster labels)."""
+    return len({str(c) for c in clusters})
+
+
+def cluster_bootstrap_mean(values: Sequence[float], clusters: Sequence[Any] | None = None, *,
+                           n_boot: int = 2000, seed: int = 0,
+                           confidence: float = CONFIDENCE) -> tuple[float, float, float, int]:
+    """The pooled mean of `values` with a percentile bootstrap CI over clusters.
+
+    Records that share an item (perturbation variants, repeated samples) are not
+    independent: resampling items, each with all its records, gives an interval that
+    counts items, not records. Returns (mean, lo, hi, number of clusters); the mean is the
+    pooled record mean, each resample's the ratio of its records' sum to their count.
+    """
+    x = np.asarray(values, dtype=float)
+    if x.size == 0:
+        return (math.nan, math.nan, math.nan, 0)
+    index = _cluster_index(clusters, x.size)
+    n_clusters = int(index.max()) + 1
+    sums = np.bincount(index, weights=x, minlength=n_clusters)
+    sizes = np.bincount(index, minlength=n_clusters).astype(float)
+    rng = np.random.default_rng(seed)
+    draw = rng.integers(0, n_clusters, size=(n_boot, n_clusters))
+    means = sums[draw].sum(axis=1) / sizes[draw].sum(axis=1)
+    alpha = (1 - confidence) / 2
+    return (float(x.mean()), float(np.quantile(means, alpha)),
+            float(np.quantile(means, 1 - alpha)), n_clusters)
+
+
 def paired_bootstrap_diff(a: Sequence[float], b: Sequence[float], *, n_boot: int = 2000,
-                          seed: int = 0,
-                          confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+                          seed: int = 0, confidence: float = CONFIDENCE,
+                          clusters: Sequence[Any] | None = None) -> tuple[float, float, float]:
     """mean(a) - mean(b) over the same items, with a percentile bootstrap CI.
 
     Items are resampled as pairs, so the interval reflects per-item agreement between
-    the two models rather than two independent standard errors.
+    the two models rather than two independent standard errors. With `clusters` (one
+    label per pair, e.g. the item id of a perturbation variant), whole clusters are
+    resampled together.
     """
     x = np.asarray(a, dtype=float)
     y = np.asarray(b, dtype=float)
@@ -101,12 +143,55 @@ def paired_bootstrap_diff(a: Sequence[float], b: Sequence[float], *, n_boot: int
         raise ValueError("paired samples must have the same length")
     if x.size == 0:
         return (math.nan, math.nan, math.nan)
+    if clusters is not None:
+        diff, lo, hi, _ = cluster_bootstrap_mean(x - y, clusters, n_boot=n_boot, seed=seed,
+                                                 confidence=confidence)
+        return (diff, lo, hi)
     d = x - y
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, d.size, size=(n_boot, d.size))
     means = d[idx].mean(axis=1)
     alpha = (1 - confidence) / 2
     return (float(d.mean()), float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha)))
+
+
+# A model whose answers collapse onto one option: at or above this share of its answers
+# are the same option, the benchmark cannot tell it from a constant guesser.
+DEGENERATE_SHARE = 0.9
+
+
+def prediction_spread(preds: Sequence[Any], gold: Sequence[Any] | None = None,
+                      degenerate_share: float = DEGENERATE_SHARE) -> dict[str, Any]:
+    """How the answers spread over the options: the modal answer and its share, the
+    entropy in bits (and normalised by log2 of the options seen in answers and gold), and
+    whether the predictions are degenerate (modal share >= `degenerate_share`).
+
+    An unreadable answer (None) counts as its own option, so a model that answers
+    nothing readable is degenerate too. `gold`, when given, adds the modal answer's share
+    among the gold answers: a set whose gold answers are that concentrated is not flagged.
+    """
+    labels = ["<none>" if p is None else str(p) for p in preds]
+    n = len(labels)
+    if n == 0:
+        return {"n": 0, "modal": None, "modal_share": None, "entropy_bits": None,
+                "normalized_entropy": None, "degenerate": False, "counts": {}}
+    values, counts = np.unique(np.asarray(labels), return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    modal = str(values[order[0]])
+    share = float(counts[order[0]] / n)
+    p = counts / n
+    entropy = float(-(p * np.log2(p)).sum())
+    options = set(labels) | {str(g) for g in (gold or [])}
+    norm = entropy / math.log2(len(options)) if len(options) > 1 else 0.0
+    gold_share = None
+    if gold:
+        gold_share = sum(str(g) == modal for g in gold) / len(gold)
+    degenerate = share >= degenerate_share and (gold_share is None
+                                                or gold_share < degenerate_share)
+    return {"n": n, "modal": modal, "modal_share": share, "entropy_bits": entropy,
+            "normalized_entropy": float(norm), "degenerate": bool(degenerate),
+            "gold_share_of_modal": gold_share,
+            "counts": {str(values[i]): int(counts[i]) for i in order}}
 
 
 def mcnemar_exact(only_a: int, only_b: int) -> float:

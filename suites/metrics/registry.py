@@ -32,11 +32,13 @@ _NAME = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.<[a-z_]+>)?")
 class MetricInput:
     """What a metric reads: the suite's records, its effective options (the spec's
     options, the run's overrides and what the suite resolved from them, e.g. `variants`)
-    and the run's seed for resampling."""
+    , the run's seed for resampling and the confidence of the intervals (a gate judging
+    K candidates without a held-out split recomputes them at a corrected level)."""
 
     records: Sequence[Record]
     options: Mapping[str, Any] = field(default_factory=dict)
     seed: int = 0
+    confidence: float = 0.95
 
 
 MetricFn = Callable[[MetricInput], Any]
@@ -110,9 +112,10 @@ def as_entry(value: Any, name: str) -> MetricEntry:
 
 def compute_metrics(names: Sequence[str], records: Sequence[Record], *,
                     options: Mapping[str, Any] | None = None,
-                    seed: int = 0) -> dict[str, MetricEntry]:
+                    seed: int = 0, confidence: float = 0.95) -> dict[str, MetricEntry]:
     """The summary entries of `names`, in their order (a family's in its own order)."""
-    data = MetricInput(records=records, options=dict(options or {}), seed=seed)
+    data = MetricInput(records=records, options=dict(options or {}), seed=seed,
+                       confidence=confidence)
     out: dict[str, MetricEntry] = {}
     for name in names:
         registered = get_metric(name)
