@@ -36,6 +36,14 @@ SelectionRule = Literal["best_primary", "last_passing"]
 # Where the rule that chose came from: the policy file, the run's config (gates.selection),
 # or `medgate gate --selection`.
 SelectionSource = Literal["policy", "config", "cli"]
+# A check's outcome. "insufficient": the data cannot show the threshold at the policy's
+# confidence (it BLOCKs, and the check says how many items would); "reported": measured and
+# shown, not gated (a cuda-gated check measured on a CPU).
+Outcome = Literal["pass", "fail", "insufficient", "reported"]
+# Which items a check was judged on: the selection part (the items that chose among the
+# candidates), the confirmation part (the items held out from choosing) or all of them
+# (no split: the confidence is then corrected for the number of candidates).
+ItemPart = Literal["selection", "confirmation", "all"]
 
 
 def _now() -> str:
@@ -52,7 +60,11 @@ class CheckResult(_Result):
     """One policy check judged on one model: an entry of a checkpoint's `checks`.
 
     `compared` is the number actually held against `threshold` (a point estimate or a
-    bound); `passed` is None only for a check reported and not gated (`gated` False).
+    bound). `outcome` is pass, fail, insufficient (the data cannot show the threshold:
+    `n_needed` says how many items would) or reported (not gated); `passed` is True only
+    on a pass and None only for a reported check. `screened` marks a check judged on a
+    point estimate by the policy's explicit choice: it passed a screen, it did not show
+    the threshold.
     """
 
     name: str
@@ -69,7 +81,16 @@ class CheckResult(_Result):
     min_n: int | None = None
     gated: bool = True
     passed: bool | None = False  # fail closed: a result nobody judged has not passed
+    outcome: Outcome = "fail"
+    screened: bool = False
     reason: str = ""
+    # The items judged (selection, confirmation or all) and the confidence the bounds were
+    # computed at (the policy's, or corrected for the number of candidates).
+    items: ItemPart | None = None
+    confidence: float | None = None
+    # The spread of the model's answers when they collapsed onto one option (modal,
+    # modal_share, entropy_bits, n): the suite carried no information about this model.
+    degenerate: dict[str, Any] | None = None
     # Written only when set: the device of a cuda-gated check ...
     device: str | None = None
     # ... a rare-event rate's one-sided bound, its events and the items that would show it ...
@@ -94,7 +115,7 @@ class CheckResult(_Result):
 
 
 _ALWAYS = ("name", "suite", "metric", "judge", "value", "op", "threshold", "ci", "compared",
-           "bound", "n", "min_n", "gated", "passed", "reason")
+           "bound", "n", "min_n", "gated", "passed", "outcome", "screened", "reason")
 
 
 class CheckpointVerdict(_Result):
@@ -127,8 +148,18 @@ class CheckpointVerdict(_Result):
 
     @property
     def failed(self) -> list[CheckResult]:
-        """Gated checks that did not pass (a failed or unjudgeable one alike)."""
+        """Gated checks that did not pass (failed, insufficient evidence or unjudgeable)."""
         return [c for c in self.checks if c.gated and c.passed is not True]
+
+    @property
+    def insufficient(self) -> list[CheckResult]:
+        """Gated checks whose data could not show their threshold."""
+        return [c for c in self.checks if c.gated and c.outcome == "insufficient"]
+
+    @property
+    def screened(self) -> list[CheckResult]:
+        """Passed checks judged on a point estimate (screened, not shown)."""
+        return [c for c in self.checks if c.screened and c.passed is True]
 
 
 class SelectionRecord(_Result):
@@ -146,6 +177,26 @@ class SelectionRecord(_Result):
         data = handler(self)
         optional = ("primary_metric", "primary_values")  # absent when nothing was ranked
         return {k: v for k, v in data.items() if k not in optional or k in self.model_fields_set}
+
+
+class SplitRecord(_Result):
+    """How the judged items were split between choosing and confirming.
+
+    With the split on, every item is assigned by its id alone (`method`): the share
+    `confirm_fraction` confirms, the rest selects; the candidates are judged and ranked on
+    the selection part, and the one chosen is judged again on the confirmation part, whose
+    verdict is the run's. With it off, every candidate is judged on all items at a
+    confidence corrected for the `candidates` judged (`correction`).
+    """
+
+    enabled: bool = True
+    confirm_fraction: float | None = None
+    method: str = ""
+    candidates: int = 0
+    correction: Literal["none", "bonferroni"] = "none"
+    confidence: float | None = None
+    # Per suite: {"selection": n items, "confirmation": n items}.
+    items: dict[str, dict[str, int]] = {}
 
 
 class PolicyRef(_Result):
@@ -170,7 +221,13 @@ class GateResult(_Result):
     selected: str | None = None
     reasons: list[str] = []
     selection: SelectionRecord = SelectionRecord()
+    # The candidates, each judged on the selection items (all items with the split off).
     checkpoints: dict[str, CheckpointVerdict] = {}
+    split: SplitRecord = SplitRecord()
+    # The chosen candidate judged on the confirmation items: the run's verdict (None when
+    # nothing was chosen, or with the split off).
+    chosen: str | None = None
+    confirmation: CheckpointVerdict | None = None
     policy: PolicyRef = PolicyRef()
     baseline: BaselineRef = BaselineRef()
     run_dir: str = ""
@@ -181,11 +238,23 @@ class GateResult(_Result):
         for tag, verdict in self.checkpoints.items():
             if not verdict.tag:
                 verdict.tag = tag
+        if self.confirmation is not None and not self.confirmation.tag and self.chosen:
+            self.confirmation.tag = self.chosen
         return self
 
     @property
     def failed_checks(self) -> int:
         return sum(len(v.failed) for v in self.checkpoints.values())
+
+    @property
+    def deciding(self) -> CheckpointVerdict | None:
+        """The verdict that decided the run: the confirmation of the chosen checkpoint,
+        else (split off) the selected checkpoint's own verdict."""
+        if self.confirmation is not None:
+            return self.confirmation
+        if self.selected:
+            return self.checkpoints.get(self.selected)
+        return None
 
 
 def write_gate_json(path: str | Path, result: GateResult) -> Path:
