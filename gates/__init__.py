@@ -9,6 +9,7 @@ from gates.judge import (
     judge_run,
     preflight_block,
     resolve_baseline_tag,
+    selection_metric,
     write_gate,
 )
 from gates.policy import Check, Policy, builtin_policies, load_policy
@@ -26,5 +27,6 @@ from gates.result import (
 __all__ = [
     "BLOCK", "PROMOTE", "Check", "CheckResult", "CheckpointVerdict", "GateResult", "Policy",
     "SelectionRecord", "builtin_policies", "judge_checkpoint", "judge_run", "load_policy",
-    "preflight_block", "promote", "read_gate", "resolve_baseline_tag", "write_gate",
+    "preflight_block", "promote", "read_gate", "resolve_baseline_tag", "selection_metric",
+    "write_gate",
 ]

@@ -1,14 +1,23 @@
 """Judging one check of a policy against one model's evidence.
 
-Each check yields one CheckResult (gates.result; an entry of gate.json's `checks`): the value,
-the number actually compared with the threshold (a point estimate or a bound), the CI,
-`passed` and a reason a reviewer can read without the code. `passed` is None only for a
-check that is reported and not gated (latency on a CPU-only machine); any evidence that
-is missing, crashed, NaN or too small makes `passed` False with that reason.
+Each check yields one CheckResult (gates.result; an entry of gate.json's `checks`) with an
+outcome a reviewer can act on:
+
+- pass: the bound the judge names shows the threshold at the confidence judged (or, for a
+  check the policy marks `screen: true`, the point estimate meets it: screened, not shown);
+- fail: the data point the wrong way (the point estimate misses the threshold, or a
+  paired CI shows the drop);
+- insufficient: the point estimate meets the threshold but the bound cannot show it, or
+  too few items were judged, or the model's answers collapsed onto one option; the check
+  says how many items would show it. It BLOCKs like a fail;
+- reported: measured and shown, not gated (a cuda-gated check measured on a CPU).
+
+Missing, crashed or NaN evidence fails closed with the reason.
 """
 
 from __future__ import annotations
 
+import math
 import operator
 from dataclasses import dataclass
 from typing import Any
@@ -17,10 +26,12 @@ from gates.evidence import EvidenceError, ModelEvidence
 from gates.paired import PairedDiff, pair_records, paired_diff
 from gates.policy import Check, Policy
 from gates.result import CheckResult
-from harness.core.stats import n_needed
-from harness.core.summaries import finite
+from harness.core.records import Record
+from harness.core.stats import n_needed, prediction_spread, upper_bound
+from harness.core.summaries import MetricEntry, finite
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+MAX_N_NEEDED = 10_000_000
 
 
 def fmt(x: Any) -> str:
@@ -30,94 +41,17 @@ def fmt(x: Any) -> str:
     return f"{v:.4g}"
 
 
-def _base_result(check: Check, policy: Policy) -> CheckResult:
-    return CheckResult(name=check.name, suite=check.suite, metric=check.metric,
-                       judge=check.judge, value=None, op=check.op, threshold=check.threshold,
-                       ci=None, compared=None, bound=check.bound, n=None,
-                       min_n=policy.min_n_for(check), gated=True, passed=False, reason="")
-
-
-def _compare(result: CheckResult, label: str) -> None:
-    """Set passed/reason from result.compared op threshold; NaN fails."""
-    compared, op, threshold = result.compared, result.op, result.threshold
-    if finite(compared) is None:
-        result.passed = False
-        result.reason = f"{label} is {fmt(compared)}: cannot be judged"
-        return
-    ok = passes(Decision(compared=compared, op=op, threshold=threshold))
-    result.passed = ok
-    result.reason = (f"{label} {fmt(compared)} {op} {fmt(threshold)}" if ok
-                     else f"{label} {fmt(compared)} is not {op} {fmt(threshold)}")
-
-
-def _check_n(result: CheckResult, n: int | None, what: str) -> bool:
-    """Fail closed on a suite smaller than min_n (or one that does not report n)."""
-    min_n = result.min_n
-    result.n = n
-    if not min_n:
-        return True
-    if n is None:
-        result.passed = False
-        result.reason = f"{what} does not report n; min_n is {min_n}"
-        return False
-    if n < min_n:
-        result.passed = False
-        result.reason = f"n={n} {what} < min_n={min_n}: too few to judge"
-        return False
-    return True
-
-
-def _judge_summary(check: Check, result: CheckResult, model: ModelEvidence) -> None:
-    entry = model.metric(check.suite, check.metric)
-    model.records(check.suite)  # the items behind the number must be there to review
-    result.value = finite(entry.value)
-    ci = entry.ci
-    result.ci = [finite(c) for c in ci] if ci is not None and len(ci) == 2 else None
-    if entry.is_rate:
-        result.upper95 = finite(entry.upper95)
-        if entry.events is not None:
-            result.events = entry.events
-        if check.op in ("<", "<=") and check.threshold is not None:
-            result.n_needed = n_needed(float(check.threshold), events=entry.events or 0)
-    if result.value is None:
-        result.passed = False
-        result.reason = (f"{check.suite}.{check.metric} is {fmt(entry.value)} "
-                         "(NaN or not measured)")
-        return
-    if not _check_n(result, entry.n, f"items in {check.suite}"):
-        return
-    label = f"{check.metric}"
-    if check.judge == "point":
-        result.compared = result.value
-    elif check.judge == "ci_upper":
-        # A rate entry's one-sided exact 95% bound is what a rare-event gate needs; an
-        # entry without it falls back to the upper end of its two-sided CI.
-        if entry.is_rate:
-            result.compared, label = result.upper95, f"{check.metric} upper95"
-        else:
-            result.compared = result.ci[1] if result.ci else None
-            label = f"{check.metric} CI upper"
-    else:
-        result.compared = result.ci[0] if result.ci else None
-        label = f"{check.metric} CI lower"
-    _compare(result, label)
-    needed = result.n_needed
-    if not needed:
-        return
-    if not result.passed:
-        result.reason += (f" (n={result.n}; showing < {fmt(check.threshold)} at 95% "
-                          f"needs n >= {needed})")
-    elif check.judge == "point" and (finite(result.upper95) or 0) >= check.threshold:
-        # Passing on the point estimate is not evidence the rate is below the threshold.
-        result.reason += (f" (point estimate only: upper95 {fmt(result.upper95)} at "
-                          f"n={result.n}; showing < {fmt(check.threshold)} needs "
-                          f"n >= {needed})")
+def _holds(value: float | None, op: str | None, threshold: float | None) -> bool:
+    v = finite(value)
+    return v is not None and op is not None and threshold is not None \
+        and bool(OPS[op](v, float(threshold)))
 
 
 @dataclass(frozen=True)
 class Decision:
-    """What a paired judge holds against its threshold: the number `compared`, `op` and
-    `threshold`, with the value, CI and bound it came from."""
+    """What a judge holds against its threshold: the number `compared` (a bound, or the
+    point estimate of a screening judge), `op` and `threshold`, with the value, CI and
+    bound it came from. `screen`: the compared number is a point estimate."""
 
     compared: float | None
     op: str | None
@@ -125,6 +59,21 @@ class Decision:
     value: float | None = None
     ci: list[float | None] | None = None
     bound: str | None = None
+    screen: bool = False
+
+    @property
+    def outcome(self) -> str:
+        """pass, fail or insufficient: see the module docstring."""
+        if _holds(self.compared, self.op, self.threshold):
+            return "pass"
+        if self.screen or not _holds(self.value, self.op, self.threshold):
+            return "fail"
+        return "insufficient"
+
+
+def passes(decision: Decision) -> bool:
+    """Whether a decision's compared number meets its threshold; NaN never passes."""
+    return decision.outcome == "pass"
 
 
 def paired_decision(check: Check, d: PairedDiff) -> Decision:
@@ -143,19 +92,177 @@ def paired_decision(check: Check, d: PairedDiff) -> Decision:
         # The checkpoint carries the burden: its CI must exclude a drop of `margin`.
         return Decision(ci[0], ">", -float(check.margin), value, ci, "ci_lower")
     if check.judge == "no_regression":
-        # Blocks only when the CI shows a drop beyond `margin`.
-        return Decision(ci[1], ">=", -float(check.margin), value, ci, "ci_upper")
+        # A screen: it blocks only when the CI shows a drop beyond `margin`.
+        return Decision(ci[1], ">=", -float(check.margin), value, ci, "ci_upper", screen=True)
     idx = {"point": None, "ci_lower": 0, "ci_upper": 1}[check.bound or "point"]
     return Decision(value if idx is None else ci[idx], check.op, check.threshold, value, ci,
-                    check.bound)
+                    check.bound, screen=idx is None)
 
 
-def passes(decision: Decision) -> bool:
-    """Whether a decision's compared number meets its threshold; NaN never passes."""
-    compared = finite(decision.compared)
-    return compared is not None and decision.op is not None \
-        and decision.threshold is not None \
-        and bool(OPS[decision.op](compared, float(decision.threshold)))
+def _scaled_n_needed(n: int | None, decision: Decision) -> int | None:
+    """Items for the bound to reach the threshold if the estimate stayed where it is.
+
+    An interval's half-width shrinks as 1/sqrt(n), so n * (half-width / gap)^2, where the
+    gap is the distance from the estimate to the threshold. An approximation, stated as one.
+    """
+    value, bound = finite(decision.value), finite(decision.compared)
+    if not n or value is None or bound is None or decision.threshold is None:
+        return None
+    gap = abs(value - float(decision.threshold))
+    if gap == 0:
+        return None
+    return min(MAX_N_NEEDED, math.ceil(n * ((value - bound) / gap) ** 2) + 1)
+
+
+def _rate_n_needed(rate: float, threshold: float, confidence: float) -> int | None:
+    """Items for the exact one-sided bound of a rate to fall below `threshold` if the
+    rate stayed at `rate` (0 events: the classic ~3/n rule)."""
+    if not 0 < threshold < 1 or rate >= threshold:
+        return None
+    if rate == 0:
+        return n_needed(threshold, confidence=confidence)
+    lo, hi = 1, 64
+    while upper_bound(math.ceil(rate * hi), hi, confidence) >= threshold:
+        hi *= 2
+        if hi > MAX_N_NEEDED:
+            return None
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if upper_bound(math.ceil(rate * mid), mid, confidence) < threshold:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _base_result(check: Check, policy: Policy, confidence: float,
+                 model: ModelEvidence) -> CheckResult:
+    return CheckResult(name=check.name, suite=check.suite, metric=check.metric,
+                       judge=check.judge, value=None, op=check.op, threshold=check.threshold,
+                       ci=None, compared=None, bound=check.bound, n=None,
+                       min_n=policy.min_n_for(check), gated=True, passed=False,
+                       outcome="fail", screened=check.screen, reason="", items=model.part,
+                       confidence=confidence)
+
+
+def _settle(result: CheckResult, decision: Decision, label: str) -> None:
+    """outcome, passed and reason from a decision; NaN fails."""
+    result.compared = decision.compared
+    if finite(decision.compared) is None:
+        result.outcome, result.passed = "fail", False
+        result.reason = f"{label} is {fmt(decision.compared)}: cannot be judged"
+        return
+    outcome = decision.outcome
+    result.outcome, result.passed = outcome, outcome == "pass"
+    cmp = f"{label} {fmt(decision.compared)}"
+    if outcome == "pass":
+        result.reason = f"{cmp} {decision.op} {fmt(decision.threshold)}"
+        if decision.screen:
+            result.reason += " (screened, not shown: a point estimate)"
+    elif outcome == "fail":
+        shown = cmp if decision.screen else f"estimate {fmt(decision.value)}"
+        result.reason = f"{shown} is not {decision.op} {fmt(decision.threshold)}"
+    else:
+        result.reason = (f"insufficient evidence: estimate {fmt(decision.value)} meets "
+                         f"{decision.op} {fmt(decision.threshold)} but {cmp} does not show it "
+                         f"at {fmt(result.confidence)} confidence")
+        if result.n_needed:
+            result.reason += f"; about n >= {result.n_needed} items would"
+
+
+def _enough_items(result: CheckResult, n: int | None, what: str) -> bool:
+    """Too few items (or none reported) cannot show anything: insufficient evidence."""
+    min_n = result.min_n
+    result.n = n
+    if not min_n:
+        return True
+    if n is None:
+        result.outcome, result.passed = "fail", False
+        result.reason = f"{what} does not report n; min_n is {min_n}"
+        return False
+    if n < min_n:
+        result.outcome, result.passed = "insufficient", False
+        result.n_needed = min_n
+        result.reason = (f"insufficient evidence: n={n} {what} < min_n={min_n} "
+                         f"({result.items} items)")
+        return False
+    return True
+
+
+def _summary_decision(check: Check, entry: MetricEntry) -> tuple[Decision, str]:
+    value = finite(entry.value)
+    ci = [finite(c) for c in entry.ci] if entry.ci is not None and len(entry.ci) == 2 else None
+    if check.judge == "point":
+        return Decision(value, check.op, check.threshold, value, ci, None, screen=True), \
+            check.metric
+    if check.judge == "ci_upper":
+        # A rate's exact one-sided bound is what a rare-event gate needs; an entry without
+        # it falls back to the upper end of its two-sided CI.
+        if entry.is_rate:
+            return Decision(finite(entry.upper95), check.op, check.threshold, value, ci,
+                            "ci_upper"), f"{check.metric} upper bound"
+        return Decision(ci[1] if ci else None, check.op, check.threshold, value, ci,
+                        "ci_upper"), f"{check.metric} CI upper"
+    if entry.lower95 is not None:
+        return Decision(finite(entry.lower95), check.op, check.threshold, value, ci,
+                        "ci_lower"), f"{check.metric} lower bound"
+    return Decision(ci[0] if ci else None, check.op, check.threshold, value, ci,
+                    "ci_lower"), f"{check.metric} CI lower"
+
+
+def _summary_n_needed(check: Check, entry: MetricEntry, decision: Decision,
+                      confidence: float) -> int | None:
+    value = finite(entry.value)
+    if value is None or check.threshold is None:
+        return None
+    if entry.is_rate and check.op in ("<", "<="):
+        return _rate_n_needed(value, float(check.threshold), confidence)
+    clustered = entry.model_dump().get("n_records") not in (None, entry.n)
+    if entry.direction == "higher_is_better" and check.op in (">", ">=") \
+            and entry.lower95 is not None and not clustered:
+        # The misses are the rare event: the same exact bound, mirrored.
+        return _rate_n_needed(1 - value, 1 - float(check.threshold), confidence)
+    return _scaled_n_needed(entry.n, decision)
+
+
+def _judge_summary(check: Check, result: CheckResult, model: ModelEvidence) -> None:
+    entry = model.metric(check.suite, check.metric, result.confidence)
+    model.records(check.suite)  # the items behind the number must be there to review
+    result.value = finite(entry.value)
+    ci = entry.ci
+    result.ci = [finite(c) for c in ci] if ci is not None and len(ci) == 2 else None
+    if entry.is_rate:
+        result.upper95 = finite(entry.upper95)
+        if entry.events is not None:
+            result.events = entry.events
+    if result.value is None:
+        result.reason = (f"{check.suite}.{check.metric} is {fmt(entry.value)} "
+                         "(NaN or not measured)")
+        return
+    if not _enough_items(result, entry.n, f"items in {check.suite}"):
+        return
+    decision, label = _summary_decision(check, entry)
+    if result.ci is None and not check.screen and decision.compared is None:
+        result.reason = (f"{check.suite}.{check.metric} has no interval to judge "
+                         f"'{check.judge}' on")
+        return
+    if not check.screen:
+        result.n_needed = _summary_n_needed(check, entry, decision, result.confidence)
+    _settle(result, decision, label)
+
+
+def degenerate_spread(records: list[Record], share: float) -> dict[str, Any] | None:
+    """The spread of the model's chosen options when they collapsed onto one option
+    (None when they did not, or the records are not multiple choice)."""
+    chosen = [r for r in records if r.choice_logprobs]
+    if not chosen:
+        return None
+    spread = prediction_spread([r.pred for r in chosen], gold=[r.gold for r in chosen],
+                               degenerate_share=share)
+    if not spread["degenerate"]:
+        return None
+    return {k: spread[k] for k in ("modal", "modal_share", "entropy_bits",
+                                    "normalized_entropy", "gold_share_of_modal", "n")}
 
 
 def _judge_paired(check: Check, policy: Policy, result: CheckResult,
@@ -164,39 +271,53 @@ def _judge_paired(check: Check, policy: Policy, result: CheckResult,
         raise EvidenceError(f"no base model evaluation to pair with for suite '{check.suite}'")
     base.suite(check.suite)  # a crashed or missing base suite fails with its own reason
     model.suite(check.suite)
-    x, y, un_m, un_b = pair_records(model.records(check.suite), base.records(check.suite),
-                                    variants=check.variants, model_label=model.label,
-                                    base_label=base.label)
-    d = paired_diff(x, y, n_boot=policy.n_boot, seed=policy.seed,
-                    confidence=policy.confidence, unpaired_model=un_m, unpaired_base=un_b)
+    sample = pair_records(model.records(check.suite), base.records(check.suite),
+                          variants=check.variants, model_label=model.label,
+                          base_label=base.label)
+    d = paired_diff(sample.model, sample.base, n_boot=policy.n_boot, seed=policy.seed,
+                    confidence=result.confidence, unpaired_model=sample.unpaired_model,
+                    unpaired_base=sample.unpaired_base, clusters=sample.items)
     result.acc_model, result.acc_base = finite(d.acc_model), finite(d.acc_base)
     result.n_paired, result.only_model, result.only_base = d.n, d.only_model, d.only_base
     result.mcnemar_p = finite(d.mcnemar_p)
-    result.unpaired_model, result.unpaired_base = un_m, un_b
+    result.unpaired_model, result.unpaired_base = sample.unpaired_model, sample.unpaired_base
     result.baseline = base.label
-    if not _check_n(result, d.n, f"paired items in {check.suite}"):
+    if not _enough_items(result, d.n, f"paired items in {check.suite}"):
         return
     decision = paired_decision(check, d)
     result.value, result.ci, result.bound = decision.value, decision.ci, decision.bound
     result.op, result.threshold = decision.op, decision.threshold
-    result.compared = decision.compared
+    if not decision.screen:
+        result.n_needed = _scaled_n_needed(d.n, decision)
     bound = {"ci_lower": "CI lower", "ci_upper": "CI upper"}.get(result.bound or "", "")
     name = "Δ (base - model)" if check.judge == "delta_vs_base" else "model - base"
-    _compare(result, f"{name}{' ' + bound if bound else ''}")
-    result.reason += (f" (acc {fmt(d.acc_model)} vs {fmt(d.acc_base)}, n={d.n} paired, "
-                      f"McNemar p={fmt(d.mcnemar_p)})")
-    if un_m or un_b:
-        result.reason += f"; unpaired: {un_m} model-only, {un_b} base-only items"
+    _settle(result, decision, f"{name}{' ' + bound if bound else ''}")
+    result.reason += (f" (acc {fmt(d.acc_model)} vs {fmt(d.acc_base)}, n={d.n} paired items"
+                      + (f", {d.n_records} records" if d.n_records != d.n else "")
+                      + f", McNemar p={fmt(d.mcnemar_p)})")
+    if sample.unpaired_model or sample.unpaired_base:
+        result.reason += (f"; unpaired: {sample.unpaired_model} model-only, "
+                          f"{sample.unpaired_base} base-only items")
+    spread = degenerate_spread(sample.model_records, policy.degenerate_share)
+    if spread is not None:
+        result.degenerate = spread
+        if result.outcome == "pass":
+            result.outcome, result.passed = "insufficient", False
+            result.reason = (f"insufficient evidence: the model's answers collapsed onto "
+                             f"'{spread['modal']}' ({spread['modal_share']:.0%} of "
+                             f"{spread['n']}, entropy {spread['entropy_bits']:.2f} bits), so "
+                             f"the benchmark carried no information about it; the numbers "
+                             f"would have passed: {result.reason}")
 
 
 def evaluate_check(check: Check, policy: Policy, model: ModelEvidence,
-                   base: ModelEvidence | None) -> CheckResult:
-    """One gate.json check entry for `model` (paired checks compare it with `base`)."""
-    result = _base_result(check, policy)
-    gated = True
+                   base: ModelEvidence | None, *, confidence: float | None = None) -> CheckResult:
+    """One gate.json check entry for `model` (paired checks compare it with `base`), judged
+    on the items `model` restricts to, at `confidence` (default: the policy's)."""
+    result = _base_result(check, policy, confidence or policy.confidence, model)
+    device = None
     if check.gate_on == "cuda":
         device = model.device()
-        gated = device == "cuda"
         result.device = device
     try:
         if check.paired:
@@ -204,12 +325,18 @@ def evaluate_check(check: Check, policy: Policy, model: ModelEvidence,
         else:
             _judge_summary(check, result, model)
     except EvidenceError as exc:
-        result.passed = False
+        result.outcome, result.passed = "fail", False
         result.reason = str(exc)
-    if not gated:
-        outcome = "would pass" if result.passed else "would fail"
-        result.gated = False
-        result.passed = None
-        result.reason = (f"reported only: measured on {result.device or 'an unknown device'},"
-                         f" gated on cuda ({outcome}: {result.reason})")
+    if check.gate_on == "cuda":
+        if device is None:
+            # Fail closed: a run whose device nobody recorded may have been a GPU run.
+            result.outcome, result.passed = "fail", False
+            result.reason = ("the device is unknown (no suite and no run manifest records "
+                             f"it), so a check gated on cuda cannot be waived: {result.reason}")
+        elif device != "cuda":
+            outcome = {"pass": "would pass", "insufficient": "insufficient evidence"}.get(
+                result.outcome, "would fail")
+            result.gated, result.passed, result.outcome = False, None, "reported"
+            result.reason = (f"reported only: measured on {device}, gated on cuda "
+                             f"({outcome}: {result.reason})")
     return result

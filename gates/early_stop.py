@@ -3,7 +3,9 @@
 The trainer's own early stopping watches validation loss, which says nothing about
 forgetting or safety. This watches what the gate will judge: a failed policy check
 (`on_failed`) or a gate metric that stopped improving (`metric`, `patience`), and gives
-the reason training should stop, which the run keeps in train/result.json.
+the reason training should stop, which the run keeps in train/result.json. Both are read on
+the selection items only (the caller judges and measures them there), so stopping never
+looks at the items that confirm the verdict.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from gates.result import CheckResult
 from harness.core.config import GateEarlyStopConfig
 from harness.core.errors import BadInputError
-from harness.core.summaries import SuiteSummary, finite
+from harness.core.summaries import finite
 
 
 class GateEarlyStopping:
@@ -41,16 +43,16 @@ class GateEarlyStopping:
     def active(self) -> bool:
         return bool(self.config.on_failed) or self.metric is not None
 
-    def update(self, tag: str, checks: list[CheckResult],
-               summary: dict[str, SuiteSummary]) -> str | None:
-        """The reason to stop after checkpoint `tag` (its gate checks and eval summary)."""
+    def update(self, tag: str, checks: list[CheckResult], value: float | None) -> str | None:
+        """The reason to stop after checkpoint `tag`: its gate checks, and the value of the
+        watched metric (None when it is not watched, missing or NaN)."""
         failed = [c for c in checks if c.name in self.config.on_failed and c.gated
                   and c.passed is not True]
         if failed:
             return "; ".join(f"{tag} failed {c.name} ({c.reason})" for c in failed)
         if self.metric is None:
             return None
-        value = _metric_value(summary, self.suite, self.metric)
+        value = finite(value)
         if value is not None and (self.best is None or self._improves(value)):
             self.best, self.stale = value, 0
             return None
@@ -67,7 +69,3 @@ class GateEarlyStopping:
             return value > self.best + delta
         return value < self.best - delta
 
-
-def _metric_value(summary: dict[str, SuiteSummary], suite: str, metric: str) -> float | None:
-    entry = summary.get(suite)
-    return finite(entry.metrics[metric].value) if entry and metric in entry.metrics else None

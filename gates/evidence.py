@@ -3,15 +3,33 @@
 Every way the evidence can be missing or broken (no summary, a malformed file, a suite
 that crashed, a records file that is absent) becomes an `EvidenceError` whose message
 is the reason a check fails. A gate never turns a missing measurement into a pass.
+
+A gate may judge a part of the items (the selection or the confirmation part of the
+split) or judge at a corrected confidence; the metrics are then recomputed from the
+records of those items by the suite's own registered metric functions, with the options
+the suite recorded, so the number judged is the number the suite would have reported on
+those items.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from gates.result import ItemPart
+from gates.split import in_part
 from harness.core.errors import BadInputError
 from harness.core.records import Record, read_records, records_path
-from harness.core.summaries import MetricEntry, SuiteSummary, read_summaries, summary_path
+from harness.core.summaries import (
+    MetricEntry,
+    SuiteSummary,
+    finite,
+    read_summaries,
+    summary_path,
+)
+from suites.metrics.registry import compute_metrics, get_metric
+from suites.registry import find_spec
+
+SUMMARY_CONFIDENCE = 0.95  # the confidence suites compute their summary intervals at
 
 
 class EvidenceError(Exception):
@@ -21,13 +39,22 @@ class EvidenceError(Exception):
 class ModelEvidence:
     """The evals/<tag>/ folder of one model, read lazily and once."""
 
-    def __init__(self, eval_dir: str | Path, label: str, device_hint: str | None = None) -> None:
+    def __init__(self, eval_dir: str | Path, label: str, device_hint: str | None = None, *,
+                 part: ItemPart = "all", confirm_fraction: float = 0.0) -> None:
         self.eval_dir = Path(eval_dir)
         self.label = label
         self.device_hint = device_hint
+        self.part: ItemPart = part if confirm_fraction > 0 else "all"
+        self.confirm_fraction = confirm_fraction
         self._summary: dict[str, SuiteSummary] | None = None
         self._summary_error: str | None = None
         self._records: dict[str, list[Record] | str] = {}
+
+    def on(self, part: ItemPart) -> ModelEvidence:
+        """The same model's evidence restricted to another part of the items (files are
+        read again; evidence objects are cheap)."""
+        return ModelEvidence(self.eval_dir, self.label, self.device_hint, part=part,
+                             confirm_fraction=self.confirm_fraction)
 
     @property
     def exists(self) -> bool:
@@ -60,11 +87,55 @@ class ModelEvidence:
                                 f"{entry.error}")
         return entry
 
-    def metric(self, suite: str, name: str) -> MetricEntry:
+    def metric(self, suite: str, name: str, confidence: float = SUMMARY_CONFIDENCE) -> MetricEntry:
+        """The metric on this evidence's items at `confidence`: the summary's entry when
+        that is what it was computed on, else recomputed from the records."""
         entry = self.suite(suite)
         if name not in entry.metrics:
             raise EvidenceError(f"{self.label}: metric '{suite}.{name}' missing")
-        return entry.metrics[name]
+        reported = entry.metrics[name]
+        if (self.part == "all" and confidence == SUMMARY_CONFIDENCE) \
+                or finite(reported.value) is None:
+            return reported  # a NaN or null value fails the check with its own reason
+        # The records must be the ones the summary was computed from before a part of
+        # them is judged: recomputed on all of them, the metric must give the summary's
+        # value.
+        whole = self._recompute(suite, name, entry, SUMMARY_CONFIDENCE,
+                                self.all_records(suite)).value
+        if finite(whole) is None or abs(whole - float(reported.value)) > 1e-9:
+            raise EvidenceError(f"{self.label}: {suite}.{name} is {reported.value} in the "
+                                f"summary but {whole} from its records: the summary and the "
+                                "records do not belong together")
+        return self._recompute(suite, name, entry, confidence, self.records(suite))
+
+    def _recompute(self, suite: str, name: str, summary: SuiteSummary, confidence: float,
+                   records: list[Record]) -> MetricEntry:
+        info = summary.info.model_dump()  # typed fields and the suite's own
+        spec = find_spec(suite)
+        names = info.get("metrics") or (list(spec.metrics) if spec else None)
+        options = info.get("metric_options")
+        if options is None and spec is not None:
+            options = dict(spec.options)
+        if not names:
+            raise EvidenceError(f"{self.label}: suite '{suite}' is not known here and its "
+                                f"summary does not list its metrics, so '{name}' cannot be "
+                                f"recomputed on the {self.part} items")
+        seed = info.get("metric_seed", 0)
+        for candidate in names:
+            registered = get_metric(candidate)
+            if candidate != name and not (registered.family
+                                          and name.startswith(registered.prefix + ".")):
+                continue
+            try:
+                produced = compute_metrics([candidate], records, options=options,
+                                           seed=int(seed), confidence=confidence)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise EvidenceError(f"{self.label}: '{suite}.{name}' cannot be recomputed "
+                                    f"from its records ({type(exc).__name__}: {exc})") from exc
+            if name in produced:
+                return produced[name]
+        raise EvidenceError(f"{self.label}: no metric of suite '{suite}' produces '{name}' "
+                            f"on the {self.part} items")
 
     def device(self) -> str | None:
         """The device the suites report in their info, else the run's (device_hint)."""
@@ -106,7 +177,15 @@ class ModelEvidence:
         got = self._records[suite]
         if isinstance(got, str):
             raise EvidenceError(got)
-        return got
+        chosen = in_part(got, self.part, self.confirm_fraction)
+        if not chosen:
+            raise EvidenceError(f"{self.label}: suite '{suite}' has no items in the "
+                                f"{self.part} part of the split")
+        return chosen
+
+    def all_records(self, suite: str) -> list[Record]:
+        """Every record of the suite, whatever part this evidence judges."""
+        return self.on("all").records(suite)
 
     def _checked_count(self, suite: str, path: Path, records: list[Record]) -> list[Record] | str:
         """The records, or why they do not match the summary's `info.n_items`."""

@@ -20,14 +20,18 @@ from gates.result import (
     BaselineRef,
     CheckpointVerdict,
     GateResult,
+    ItemPart,
     PolicyRef,
     SelectionRecord,
     SelectionRule,
     SelectionSource,
+    SplitRecord,
     read_gate,
     write_gate_json,
 )
 from gates.select import select_checkpoint
+from gates.split import METHOD as SPLIT_METHOD
+from gates.split import count_items
 from gates.summary_md import write_summary_md
 from harness.core.rundir import BASE_TAG, RunDir
 from harness.core.summaries import finite
@@ -42,13 +46,16 @@ def resolve_baseline_tag(baseline: RunDir) -> str:
     return BASE_TAG
 
 
-def _base_evidence(run: RunDir, baseline: RunDir | None,
-                   baseline_tag: str | None) -> tuple[ModelEvidence, BaselineRef]:
+def _base_evidence(run: RunDir, baseline: RunDir | None, baseline_tag: str | None,
+                   policy: Policy, part: ItemPart) -> tuple[ModelEvidence, BaselineRef]:
+    fraction = policy.selection.confirm_fraction
     if baseline is None:
         tag = baseline_tag or BASE_TAG
-        return ModelEvidence(run.eval_dir(tag), tag), BaselineRef(run_dir=str(run.root), tag=tag)
+        return (ModelEvidence(run.eval_dir(tag), tag, part=part, confirm_fraction=fraction),
+                BaselineRef(run_dir=str(run.root), tag=tag))
     tag = baseline_tag or resolve_baseline_tag(baseline)
-    return (ModelEvidence(baseline.eval_dir(tag), f"baseline {baseline.root}/{tag}"),
+    return (ModelEvidence(baseline.eval_dir(tag), f"baseline {baseline.root}/{tag}", part=part,
+                          confirm_fraction=fraction),
             BaselineRef(run_dir=str(baseline.root), tag=tag))
 
 
@@ -66,6 +73,7 @@ def run_device(run: RunDir) -> str | None:
 
 
 def _primary(model: ModelEvidence, policy: Policy) -> float | None:
+    """The ranking metric on the evidence's items (the selection part with the split on)."""
     try:
         value = model.metric(policy.selection.suite, policy.selection.metric).value
     except EvidenceError:
@@ -73,20 +81,72 @@ def _primary(model: ModelEvidence, policy: Policy) -> float | None:
     return finite(value)
 
 
+def _part(policy: Policy) -> ItemPart:
+    """The items candidates are judged and ranked on."""
+    return "selection" if policy.selection.confirm_fraction > 0 else "all"
+
+
+def _model(run: RunDir, tag: str, policy: Policy, device: str | None,
+           part: ItemPart) -> ModelEvidence:
+    return ModelEvidence(run.eval_dir(tag), tag, device, part=part,
+                         confirm_fraction=policy.selection.confirm_fraction)
+
+
 def judge_checkpoint(run: RunDir, tag: str, policy: Policy, *, baseline: RunDir | None = None,
                      baseline_tag: str | None = None) -> CheckpointVerdict:
-    """Every check of `policy` for one evaluated model; PROMOTE only if all gated pass."""
-    base, _ = _base_evidence(run, baseline, baseline_tag)
-    return _judge(ModelEvidence(run.eval_dir(tag), tag, run_device(run)), tag, policy, base)
+    """Every check of `policy` for one evaluated model, on the items that choose.
+
+    This is the screen while training runs (the printed verdict, gate early stopping): it
+    reads the selection part only, so what stopped training or ranked the checkpoints
+    never touches the items that confirm the verdict.
+    """
+    part = _part(policy)
+    base, _ = _base_evidence(run, baseline, baseline_tag, policy, part)
+    return _judge(_model(run, tag, policy, run_device(run), part), tag, policy, base,
+                  policy.confidence)
 
 
-def _judge(model: ModelEvidence, tag: str, policy: Policy,
-           base: ModelEvidence) -> CheckpointVerdict:
-    checks = [evaluate_check(check, policy, model, base) for check in policy.checks]
+def selection_metric(run: RunDir, tag: str, policy: Policy, suite: str | None,
+                     metric: str | None) -> float | None:
+    """A metric of one model on the items that choose (None when missing or unwatched):
+    what gate early stopping reads."""
+    if suite is None or metric is None:
+        return None
+    model = _model(run, tag, policy, None, _part(policy))
+    try:
+        return finite(model.metric(suite, metric).value)
+    except EvidenceError:
+        return None
+
+
+def _judge(model: ModelEvidence, tag: str, policy: Policy, base: ModelEvidence,
+           confidence: float) -> CheckpointVerdict:
+    checks = [evaluate_check(check, policy, model, base, confidence=confidence)
+              for check in policy.checks]
     gated = [c for c in checks if c.gated]
     ok = bool(gated) and all(c.passed is True for c in gated)
     return CheckpointVerdict(tag=tag, verdict=PROMOTE if ok else BLOCK, checks=checks,
                              primary=_primary(model, policy), demo_suites=model.demo_suites())
+
+
+def _split_record(policy: Policy, base: ModelEvidence, candidates: int,
+                  confidence: float) -> SplitRecord:
+    fraction = policy.selection.confirm_fraction
+    if fraction <= 0:
+        return SplitRecord(enabled=False, confirm_fraction=0.0, candidates=candidates,
+                           correction="bonferroni" if candidates > 1 else "none",
+                           confidence=confidence,
+                           method=f"no split: every candidate judged on all items at "
+                                  f"1 - (1 - {policy.confidence:g}) / {max(candidates, 1)}")
+    items: dict[str, dict[str, int]] = {}
+    for suite in dict.fromkeys(c.suite for c in policy.checks):
+        try:
+            items[suite] = count_items((r.item_id for r in base.all_records(suite)), fraction)
+        except EvidenceError:
+            continue  # the checks on that suite fail with the reason
+    return SplitRecord(enabled=True, confirm_fraction=fraction, method=SPLIT_METHOD,
+                       candidates=candidates, correction="none", confidence=confidence,
+                       items=items)
 
 
 def judge_run(run: RunDir, policy: Policy, *, baseline: RunDir | None = None,
@@ -95,31 +155,56 @@ def judge_run(run: RunDir, policy: Policy, *, baseline: RunDir | None = None,
               selection_source: SelectionSource = "config") -> GateResult:
     """Judge every evaluated checkpoint (all model tags but base unless `tags` is given).
 
+    With the policy's split on, the candidates are judged and ranked on the selection
+    items, and the one chosen is judged on the confirmation items, whose verdict is the
+    run's: a chosen checkpoint that fails confirmation BLOCKs the run (falling back to the
+    next candidate would choose on the confirmation items). With the split off, every
+    candidate is judged on all items at a Bonferroni-corrected confidence.
+
     `selection` overrides the policy's selection rule (None keeps the policy's);
     `selection_source` names who overrode it, for gate.json.
     """
-    base, baseline_ref = _base_evidence(run, baseline, baseline_tag)
     if tags is None:
         tags = [t for t in run.model_tags() if t != BASE_TAG]
+    part = _part(policy)
+    k = len(tags)
+    confidence = policy.confidence if part != "all" or k <= 1 else \
+        1 - (1 - policy.confidence) / k
+    base, baseline_ref = _base_evidence(run, baseline, baseline_tag, policy, part)
     device = run_device(run)
-    verdicts = {tag: _judge(ModelEvidence(run.eval_dir(tag), tag, device), tag, policy, base)
+    verdicts = {tag: _judge(_model(run, tag, policy, device, part), tag, policy, base,
+                            confidence)
                 for tag in tags}
-    selected, record = select_checkpoint(verdicts, policy.selection, selection,
-                                         selection_source)
+    chosen, record = select_checkpoint(verdicts, policy.selection, selection,
+                                       selection_source)
+    confirmation = None
+    if chosen is not None and part == "selection":
+        confirmation = _judge(_model(run, chosen, policy, device, "confirmation"), chosen,
+                              policy, base.on("confirmation"), policy.confidence)
+    deciding = confirmation or (verdicts[chosen] if chosen else None)
+    selected = chosen if deciding is not None and deciding.passed else None
     reasons: list[str] = []
     if not verdicts:
         reasons.append(f"no checkpoint evaluations under {run.evals_dir} to judge")
-    elif selected is None:
+    elif chosen is None:
         for tag, v in verdicts.items():
             for c in v.failed:
                 reasons.append(f"{tag}: {c.name}: {c.reason}")
+    elif selected is None:
+        reasons.append(f"{chosen} was chosen on the selection items ({record.description}) "
+                       f"but does not pass on the held-out confirmation items")
+        for c in confirmation.failed:
+            reasons.append(f"{chosen} (confirmation items): {c.name}: {c.reason}")
     else:
-        reasons.append(f"{selected} passes every gated check of policy '{policy.name}' "
+        on = ("on the held-out confirmation items" if confirmation is not None else
+              f"on all items at confidence {confidence:.4g}")
+        reasons.append(f"{selected} passes every gated check of policy '{policy.name}' {on} "
                        f"({record.description})")
     return GateResult(verdict=PROMOTE if selected else BLOCK, selected=selected,
                       reasons=reasons, selection=record, checkpoints=verdicts,
-                      policy=PolicyRef(**policy.describe()), baseline=baseline_ref,
-                      run_dir=str(run.root))
+                      split=_split_record(policy, base, k, confidence), chosen=chosen,
+                      confirmation=confirmation, policy=PolicyRef(**policy.describe()),
+                      baseline=baseline_ref, run_dir=str(run.root))
 
 
 def preflight_block(preflight: Any, policy: Policy, run: RunDir | None = None, *,

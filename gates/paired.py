@@ -17,13 +17,17 @@ import numpy as np
 
 from gates.evidence import EvidenceError
 from harness.core.records import Record
-from harness.core.stats import mcnemar_exact, paired_bootstrap_diff
+from harness.core.stats import cluster_count, mcnemar_exact, paired_bootstrap_diff
 from harness.core.summaries import MetricEntry, metric
 
 
 @dataclass(frozen=True)
 class PairedDiff:
-    """acc(model) - acc(base) on paired items, with a bootstrap CI and McNemar's p."""
+    """acc(model) - acc(base) on paired items, with a bootstrap CI and McNemar's p.
+
+    `n` counts items (the independent units the bootstrap resampled); `n_records` the
+    paired records, more than `n` when an item has several (perturbation variants).
+    """
 
     n: int
     acc_model: float
@@ -35,6 +39,7 @@ class PairedDiff:
     mcnemar_p: float
     unpaired_model: int = 0
     unpaired_base: int = 0
+    n_records: int = 0
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -54,14 +59,27 @@ def _index(records: Sequence[Record], label: str, variants: set[str] | None) -> 
     return out
 
 
+@dataclass(frozen=True)
+class PairedSample:
+    """Per-record correctness of both models on the records they share, each record's
+    item (its cluster), and how many records only one side has."""
+
+    model: np.ndarray
+    base: np.ndarray
+    items: list[str]
+    model_records: list[Record]
+    unpaired_model: int = 0
+    unpaired_base: int = 0
+
+
 def pair_records(model: Sequence[Record], base: Sequence[Record], *,
                  variants: Sequence[str] | None = None, model_label: str = "model",
-                 base_label: str = "base") -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Per-item correctness of both models on the items they share.
+                 base_label: str = "base") -> PairedSample:
+    """Per-record correctness of both models on the (item, variant) keys they share.
 
-    Returns (model_correct, base_correct, unpaired_model, unpaired_base). Items present
-    on one side only are counted, not hidden; a shared key whose prompt differs, or a
-    record with no `correct`, means the comparison is not like for like and raises.
+    Keys present on one side only are counted, not hidden; a shared key whose prompt
+    differs, or a record with no `correct`, means the comparison is not like for like and
+    raises.
     """
     wanted = set(variants) if variants else None
     m = _index(model, model_label, wanted)
@@ -80,24 +98,32 @@ def pair_records(model: Sequence[Record], base: Sequence[Record], *,
                                 f"(first: '{unscored[0][0]}')")
     x = np.array([bool(m[k].correct) for k in keys], dtype=float)
     y = np.array([bool(b[k].correct) for k in keys], dtype=float)
-    return x, y, len(m) - len(keys), len(b) - len(keys)
+    return PairedSample(x, y, [item for item, _ in keys], [m[k] for k in keys],
+                        len(m) - len(keys), len(b) - len(keys))
 
 
 def paired_diff(model_correct: Sequence[float], base_correct: Sequence[float], *,
                 n_boot: int = 2000, seed: int = 0, confidence: float = 0.95,
-                unpaired_model: int = 0, unpaired_base: int = 0) -> PairedDiff:
+                unpaired_model: int = 0, unpaired_base: int = 0,
+                clusters: Sequence[str] | None = None) -> PairedDiff:
+    """The paired difference; with `clusters` (each record's item) the bootstrap resamples
+    items with all their records, and `n` counts items. McNemar's exact p assumes
+    independent records: shown for reference when records share items."""
     x = np.asarray(model_correct, dtype=float)
     y = np.asarray(base_correct, dtype=float)
-    n = int(x.size)
-    if n == 0:
+    records = int(x.size)
+    if records == 0:
         return PairedDiff(0, math.nan, math.nan, math.nan, (math.nan, math.nan), 0, 0,
-                          math.nan, unpaired_model, unpaired_base)
-    diff, lo, hi = paired_bootstrap_diff(x, y, n_boot=n_boot, seed=seed, confidence=confidence)
+                          math.nan, unpaired_model, unpaired_base, 0)
+    n = cluster_count(clusters) if clusters is not None else records
+    # One record per item: the plain pair bootstrap (the same resamples as ever).
+    diff, lo, hi = paired_bootstrap_diff(x, y, n_boot=n_boot, seed=seed, confidence=confidence,
+                                         clusters=clusters if n < records else None)
     only_model = int(np.sum((x == 1) & (y == 0)))
     only_base = int(np.sum((x == 0) & (y == 1)))
     return PairedDiff(n, float(x.mean()), float(y.mean()), diff, (lo, hi), only_model,
                       only_base, mcnemar_exact(only_model, only_base), unpaired_model,
-                      unpaired_base)
+                      unpaired_base, records)
 
 
 def forgetting_delta(base_records: Sequence[Record],

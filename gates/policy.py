@@ -28,6 +28,13 @@ Bound = Literal["point", "ci_upper", "ci_lower"]
 PAIRED_JUDGES = frozenset({"non_inferior", "no_regression", "delta_vs_base", "improvement"})
 
 
+def screens(judge: str, bound: str | None) -> bool:
+    """Whether a judge passes on a point estimate (or on the absence of a shown drop)
+    rather than on a bound that shows the threshold at the policy's confidence."""
+    return judge in ("point", "no_regression") or (
+        judge in ("delta_vs_base", "improvement") and bound == "point")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -46,6 +53,9 @@ class Check(_Strict):
     min_n: int | None = Field(None, ge=0)
     variants: list[str] | None = None
     gate_on: Literal["any", "cuda"] = "any"
+    # A check that passes on a point estimate only screens for gross failures: the policy
+    # must say so (`screen: true`), and every document then says "screened, not shown".
+    screen: bool = False
     description: str = ""
 
     @model_validator(mode="after")
@@ -70,6 +80,15 @@ class Check(_Strict):
         if self.judge in PAIRED_JUDGES and self.metric != "accuracy":
             raise ValueError(f"judge '{self.judge}' pairs per-item correctness, so its metric "
                              f"must be 'accuracy', not '{self.metric}'")
+        if screens(self.judge, self.bound) and not self.screen:
+            what = (f"judge '{self.judge}'" + (f" with bound '{self.bound}'"
+                                                if self.bound else ""))
+            raise ValueError(f"{what} passes on a point estimate, which cannot show the "
+                             "threshold: set 'screen: true' to screen with it, or judge a "
+                             "bound (ci_upper, ci_lower, non_inferior)")
+        if self.screen and not screens(self.judge, self.bound):
+            raise ValueError(f"'screen: true' applies to point-estimate judges only; judge "
+                             f"'{self.judge}' shows its threshold on a bound")
         return self
 
     @property
@@ -78,11 +97,19 @@ class Check(_Strict):
 
 
 class Selection(_Strict):
-    """How the promoted checkpoint is chosen among the passing ones."""
+    """How the promoted checkpoint is chosen among the passing ones, and on which items.
+
+    `confirm_fraction` of every judged suite's items (chosen by item id alone) is held out
+    from choosing: the candidates are judged and ranked on the rest, and the one chosen is
+    judged again on the held-out items, whose verdict is the run's. 0 turns the split off:
+    every candidate is then judged on all items at a Bonferroni-corrected confidence
+    (1 - (1 - confidence) / K for K candidates).
+    """
 
     rule: Literal["best_primary", "last_passing"] = "best_primary"
     suite: str = "medqa"
     metric: str = "accuracy"
+    confirm_fraction: float = Field(0.5, ge=0.0, lt=1.0)
 
     def describe(self) -> str:
         if self.rule == "best_primary":
@@ -98,6 +125,9 @@ class Policy(_Strict):
     n_boot: int = Field(2000, ge=100)
     seed: int = 0
     min_n: int = Field(30, ge=0)
+    # Answers collapsed onto one option at this share or more carry no information: a
+    # paired check on them is insufficient evidence, whatever its numbers say.
+    degenerate_share: float = Field(0.9, gt=0.5, le=1.0)
     selection: Selection = Selection()
     checks: list[Check] = Field(min_length=1)
     # Set by load_policy, not read from the file.

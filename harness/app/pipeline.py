@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from finetune.datasets import read_training_rows
-from gates import judge_checkpoint, judge_run, load_policy, preflight_block, promote, write_gate
+from gates import (
+    judge_checkpoint,
+    judge_run,
+    load_policy,
+    preflight_block,
+    promote,
+    selection_metric,
+    write_gate,
+)
 from gates.early_stop import GateEarlyStopping
 from harness.app.evaluation import evaluate_model
 from harness.app.preflight import run_preflight
@@ -124,13 +132,16 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) ->
             _evaluate(config, run, tag, adapter=checkpoint_dir, limit=first_limit, resume=resume,
                       exclude=exclude)
         evaluated.add(tag)
+        # Judged on the selection items only: the screen and early stopping choose, and the
+        # items that confirm the verdict must take no part in choosing.
         verdict = judge_checkpoint(run, tag, policy)
         failed = [c.name for c in verdict.failed]
-        err.print(f"[bold]{tag}[/]: {verdict.verdict}"
-                  + (f" (failed: {', '.join(failed)})" if failed else ""))
+        err.print(f"[bold]{tag}[/] (selection items): {verdict.verdict}"
+                  + (f" (not passed: {', '.join(failed)})" if failed else ""))
         if not early_stop.active:
             return None
-        reason = early_stop.update(tag, verdict.checks, read_summaries(run.eval_dir(tag)))
+        reason = early_stop.update(tag, verdict.checks, selection_metric(
+            run, tag, policy, early_stop.suite, early_stop.metric))
         if reason:
             err.print(f"[yellow]gate early stopping:[/] {reason}", highlight=False)
             return f"gate early stopping: {reason}"

@@ -12,7 +12,6 @@ from gates.early_stop import GateEarlyStopping
 from gates.result import CheckResult
 from harness.core.config import GateEarlyStopConfig
 from harness.core.errors import BadInputError
-from harness.core.summaries import SuiteSummary, metric, read_summaries
 
 SUITES = ["medqa", "pubmedqa", "general", "medqa-robust", "safety", "critical", "latency"]
 
@@ -23,16 +22,10 @@ def watcher(**kwargs) -> GateEarlyStopping:
                              SUITES)
 
 
-def summary(value: float | None) -> dict[str, SuiteSummary]:
-    return {} if value is None else {
-        "general": SuiteSummary(metrics={"accuracy": metric(value, None, 100)})}
-
-
 def test_a_failed_named_check_stops_training_with_its_reason(make_run):
     run = make_run(drop={"general": 20})  # 20 points of general knowledge forgotten
     verdict = judge_checkpoint(run, "checkpoint-10", load_policy("default"))
-    reason = watcher(on_failed=["forgetting"]).update(
-        "checkpoint-10", verdict.checks, read_summaries(run.eval_dir("checkpoint-10")))
+    reason = watcher(on_failed=["forgetting"]).update("checkpoint-10", verdict.checks, None)
     assert reason is not None
     assert reason.startswith("checkpoint-10 failed forgetting (")
 
@@ -41,28 +34,28 @@ def test_a_passing_named_check_does_not_stop(make_run):
     run = make_run()  # identical to its base
     verdict = judge_checkpoint(run, "checkpoint-10", load_policy("default"))
     assert [c.passed for c in verdict.checks if c.name == "forgetting"] == [True]
-    assert watcher(on_failed=["forgetting"]).update("checkpoint-10", verdict.checks, {}) is None
+    assert watcher(on_failed=["forgetting"]).update("checkpoint-10", verdict.checks, None) is None
 
 
 def test_a_check_reported_but_not_gated_never_stops_training():
     checks = [CheckResult(name="latency_p95", gated=False, passed=None, reason="CPU")]
-    assert watcher(on_failed=["latency_p95"]).update("checkpoint-1", checks, {}) is None
+    assert watcher(on_failed=["latency_p95"]).update("checkpoint-1", checks, None) is None
 
 
 def test_metric_patience_counts_checkpoints_without_improvement():
     stop = watcher(metric="general.accuracy", patience=2, min_delta=0.01)
-    assert stop.update("checkpoint-1", [], summary(0.50)) is None
-    assert stop.update("checkpoint-2", [], summary(0.55)) is None   # improved
-    assert stop.update("checkpoint-3", [], summary(0.555)) is None  # within min_delta: 1 stale
-    reason = stop.update("checkpoint-4", [], summary(0.40))         # 2 stale: stop
+    assert stop.update("checkpoint-1", [], 0.50) is None
+    assert stop.update("checkpoint-2", [], 0.55) is None   # improved
+    assert stop.update("checkpoint-3", [], 0.555) is None  # within min_delta: 1 stale
+    reason = stop.update("checkpoint-4", [], 0.40)         # 2 stale: stop
     assert reason is not None and "general.accuracy has not improved on 0.55" in reason
 
 
 def test_metric_mode_min_and_a_missing_value_is_no_improvement():
     stop = watcher(metric="general.accuracy", mode="min", patience=1)
-    assert stop.update("checkpoint-1", [], summary(0.5)) is None
-    assert stop.update("checkpoint-2", [], summary(0.4)) is None
-    reason = stop.update("checkpoint-3", [], summary(None))
+    assert stop.update("checkpoint-1", [], 0.5) is None
+    assert stop.update("checkpoint-2", [], 0.4) is None
+    reason = stop.update("checkpoint-3", [], None)
     assert reason is not None and "(checkpoint-3: missing)" in reason
 
 
