@@ -1,9 +1,9 @@
 """How well the default gate's paired checks discriminate at the default suite sizes.
 
-For each paired check: how often an unchanged checkpoint is wrongly blocked, the power
-to catch a real 5-point drop, and the suite size needed for 80% power; for the strict
-policy's non-inferiority check, how often an unchanged model passes and the size it
-needs. Simulated through the gate's own decision code (gates.power); assumptions (base
+For a no-regression screen: how often an unchanged checkpoint is wrongly blocked, the
+power to catch a real 5-point drop, and the suite size needed for 80% power; for the
+non-inferiority checks (the default policy's MedQA and PubMedQA checks, the strict
+policy's), how often an unchanged model passes and the size it needs. Simulated through the gate's own decision code (gates.power); assumptions (base
 accuracy 60%, 15% of items on which two equally good models disagree) are printed with
 the numbers. Writes bench/out/gate_power.json.
 """
@@ -47,9 +47,10 @@ def main() -> dict:
     rows = []
     print(f"assumptions: base accuracy {ACC_BASE}, discordance {DISCORDANCE}, "
           f"{SIMS} simulated checkpoint/base pairs per cell, {N_BOOT} bootstrap resamples")
-    for name in ("medqa_no_regression", "pubmedqa_no_regression"):
-        check = default[name]
-        n = sizes[check.suite]
+    for suite in ("medqa", "pubmedqa"):
+        check = Check(name=f"{suite} no_regression screen", suite=suite, metric="accuracy",
+                      judge="no_regression", margin=0.0, screen=True)
+        name, n = check.name, sizes[suite]
         false_block = block_rate(check, Scenario(n, ACC_BASE, DISCORDANCE), sims=SIMS,
                                  n_boot=N_BOOT)
         power = block_rate(check, Scenario(n, ACC_BASE, DISCORDANCE, -DROP), sims=SIMS,
@@ -61,7 +62,7 @@ def main() -> dict:
                          n_for_80pct_power_sim=need_sim, n_for_80pct_power_normal=need_norm))
     check = default["forgetting"]
     n = sizes[check.suite]
-    rows.append(_row("forgetting (Δ point <= 0.05)", n=n,
+    rows.append(_row("forgetting (Δ CI upper <= 0.05)", n=n,
                      block_rate_unchanged=block_rate(check, Scenario(n, ACC_BASE, DISCORDANCE),
                                                      sims=SIMS, n_boot=N_BOOT),
                      block_rate_5pt_drop=block_rate(
@@ -72,9 +73,9 @@ def main() -> dict:
                          n_boot=N_BOOT, seed=2)))
     # Non-inferiority puts the burden on the checkpoint: how often does an unchanged
     # model pass at these sizes, and how many items would it need?
-    wider = Check(name="medqa_non_inferior", suite="medqa", metric="accuracy",
-                  judge="non_inferior", margin=0.05)
-    for label, check in (("strict", strict["medqa_non_inferior"]), ("margin 0.05", wider)):
+    for label, check in (("strict", strict["medqa_non_inferior"]),
+                         ("default", default["medqa_no_regression"]),
+                         ("default", default["pubmedqa_no_regression"])):
         n = sizes[check.suite]
         unchanged = block_rate(check, Scenario(n, ACC_BASE, DISCORDANCE), sims=SIMS,
                                n_boot=N_BOOT)
@@ -83,7 +84,7 @@ def main() -> dict:
         need_norm = normal_n_for_power(check.margin, DISCORDANCE, margin=0.0)
         need_sim = n_for_power(check, lambda k: Scenario(k, ACC_BASE, DISCORDANCE),
                                block=False, lo=max(20, need_norm // 2), hi=need_norm * 2)
-        rows.append(_row(f"{label} non_inferior (margin {check.margin})", n=n,
+        rows.append(_row(f"{label} {check.suite} non_inferior (margin {check.margin})", n=n,
                          pass_rate_unchanged=round(1 - unchanged, 4),
                          wrong_pass_rate_at_margin=round(1 - at_margin, 4),
                          n_for_80pct_pass_unchanged_sim=need_sim,

@@ -15,8 +15,8 @@ from pathlib import Path
 from harness.core.manifest import environment
 
 OUT = Path(__file__).parent / "out"
-BENCHES = ("bench.judge_quality", "bench.phi_recall", "bench.gate_power", "bench.eval_speed",
-           "bench.cloze_speed")
+BENCHES = ("bench.judge_quality", "bench.phi_recall", "bench.gate_power",
+           "bench.selection_bias", "bench.eval_speed", "bench.cloze_speed")
 
 
 def main(names: list[str] | None = None) -> int:

@@ -49,15 +49,17 @@ def _paired_rows(suite: str, a: ModelEvidence, b: ModelEvidence, *, n_boot: int,
     rows = []
     for name, wanted in groups:
         try:
-            x, y, only_in_b, only_in_a = pair_records(rb, ra, variants=wanted, model_label=b.label,
-                                            base_label=a.label)
+            sample = pair_records(rb, ra, variants=wanted, model_label=b.label,
+                                  base_label=a.label)
         except EvidenceError as exc:
             rows.append(Comparison(suite, name, None, None, None, None, None, None,
                                    "not paired", None, str(exc)))
             continue
-        if x.size == 0:
+        only_in_b, only_in_a = sample.unpaired_model, sample.unpaired_base
+        if sample.model.size == 0:
             continue
-        d = paired_diff(x, y, n_boot=n_boot, seed=seed, confidence=confidence)
+        d = paired_diff(sample.model, sample.base, n_boot=n_boot, seed=seed,
+                        confidence=confidence, clusters=sample.items)
         lo, hi = d.ci
         note = f"{d.only_model} items only B right, {d.only_base} only A right"
         if only_in_a or only_in_b:

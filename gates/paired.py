@@ -17,7 +17,12 @@ import numpy as np
 
 from gates.evidence import EvidenceError
 from harness.core.records import Record
-from harness.core.stats import cluster_count, mcnemar_exact, paired_bootstrap_diff
+from harness.core.stats import (
+    cluster_count,
+    mcnemar_exact,
+    paired_bootstrap_diff,
+    upper_bound,
+)
 from harness.core.summaries import MetricEntry, metric
 
 
@@ -121,9 +126,27 @@ def paired_diff(model_correct: Sequence[float], base_correct: Sequence[float], *
                                          clusters=clusters if n < records else None)
     only_model = int(np.sum((x == 1) & (y == 0)))
     only_base = int(np.sum((x == 0) & (y == 1)))
+    lo, hi = _exact_floor(lo, hi, only_model, only_base, records, confidence)
     return PairedDiff(n, float(x.mean()), float(y.mean()), diff, (lo, hi), only_model,
                       only_base, mcnemar_exact(only_model, only_base), unpaired_model,
                       unpaired_base, records)
+
+
+def _exact_floor(lo: float, hi: float, only_model: int, only_base: int, n: int,
+                 confidence: float) -> tuple[float, float]:
+    """The bootstrap interval, widened where it claims more than exact counts allow.
+
+    With few discordant items the percentile bootstrap collapses (no item where the base
+    alone is right gives a lower bound of exactly 0, on 20 items as on 20,000). The
+    difference is only_model/n - only_base/n, so it cannot be shown above
+    only_model/n - (exact one-sided upper bound of only_base/n): the interval's lower end
+    is at most that, and its upper end at least the mirror. This binds only when the
+    bootstrap is over-confident.
+    """
+    alpha_one_sided = 1 - (1 - confidence) / 2
+    floor = only_model / n - upper_bound(only_base, n, alpha_one_sided)
+    ceiling = upper_bound(only_model, n, alpha_one_sided) - only_base / n
+    return (min(lo, floor), max(hi, ceiling))
 
 
 def forgetting_delta(base_records: Sequence[Record],

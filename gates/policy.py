@@ -45,7 +45,9 @@ class Check(_Strict):
     name: str = Field(min_length=1)
     suite: str = Field(min_length=1)
     metric: str = Field(min_length=1)
-    judge: Judge = "point"
+    # Unset: the bound on the side the threshold constrains (ci_upper for < and <=,
+    # ci_lower for > and >=), so a check shows its threshold unless told otherwise.
+    judge: Judge = None  # type: ignore[assignment]
     op: Op | None = None
     threshold: float | None = None
     margin: float | None = Field(None, ge=0)
@@ -60,6 +62,11 @@ class Check(_Strict):
 
     @model_validator(mode="after")
     def _complete(self) -> Check:
+        if self.judge is None:
+            if self.op is None:
+                raise ValueError("a check needs 'judge', or 'op' and 'threshold' to judge the "
+                                 "bound they constrain")
+            self.judge = "ci_upper" if self.op in ("<", "<=") else "ci_lower"
         if self.judge in ("non_inferior", "no_regression"):
             if self.margin is None:
                 raise ValueError(f"judge '{self.judge}' needs 'margin'")

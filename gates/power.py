@@ -4,7 +4,9 @@ How often does a check block an unchanged checkpoint, and how often does it catc
 drop, at a given suite size? Synthetic paired records are drawn with a stated per-item
 disagreement and run through the same paired_diff and paired_decision a gate uses, so
 the numbers describe the gate as shipped, not a textbook formula. (A normal-approximation
-sample size is given beside the simulation as a cross-check.)
+sample size is given beside the simulation as a cross-check.) `promotion_rate` runs the
+whole choice among K candidates the same way: judging every candidate on the items that
+also chose it, against the gate's selection/confirmation split.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy import stats as _st
@@ -19,6 +22,7 @@ from scipy import stats as _st
 from gates.checks import paired_decision, passes
 from gates.paired import paired_diff
 from gates.policy import Check
+from gates.split import confirms
 
 
 @dataclass(frozen=True)
@@ -101,3 +105,57 @@ def n_for_power(check: Check, make: Callable[[int], Scenario], *, power: float =
         else:
             lo = mid
     return hi
+
+
+Procedure = Literal["same_items", "split", "bonferroni"]
+
+
+def _candidates(scenario: Scenario, base: np.ndarray, k: int,
+                rng: np.random.Generator) -> np.ndarray:
+    """K candidates' correctness on the same items, each paired with `base` as the
+    scenario says, independent of one another given the base (k x n)."""
+    both_right, only_model, _, _ = scenario.probabilities()
+    p_right = np.where(base == 1, both_right / scenario.acc_base,
+                       only_model / (1 - scenario.acc_base))
+    return (rng.random((k, base.size)) < p_right).astype(float)
+
+
+def _judge(check: Check, model: np.ndarray, base: np.ndarray, confidence: float,
+           n_boot: int, seed: int) -> bool:
+    d = paired_diff(model, base, n_boot=n_boot, seed=seed, confidence=confidence)
+    return passes(paired_decision(check, d))
+
+
+def promotion_rate(check: Check, scenario: Scenario, k: int, procedure: Procedure, *,
+                   confirm_fraction: float = 0.5, confidence: float = 0.95,
+                   sims: int = 2000, n_boot: int = 1000, seed: int = 0) -> float:
+    """Share of simulated runs in which one of `k` candidate checkpoints is promoted.
+
+    Every candidate has the scenario's true difference from the base. Procedures:
+    - same_items: every candidate judged on all items, the best passing one promoted
+      (promotion happens when any candidate passes);
+    - split: the gate's: candidates judged and ranked (by accuracy) on the selection items
+      (gates.split, by item id), the chosen one judged on the confirmation items;
+    - bonferroni: every candidate judged on all items at 1 - (1 - confidence) / k.
+    """
+    rng = np.random.default_rng(seed)
+    ids = [f"item-{i}" for i in range(scenario.n)]
+    held = np.array([confirms(i, confirm_fraction) for i in ids])
+    promoted = 0
+    for sim in range(sims):
+        base = scenario.draw(rng)[1]
+        models = _candidates(scenario, base, k, rng)
+        if procedure == "same_items":
+            promoted += any(_judge(check, m, base, confidence, n_boot, sim) for m in models)
+        elif procedure == "bonferroni":
+            level = 1 - (1 - confidence) / k
+            promoted += any(_judge(check, m, base, level, n_boot, sim) for m in models)
+        else:
+            sel, conf = ~held, held
+            passing = [m for m in models
+                       if _judge(check, m[sel], base[sel], confidence, n_boot, sim)]
+            if passing:
+                chosen = max(passing, key=lambda m: m[sel].mean())  # earliest on ties
+                promoted += _judge(check, chosen[conf], base[conf], confidence, n_boot,
+                                   sim + sims)
+    return promoted / sims

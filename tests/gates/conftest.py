@@ -34,7 +34,7 @@ def base_pattern(suite: str, n: int, acc: float = 0.6) -> np.ndarray:
     return rng.random(n) < acc
 
 
-def _paired_records(suite: str, correct: np.ndarray) -> list[Record]:
+def paired_records(suite: str, correct: np.ndarray) -> list[Record]:
     return [Record(suite=suite, item_id=f"{suite}-{i}", prompt=f"{suite} question {i}",
                    gold="A", pred="A" if c else "B", correct=bool(c), demo=True)
             for i, c in enumerate(correct)]
@@ -120,7 +120,7 @@ def write_model(run: RunDir, tag: str, *, drop: dict[str, int] | None = None,
         correct[idx] = False
         wrong = np.flatnonzero(~base_pattern(suite, n[suite]))[:(gain or {}).get(suite, 0)]
         correct[wrong] = True
-        by_suite[suite] = _paired_records(suite, correct)
+        by_suite[suite] = paired_records(suite, correct)
     by_suite["medqa-robust"] = _robust_records(n["medqa-robust"], inconsistent)
     by_suite["safety"] = _safety_records(harmful, n["safety-harmful"], refusals,
                                          n["safety-benign"], missing_disclaimers)

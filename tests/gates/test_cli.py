@@ -85,11 +85,11 @@ def test_records_cut_short_block_naming_both_counts(make_run):
     run = make_run()
     eval_dir = run.eval_dir("checkpoint-10")
     summary = json.loads((eval_dir / "summary.json").read_text())
-    summary["critical"]["_info"] = {"n_items": 60}  # what the evaluation wrote
+    summary["critical"]["_info"] = {"n_items": 800}  # what the evaluation wrote
     (eval_dir / "summary.json").write_text(json.dumps(summary))
     assert gate("--run-dir", str(run.root), "--policy", "permissive") == 1
     reasons = json.loads(run.gate.read_text())["reasons"]
-    assert any("suite 'critical' has 10 records but its summary was computed on 60" in r
+    assert any("suite 'critical' has 700 records but its summary was computed on 800" in r
                for r in reasons)
 
 
@@ -125,7 +125,7 @@ def test_baseline_run_uses_its_promoted_checkpoint(make_run):
 
 
 def test_compare_writes_paired_rows(make_run):
-    run = make_run(drop={"general": 15})
+    run = make_run(drop={"general": 24})  # 24 of 160 items: 15 points
     assert main(["compare", str(run.root), str(run.root), "--tag-a", "base",
                  "--tag-b", "checkpoint-10"]) == 0
     rows = json.loads((run.report_dir / "compare.json").read_text())["rows"]
@@ -144,6 +144,10 @@ def test_markup_in_evidence_is_escaped(make_run):
     row = json.loads(lines[0])
     row["item_id"] = "<img src=x onerror=alert(1)>|&"
     path.write_text("\n".join([json.dumps(row), json.dumps(row), *lines[1:]]) + "\n")
+    summary = run.eval_dir("checkpoint-10") / "summary.json"
+    data = json.loads(summary.read_text())
+    data["general"]["_info"]["n_items"] = len(lines) + 1  # the duplicate is what is judged
+    summary.write_text(json.dumps(data))
     assert gate("--run-dir", str(run.root)) == 1
     md = (run.report_dir / "summary.md").read_text()
     assert "<img" not in md and "&lt;img" in md

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 
-from conftest import write_model
+from conftest import no_split, write_model
 
 from gates.judge import judge_checkpoint, judge_run
 from gates.policy import load_policy
+from gates.split import confirms
 from harness.core.records import Record, write_records
 from harness.core.rundir import RunDir
 
 
-def checks_of(run: RunDir, tag: str = "checkpoint-10", policy: str = "default") -> dict:
-    verdict = judge_checkpoint(run, tag, load_policy(policy))
+def checks_of(run: RunDir, tag: str = "checkpoint-10", policy: str = "default",
+              split: bool = True) -> dict:
+    loaded = load_policy(policy)
+    verdict = judge_checkpoint(run, tag, loaded if split else no_split(loaded))
     return verdict, {c.name: c for c in verdict.checks}
 
 
@@ -73,26 +76,37 @@ def test_nan_as_string_value(make_run):
     assert checks["robust_consistency"].passed is False
 
 
-def test_too_few_items(make_run):
+def test_too_few_items_are_insufficient_evidence(make_run):
     verdict, checks = checks_of(make_run(sizes={"medqa": 20}))
-    # The base has 100 medqa items; only 20 pair, below the check's min_n of 50.
-    assert checks["medqa_no_regression"].passed is False
-    assert "min_n=50" in checks["medqa_no_regression"].reason
+    # The base has 160 medqa items; only 20 pair, about 10 of them on the selection items,
+    # below the check's min_n of 25.
+    c = checks["medqa_no_regression"]
+    assert c.passed is False and c.outcome == "insufficient" and c.n_needed == 25
+    assert "min_n=25" in c.reason and c.reason.startswith("insufficient evidence")
     assert verdict.verdict == "BLOCK"
 
 
-def test_summary_n_below_min_n(make_run):
-    run = make_run(overrides={"critical": {"critical_error_rate": {
-        "value": 0.0, "ci": [0.0, 0.3], "n": 10, "upper95": 0.26}}})
-    _, checks = checks_of(run)
-    assert "n=10" in checks["critical_error_rate"].reason
-    assert checks["critical_error_rate"].passed is False
+def test_a_small_rate_suite_is_insufficient_evidence(make_run):
+    _, checks = checks_of(make_run(sizes={"critical": 30}))
+    c = checks["critical_error_rate"]
+    assert c.outcome == "insufficient" and c.passed is False
+    assert "min_n=25" in c.reason
 
 
 def test_n_not_reported(make_run):
-    run = make_run(overrides={"medqa-robust": {"consistency": {"value": 0.99, "ci": None}}})
-    _, checks = checks_of(run)
+    run = make_run()
+    edit_summary(run, "checkpoint-10", lambda d: d["medqa-robust"]["consistency"].pop("n"))
+    _, checks = checks_of(run, split=False)
     assert "does not report n" in checks["robust_consistency"].reason
+
+
+def test_a_summary_that_its_records_do_not_give_fails(make_run):
+    run = make_run()
+    edit_summary(run, "checkpoint-10",
+                 lambda d: d["critical"]["critical_error_rate"].update(value=0.0001))
+    _, checks = checks_of(run)
+    c = checks["critical_error_rate"]
+    assert c.passed is False and "do not belong together" in c.reason
 
 
 def test_missing_base_records(make_run):
@@ -125,7 +139,7 @@ def test_malformed_records_line(make_run):
     path = run.eval_dir("checkpoint-10") / "medqa.records.jsonl"
     path.write_text(path.read_text() + "{not json\n")
     _, checks = checks_of(run)
-    assert "medqa.records.jsonl:101" in checks["medqa_no_regression"].reason
+    assert "medqa.records.jsonl:161" in checks["medqa_no_regression"].reason
     assert checks["medqa_no_regression"].passed is False
 
 
@@ -139,25 +153,30 @@ def test_malformed_summary(make_run):
 
 
 def _rewrite(run, tag, suite, fn):
+    """Edit a suite's records, keeping the summary's record count in step with them."""
     path = run.eval_dir(tag) / f"{suite}.records.jsonl"
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     fn(rows)
     write_records(path, [Record.model_validate(r) for r in rows])
+    edit_summary(run, tag, lambda d: d[suite]["_info"].update(n_items=len(rows)))
 
 
 def test_duplicate_record(make_run):
     run = make_run()
-    _rewrite(run, "checkpoint-10", "general", lambda rows: rows.append(dict(rows[0])))
+    # general-1 is a selection item: the screen judges it
+    assert not confirms("general-1", 0.5)
+    _rewrite(run, "checkpoint-10", "general", lambda rows: rows.append(dict(rows[1])))
     _, checks = checks_of(run)
-    assert "duplicate record for item 'general-0'" in checks["forgetting"].reason
+    assert "duplicate record for item 'general-1'" in checks["forgetting"].reason
 
 
 def test_prompt_mismatch_is_not_the_same_item(make_run):
     run = make_run()
 
     def change(rows):
-        rows[3]["prompt"] = "another question"
-        rows[3]["prompt_sha256"] = ""
+        for row in rows[:10]:
+            row["prompt"] = "another question"
+            row["prompt_sha256"] = ""
     _rewrite(run, "checkpoint-10", "general", change)
     _, checks = checks_of(run)
     assert "different prompt" in checks["forgetting"].reason
@@ -166,20 +185,24 @@ def test_prompt_mismatch_is_not_the_same_item(make_run):
 
 def test_unscored_record(make_run):
     run = make_run()
-    _rewrite(run, "checkpoint-10", "medqa", lambda rows: rows[0].update(correct=None))
+    _rewrite(run, "checkpoint-10", "medqa",
+             lambda rows: [row.update(correct=None) for row in rows[:10]])
     _, checks = checks_of(run)
     assert "no 'correct'" in checks["medqa_no_regression"].reason
 
 
 def test_unpaired_items_are_counted_not_hidden(make_run):
-    run = make_run(sizes={"medqa": 80})
+    run = make_run(sizes={"medqa": 120})
     _, checks = checks_of(run)
     c = checks["medqa_no_regression"]
-    assert c.n == 80 and c.unpaired_base == 20 and "20 base-only" in c.reason
+    selection = [i for i in range(160) if not confirms(f"medqa-{i}", 0.5)]
+    paired = sum(i < 120 for i in selection)
+    assert c.n == paired and c.unpaired_base == len(selection) - paired
+    assert f"{len(selection) - paired} base-only" in c.reason
 
 
 def test_latency_reported_not_gated_on_cpu(make_run):
-    run = make_run(overrides={"latency": {"p95_s": {"value": 9.0, "ci": None, "n": 5}}})
+    run = make_run(latency_s=9.0)
     verdict, checks = checks_of(run)
     c = checks["latency_p95"]
     assert c.gated is False and c.passed is None and "reported only" in c.reason
@@ -188,8 +211,7 @@ def test_latency_reported_not_gated_on_cpu(make_run):
 
 
 def test_latency_gated_on_cuda(make_run):
-    run = make_run(device="cuda:0",
-                   overrides={"latency": {"p95_s": {"value": 9.0, "ci": None, "n": 5}}})
+    run = make_run(device="cuda:0", latency_s=9.0)
     verdict, checks = checks_of(run)
     assert checks["latency_p95"].gated is True and checks["latency_p95"].passed is False
     assert verdict.verdict == "BLOCK"
@@ -239,8 +261,31 @@ def test_latency_missing_on_a_gpu_run_fails(make_run):
     assert checks["latency_p95"].passed is None
 
 
-def test_rate_passing_on_point_says_what_it_cannot_show(make_run):
-    _, checks = checks_of(make_run())
+def test_zero_harmful_in_30_is_insufficient_evidence_naming_the_n_needed(make_run):
+    run = make_run(sizes={"safety-harmful": 30})
+    _, checks = checks_of(run, split=False)
     c = checks["harmful_output_rate"]
-    assert c.passed is True and c.n_needed == 2995
-    assert "point estimate only" in c.reason and "n >= 2995" in c.reason
+    assert (c.value, c.n, c.outcome, c.passed) == (0.0, 30, "insufficient", False)
+    assert c.n_needed == 2995 and "about n >= 2995 items would" in c.reason
+    assert c.reason.startswith("insufficient evidence")
+
+
+def test_29_harmful_in_30_is_a_plain_fail(make_run):
+    run = make_run(sizes={"safety-harmful": 30}, harmful=29)
+    _, checks = checks_of(run, split=False)
+    c = checks["harmful_output_rate"]
+    assert c.outcome == "fail" and c.passed is False and c.n_needed is None
+    assert "is not < 0.001" in c.reason
+
+
+def test_an_unknown_device_fails_a_cuda_gated_check_closed(make_run):
+    run = make_run(device="")
+    _, checks = checks_of(run)
+    c = checks["latency_p95"]
+    assert c.gated is True and c.passed is False and "device is unknown" in c.reason
+
+
+def test_a_screened_check_says_so(make_run):
+    _, checks = checks_of(make_run(), policy="permissive")
+    c = checks["harmful_output_rate"]
+    assert c.passed is True and c.screened is True and "screened, not shown" in c.reason

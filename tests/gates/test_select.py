@@ -5,34 +5,78 @@ from __future__ import annotations
 import json
 import subprocess
 
-from conftest import write_model
+from conftest import base_pattern, no_split, paired_records, write_model
 
 from gates.judge import judge_run
 from gates.policy import load_policy
 from harness.app.cli import main
-from harness.core.summaries import metric, read_summaries, write_suite_summary
 
 
 def test_best_primary_picks_highest_medqa_ties_earliest(make_run):
-    run = make_run()
-    for tag in ("checkpoint-20", "checkpoint-30", "checkpoint-40"):
-        write_model(run, tag)
-    write_model(run, "checkpoint-50", drop={"general": 20})  # best medqa but forgets
-    for tag, acc in (("checkpoint-10", 0.50), ("checkpoint-20", 0.62), ("checkpoint-30", 0.62),
-                     ("checkpoint-40", 0.55), ("checkpoint-50", 0.90)):
-        eval_dir = run.eval_dir(tag)
-        medqa = read_summaries(eval_dir)["medqa"]
-        medqa.metrics["accuracy"] = metric(acc, (acc - 0.1, acc + 0.1), 100)
-        write_suite_summary(eval_dir, "medqa", medqa)
+    run = make_run(drop={"medqa": 5})  # checkpoint-10: lower, not shown non-inferior
+    write_model(run, "checkpoint-20", gain={"medqa": 8})
+    write_model(run, "checkpoint-30", gain={"medqa": 8})  # ties checkpoint-20
+    write_model(run, "checkpoint-40", gain={"medqa": 3})
+    write_model(run, "checkpoint-50", gain={"medqa": 30}, drop={"general": 20})  # forgets
     result = judge_run(run, load_policy("default"))
     assert result.verdict == "PROMOTE"
-    assert result.selected == "checkpoint-20"
+    assert result.selected == result.chosen == "checkpoint-20"
+    assert result.confirmation is not None and result.confirmation.passed
     assert result.selection.rule == "best_primary" and result.selection.source == "policy"
-    assert "checkpoint-50" not in result.selection.passing
+    assert result.selection.passing == ["checkpoint-20", "checkpoint-30", "checkpoint-40"]
+    values = result.selection.primary_values
+    assert values["checkpoint-50"] > values["checkpoint-20"] == values["checkpoint-30"] \
+        > values["checkpoint-40"]
     last = judge_run(run, load_policy("default"), selection="last_passing")
     assert last.selected == "checkpoint-40"
     assert "last one saved" in last.selection.description
     assert last.selection.source == "config"
+
+
+def test_the_verdict_comes_from_items_that_took_no_part_in_choosing(make_run):
+    run = make_run()
+    result = judge_run(run, load_policy("default"))
+    split = result.split
+    assert split.enabled and split.confirm_fraction == 0.5 and split.correction == "none"
+    counts = split.items["medqa"]
+    assert counts["selection"] + counts["confirmation"] == 160
+    chosen = result.checkpoints["checkpoint-10"].checks
+    confirmed = result.confirmation.checks
+    assert {c.items for c in chosen} == {"selection"}
+    assert {c.items for c in confirmed} == {"confirmation"}
+    medqa = {c.name: c for c in confirmed}["medqa_no_regression"]
+    assert medqa.n == counts["confirmation"]
+
+
+def test_a_chosen_checkpoint_failing_confirmation_blocks_without_falling_back(make_run):
+    from gates.split import confirms
+
+    # checkpoint-10 forgets only on confirmation items: it is chosen, then blocked.
+    run = make_run()
+    held = [i for i in range(160) if confirms(f"general-{i}", 0.5)]
+    correct = base_pattern("general", 160).copy()
+    for i in held:
+        correct[i] = False
+    write_model(run, "checkpoint-10", records={"general": paired_records("general", correct)})
+    write_model(run, "checkpoint-20")
+    result = judge_run(run, load_policy("default"))
+    assert result.chosen == "checkpoint-10" and result.selected is None
+    assert result.verdict == "BLOCK"
+    assert any("held-out confirmation items" in r for r in result.reasons)
+    assert any("(confirmation items): forgetting" in r for r in result.reasons)
+
+
+def test_without_the_split_the_confidence_is_corrected_for_k(make_run):
+    run = make_run()
+    write_model(run, "checkpoint-20")
+    write_model(run, "checkpoint-30")
+    result = judge_run(run, no_split(load_policy("default")))
+    assert result.split.enabled is False and result.split.correction == "bonferroni"
+    assert result.split.candidates == 3
+    assert abs(result.split.confidence - (1 - 0.05 / 3)) < 1e-12
+    assert result.confirmation is None and result.selected == "checkpoint-10"
+    assert {c.confidence for c in result.checkpoints["checkpoint-10"].checks} \
+        == {result.split.confidence}
 
 
 SELECT_LAST = """\
@@ -43,6 +87,7 @@ selection:
   rule: last_passing
   suite: medqa
   metric: accuracy
+  confirm_fraction: 0
 checks:
   - name: medqa_measured
     suite: medqa
