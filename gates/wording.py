@@ -169,3 +169,17 @@ def split_counts(split: SplitRecord) -> list[tuple[str, int | None, int | None]]
     """(suite, selection items, confirmation items) for every suite the split records."""
     return [(suite, c.get("selection"), c.get("confirmation"))
             for suite, c in split.items.items()]
+
+
+# What each result means, for the legend of every document that shows the result column.
+LEGEND = (
+    ("pass", "the data showed the threshold at the stated confidence"),
+    ("FAIL", ("the threshold was not met, or its evidence was missing, crashed or unusable "
+             "(the gate fails closed)")),
+    ("INSUFFICIENT (n needed N)", ("the data cannot show the threshold at the stated "
+                                  "confidence: not a failure of the model and not a pass; it "
+                                  "blocks, and N items would be needed to show it")),
+    (f"pass ({SCREENED})", ("passed on a point estimate because the policy chose to screen "
+                           "this check; the threshold was not shown")),
+    ("reported", "measured and shown, not gated"),
+)
