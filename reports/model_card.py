@@ -374,15 +374,16 @@ def _markdown_gate(ctx: dict[str, Any]) -> list[str]:
                   for c in split["counts"]]
     for table in ctx["gate_tables"]:
         on = f" on {table['on']}" if table["on"] else ""
-        role = "verdict: " if table["confirms"] else "candidate "
+        role = "Verdict: " if table["confirms"] else "Candidate "
         lines += ["", f"### {role}{table['tag']}{on}: {table['verdict']}", "",
-                  "| check | metric | value | 95% CI | n | result | reason |",
+                  "| check | metric | value | CI | n | result | reason |",
                   "| --- | --- | --- | --- | --- | --- | --- |"]
         lines += [f"| {_md_cell(r['name'])} | {_md_cell(r['metric'])} | {fmt(r['value'])} | "
                   f"{fmt_ci(r['ci'])} | {fmt(r['n'])} | {r['label']} | {_md_cell(r['reason'])} |"
                   for r in table["rows"]]
-        lines += [f"- {_md_cell(r['name'])}: {r['collapsed']}" for r in table["rows"]
-                  if r["collapsed"]]
+        collapsed = [f"- {_md_cell(r['name'])}: {r['collapsed']}" for r in table["rows"]
+                     if r["collapsed"]]
+        lines += ["", *collapsed] if collapsed else []
     lines += ["", "Results: " + "; ".join(f"**{label}**: {meaning}"
                                          for label, meaning in ctx["legend"]) + "."]
     if ctx["collapsed"]:
