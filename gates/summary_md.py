@@ -14,6 +14,7 @@ from gates.checks import fmt
 from gates.result import CheckpointVerdict, GateResult
 from gates.wording import (
     ITEMS,
+    LEGEND,
     collapse_line,
     percent,
     result_label,
@@ -108,6 +109,9 @@ def render_summary_md(result: GateResult) -> str:
         lines += [f"### Candidates{f' on {heading}' if heading else ''}", ""]
     for tag, verdict in result.checkpoints.items():
         lines += _table(f"#### {tag}{_on(result, verdict)}: {verdict.verdict}", verdict)
+    if result.confirmation is not None or result.checkpoints:
+        lines += ["_Results: " + "; ".join(f"**{label}**: {meaning}" for label, meaning in LEGEND)
+                  + "._", ""]
     demo = sorted({s for v in result.checkpoints.values() for s in v.demo_suites})
     if demo:
         lines.append(f"_Demo data: {', '.join(demo)} scored the bundled demo sets written for "

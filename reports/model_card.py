@@ -202,6 +202,14 @@ def _split(data: RunData) -> dict[str, Any] | None:
                        for s, a, b in split_counts(split)]}
 
 
+def _outcome_counts(data: RunData) -> dict[str, int]:
+    """How many of the checks judging the described model ended each way."""
+    counts = {"pass": 0, "screened": 0, "insufficient": 0, "fail": 0, "reported": 0}
+    for check in data.checks():
+        counts[_check_row(check)["css"]] += 1
+    return counts
+
+
 def _confirmed(data: RunData) -> list[dict[str, Any]] | None:
     """The described model's numbers on the confirmation items (the checks of the
     confirming verdict carry value, CI and n on those items); None when not confirmed."""
@@ -338,6 +346,7 @@ def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any
         "latency": [{"suite": s, "metrics": {n: e.value for n, e in data.metrics(tag, s).items()}}
                     for s in data.suites_with("latency") if data.metrics(tag, s)],
         "gate_tables": _gate_tables(data), "split": _split(data),
+        "outcome_counts": _outcome_counts(data),
         "confirmed": _confirmed(data), "collapsed": collapsed, "legend": LEGEND,
         "no_information": NO_INFORMATION,
         "gate_json": data.gate.model_dump(mode="json") if data.gate else None,

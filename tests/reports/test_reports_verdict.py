@@ -229,3 +229,11 @@ def test_markup_in_a_check_reason_is_text(tmp_path: Path) -> None:
     assert "<img src=x" not in card and "&lt;img src=x onerror=alert(1)&gt;" in card
     md = _page(root, "model_card.md")
     assert "<img src=x" not in md and "item &lt;img src=x onerror=alert(1)&gt; \\| flipped" in md
+
+
+def test_card_opens_with_what_the_verdict_rests_on(blocked, promoted) -> None:
+    blocked_card = _page(blocked[0], "model_card.html")
+    assert ("rests on 4 checks: 2 pass, 0 pass (screened, not shown), 1 insufficient evidence, "
+            "0 FAIL, 1 reported") in blocked_card
+    assert ("rests on 4 checks: 2 pass, 1 pass (screened, not shown), 0 insufficient evidence, "
+            "0 FAIL, 1 reported") in _page(promoted[0], "model_card.html")
