@@ -13,23 +13,10 @@ from typing import Any
 
 import yaml
 
-from gates.result import CheckpointVerdict, CheckResult
-from gates.wording import (
-    ITEMS,
-    LEGEND,
-    NO_INFORMATION,
-    collapse_line,
-    needed,
-    outcome_of,
-    result_label,
-    split_counts,
-    split_recorded,
-    split_statement,
-    verdict_part,
-)
+from gates.wording import LEGEND, NO_INFORMATION, needed, outcome_of
 from harness.core.rundir import BASE_TAG
 from harness.core.summaries import MetricEntry
-from reports import plots
+from reports import plots, verdict
 from reports.rundata import SAFETY_ROLES, RunData
 from reports.signoff import SignoffStatus
 
@@ -145,83 +132,12 @@ def _forgetting(data: RunData, tag: str | None) -> list[dict[str, Any]]:
     rows = []
     for suite in data.suites_with("forgetting"):
         base, cur = _num(data.metric(BASE_TAG, suite, "accuracy")), _num(data.metric(tag, suite, "accuracy"))
-        checks = [_check_row(c) for c in data.checks()
+        checks = [verdict.check_row(c) for c in data.checks()
                   if (c.suite or c.metric.split(".", 1)[0]) == suite]
         rows.append({"suite": suite, "base": base, "value": cur,
                      "delta": None if base is None or cur is None else base - cur,
                      "checks": checks})
     return rows
-
-
-# --- the gate: outcomes, the item split, collapsed benchmarks ----------------------------
-
-
-def _check_row(check: CheckResult) -> dict[str, Any]:
-    """One check as every card format shows it, in the gate documents' words."""
-    outcome = outcome_of(check)
-    css = "screened" if outcome == "pass" and check.screened else outcome
-    return {"name": check.name, "metric": f"{check.suite}.{check.metric}" if check.suite
-            else check.metric, "value": check.value, "op": check.op,
-            "threshold": check.threshold, "ci": check.ci, "n": check.n,
-            "compared": check.compared, "outcome": outcome, "css": css,
-            "label": result_label(check), "screened": check.screened,
-            "n_needed": check.n_needed, "reason": check.reason,
-            "collapsed": collapse_line(check)}
-
-
-def _gate_tables(data: RunData) -> list[dict[str, Any]]:
-    """The verdict first (the chosen checkpoint on the confirmation items), then every
-    candidate on the items that chose."""
-    if data.gate is None:
-        return []
-    gate = data.gate
-    judged: list[tuple[str, CheckpointVerdict, bool]] = []
-    if gate.confirmation is not None:
-        judged.append((gate.confirmation.tag or gate.chosen or "chosen", gate.confirmation, True))
-    judged += [(tag, v, False) for tag, v in gate.checkpoints.items()]
-    tables = []
-    for tag, verdict, confirms in judged:
-        part = verdict_part(gate, verdict)
-        tables.append({"tag": tag, "verdict": verdict.verdict, "confirms": confirms,
-                       "on": ITEMS[part] if part else None,
-                       "selected": tag == gate.selected, "chosen": tag == gate.chosen,
-                       "rows": [_check_row(c) for c in verdict.checks]})
-    return tables
-
-
-def _split(data: RunData) -> dict[str, Any] | None:
-    """Which items chose the checkpoint and which confirmed it."""
-    if data.gate is None:
-        return None
-    split = data.gate.split
-    return {"statement": split_statement(data.gate), "recorded": split_recorded(split),
-            "enabled": split.enabled, "method": split.method,
-            "confirm_fraction": split.confirm_fraction, "candidates": split.candidates,
-            "correction": split.correction, "confidence": split.confidence,
-            "counts": [{"suite": s, "selection": a, "confirmation": b}
-                       for s, a, b in split_counts(split)]}
-
-
-def _outcome_counts(data: RunData) -> dict[str, int]:
-    """How many of the checks judging the described model ended each way."""
-    counts = {"pass": 0, "screened": 0, "insufficient": 0, "fail": 0, "reported": 0}
-    for check in data.checks():
-        counts[_check_row(check)["css"]] += 1
-    return counts
-
-
-def _confirmed(data: RunData) -> list[dict[str, Any]] | None:
-    """The described model's numbers on the confirmation items (the checks of the
-    confirming verdict carry value, CI and n on those items); None when not confirmed."""
-    verdict = data.subject_verdict
-    if data.gate is None or verdict is None or verdict is not data.gate.confirmation:
-        return None
-    return [_check_row(c) for c in verdict.checks]
-
-
-def _collapsed(data: RunData) -> list[dict[str, Any]]:
-    return [{"suite": suite, "sentence": f"{suite}: {line}"}
-            for suite, line in data.collapsed().items()]
 
 
 def _flagged(data: RunData, tag: str | None, limit: int = 25) -> list[dict[str, Any]]:
@@ -314,7 +230,7 @@ def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any
     cfg = data.config
     report = cfg.get("report") or {}
     results = _results(data, tag)
-    collapsed = _collapsed(data)
+    collapsed = verdict.collapsed(data)
     plot_metrics = []
     for suite in data.suites():
         names: list[str] = []
@@ -345,9 +261,9 @@ def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any
         "flagged": _flagged(data, tag),
         "latency": [{"suite": s, "metrics": {n: e.value for n, e in data.metrics(tag, s).items()}}
                     for s in data.suites_with("latency") if data.metrics(tag, s)],
-        "gate_tables": _gate_tables(data), "split": _split(data),
-        "outcome_counts": _outcome_counts(data),
-        "confirmed": _confirmed(data), "collapsed": collapsed, "legend": LEGEND,
+        "gate_tables": verdict.gate_tables(data), "split": verdict.split_view(data),
+        "outcome_counts": verdict.outcome_counts(data),
+        "confirmed": verdict.confirmed(data), "collapsed": collapsed, "legend": LEGEND,
         "no_information": NO_INFORMATION,
         "gate_json": data.gate.model_dump(mode="json") if data.gate else None,
         "gate_reasons": list(data.gate.reasons) if data.gate else [],

@@ -147,6 +147,7 @@ def test_without_a_split_the_card_states_the_correction(tmp_path: Path) -> None:
     split = _section(card, 'id="split"', "<h3>")
     assert "No split: every candidate was judged on all items at 97.5% confidence" in split
     assert "Bonferroni-corrected for the 2 candidate(s)" in split
+    assert "Correction: bonferroni; confidence 97.5%; 2 candidate(s)." in split
     assert 'id="confirmed"' not in card and "Verdict:" not in card
     assert "checkpoint-20 on all items" in card
     assert "judged on all items at 97.5% confidence" in items["gate"].detail
