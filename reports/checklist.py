@@ -117,8 +117,8 @@ def _gate(data: RunData) -> Item:
     at = f" at {', '.join(percent(c) for c in confidences)} confidence" if confidences else ""
     head = (f"{data.gate.verdict}: {verdict.tag or data.subject_tag} judged on "
             f"{ITEMS[part] if part else 'items the gate did not record'}{at}.")
-    if status == PASS and not verdict.passed:
-        status = FAIL
+    if status == PASS and (data.gate.verdict != "PROMOTE" or not verdict.passed):
+        status = FAIL  # blocked for a reason no check of this verdict carries
         why.append("The verdict is BLOCK: " + ("; ".join(data.gate.reasons) or "see gate.json")
                    + ".")
     if status == PASS:

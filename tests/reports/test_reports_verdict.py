@@ -238,3 +238,14 @@ def test_card_opens_with_what_the_verdict_rests_on(blocked, promoted) -> None:
             "0 FAIL, 1 reported") in blocked_card
     assert ("rests on 4 checks: 2 pass, 1 pass (screened, not shown), 0 insufficient evidence, "
             "0 FAIL, 1 reported") in _page(promoted[0], "model_card.html")
+
+
+def test_gate_item_fails_when_the_run_blocked_for_another_reason(tmp_path: Path) -> None:
+    root = build_run(tmp_path / "run")
+    result = gate_result()
+    result.verdict, result.selected = "BLOCK", None
+    result.reasons = ["promotion: merged weights could not be written"]
+    write_gate_json(RunDir(root).gate, result)
+    items = {i.key: i for i in render_all(root).items}
+    assert items["gate"].status == "fail"
+    assert "promotion: merged weights could not be written" in items["gate"].detail
