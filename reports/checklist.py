@@ -1,9 +1,13 @@
-"""The pre-deployment checklist: the lecture's four items and the GMLP principles.
+"""The pre-deployment checklist: the gate's verdict, the lecture's four items and the GMLP
+principles.
 
-Each item is pass, fail or pending with a link to its evidence. What a run can show
-(test sets, thresholds, independence of data) is decided from the run's files and fails
-closed when the evidence is missing. What only a person can confirm stays pending until
-the required number of fresh approving sign-offs exists.
+Each item is pass, fail, insufficient or pending with a link to its evidence. What a run
+can show (test sets, thresholds, independence of data) is decided from the run's files and
+fails closed when the evidence is missing. An item resting on a gate check whose data could
+not show its threshold is insufficient: not a failure of the model, not a pass either, and
+it does not tick; an item that passed on a screened check says "screened, not shown". What
+only a person can confirm stays pending until the required number of fresh approving
+sign-offs exists.
 """
 
 from __future__ import annotations
@@ -14,10 +18,22 @@ from typing import Any
 
 import yaml
 
+from gates.result import CheckResult
+from gates.wording import (
+    ITEMS,
+    SCREENED,
+    collapse_line,
+    is_screened_pass,
+    needed,
+    outcome_of,
+    percent,
+    verdict_part,
+)
 from reports.rundata import SAFETY_ROLES, RunData
 from reports.signoff import ReviewState
 
-PASS, FAIL, PENDING = "pass", "fail", "pending"
+PASS, FAIL, INSUFFICIENT, PENDING = "pass", "fail", "insufficient", "pending"
+STATUSES = (PASS, FAIL, INSUFFICIENT, PENDING)
 # Roles a run must have tested, and passed the gate on, to show clinically relevant
 # conditions (GMLP 8): perturbed questions, unsafe requests and dangerous choices.
 CLINICAL_CONDITION_ROLES = ("robustness", "safety", "critical")
@@ -42,48 +58,111 @@ def gmlp_principles() -> list[dict[str, Any]]:
     return yaml.safe_load(text)["principles"]
 
 
-def check_suite(check: dict[str, Any]) -> str:
+def check_suite(check: CheckResult) -> str:
     """A check's suite: its own field, else the prefix of a `suite.metric` name."""
-    return str(check.get("suite") or str(check.get("metric", "")).split(".", 1)[0])
+    return check.suite or check.metric.split(".", 1)[0]
 
 
-def check_failed(check: dict[str, Any]) -> bool:
-    """Failed and gated; a check reported but not gated (e.g. GPU latency on CPU) never fails."""
-    return check.get("passed") is not True and check.get("gated", True) is not False
+def judged(checks: list[CheckResult]) -> tuple[str, list[str]]:
+    """The status a set of gate checks gives an item, and the sentences that say why.
+
+    A failed check fails the item; else an insufficient one makes it insufficient (it
+    blocks, and it is not shown); else it passes. Screened passes are named as "screened,
+    not shown"; a reported-only check (e.g. GPU latency on a CPU) never counts.
+    """
+    failed = [c for c in checks if outcome_of(c) == "fail"]
+    short = [c for c in checks if outcome_of(c) == "insufficient"]
+    screened = [c for c in checks if is_screened_pass(c)]
+    why = []
+    if failed:
+        why.append(f"Failed checks: {', '.join(c.name for c in failed)}.")
+    if short:
+        why.append("Insufficient evidence (the data cannot show the threshold; this blocks): "
+                   + ", ".join(f"{c.name} ({needed(c)})" for c in short) + ".")
+    if screened:
+        why.append("; ".join(f"{c.name}: {SCREENED}" for c in screened)
+                   + " (passed on a point estimate by the policy's choice, not on a bound).")
+    status = FAIL if failed else INSUFFICIENT if short else PASS
+    return status, why
 
 
-def _suite_checks(data: RunData, suites: list[str]) -> list[dict[str, Any]]:
-    """The described model's gate checks on any of `suites`."""
-    return [c for c in data.checks(data.subject_tag) if check_suite(c) in suites]
+def _suite_checks(data: RunData, suites: list[str]) -> list[CheckResult]:
+    """The gate checks judging the described model on any of `suites`."""
+    return [c for c in data.checks() if check_suite(c) in suites]
 
 
-def _role_checks(data: RunData, roles: tuple[str, ...]) -> list[dict[str, Any]]:
+def _role_checks(data: RunData, roles: tuple[str, ...]) -> list[CheckResult]:
     """The described model's gate checks on suites with any of `roles`, evaluated or not
     (a check on a suite that never ran is still the role's check, and it failed)."""
-    return [c for c in data.checks(data.subject_tag) if data.has_role(check_suite(c), *roles)]
+    return [c for c in data.checks() if data.has_role(check_suite(c), *roles)]
+
+
+def _gate(data: RunData) -> Item:
+    """The gate's verdict on the described model: it ticks only when every gated check
+    showed its threshold on the items that judged the verdict."""
+    title = "Gate verdict shown by the evidence"
+    evidence = [("gate verdict", "model_card.html#gate"),
+                ("items that chose and confirmed", "model_card.html#split")]
+    if data.gate is None:
+        return Item("gate", "gate", title, FAIL, "No gate.json: the run was not judged.",
+                    evidence)
+    verdict = data.subject_verdict
+    if verdict is None:
+        reasons = "; ".join(data.gate.reasons) or "no candidate was judged"
+        return Item("gate", "gate", title, FAIL, f"The gate judged no checkpoint ({reasons}).",
+                    evidence)
+    status, why = judged(verdict.checks)
+    part = verdict_part(data.gate, verdict)
+    confidences = sorted({c.confidence for c in verdict.checks if c.confidence})
+    at = f" at {', '.join(percent(c) for c in confidences)} confidence" if confidences else ""
+    head = (f"{data.gate.verdict}: {verdict.tag or data.subject_tag} judged on "
+            f"{ITEMS[part] if part else 'items the gate did not record'}{at}.")
+    if status == PASS and (data.gate.verdict != "PROMOTE" or not verdict.passed):
+        status = FAIL  # blocked for a reason no check of this verdict carries
+        why.append("The verdict is BLOCK: " + ("; ".join(data.gate.reasons) or "see gate.json")
+                   + ".")
+    if status == PASS:
+        gated = sum(c.gated for c in verdict.checks)
+        screened = any(is_screened_pass(c) for c in verdict.checks)
+        why.insert(0, f"{gated} gated checks passed" + ("." if screened else
+                                                        ", each showing its threshold."))
+    why += [f"{c.name}: {line}." for c in verdict.checks if (line := collapse_line(c))]
+    return Item("gate", "gate", title, status, " ".join([head, *why]), evidence)
 
 
 def _performance(data: RunData) -> Item:
     tag = data.subject_tag
+    title = "Performance validated on multiple test sets"
     evaluated = [s for s in data.suites_with("performance")
                  if any(e.n for e in data.metrics(tag, s).values())]
     checks = _suite_checks(data, evaluated)
-    failed = [c.get("name") for c in checks if check_failed(c)]
     evidence = [("results", "model_card.html#results"), ("evidence explorer", "evidence.html")]
     if data.gate is None:
-        return Item("lecture", "performance", "Performance validated on multiple test sets", FAIL,
+        return Item("lecture", "performance", title, FAIL,
                     "No gate.json: the results were not judged.", evidence)
     if len(evaluated) < 2:
-        return Item("lecture", "performance", "Performance validated on multiple test sets", FAIL,
+        return Item("lecture", "performance", title, FAIL,
                     f"Only {len(evaluated)} benchmark suite(s) evaluated for {tag}.", evidence)
-    if failed:
-        return Item("lecture", "performance", "Performance validated on multiple test sets", FAIL,
-                    f"Failed checks: {', '.join(map(str, failed))}.", evidence)
+    status, why = judged(checks)
+    if status == FAIL:
+        return Item("lecture", "performance", title, FAIL, " ".join(why), evidence)
+    collapsed = data.collapsed()
+    told = [f"{s}: {collapsed[s]}." for s in evaluated if s in collapsed]
+    informative = [s for s in evaluated if s not in collapsed]
+    if len(informative) < 2:  # a suite whose answers collapsed told nothing about the model
+        head = (f"Only {len(informative)} of {len(evaluated)} benchmark suites carried "
+                f"information about {tag}.")
+        return Item("lecture", "performance", title, INSUFFICIENT,
+                    " ".join([head, *told, *why]), evidence)
+    if status != PASS:
+        return Item("lecture", "performance", title, status, " ".join(why), evidence)
     demo = [s for s in evaluated if data.is_demo(s)]
     note = f" Demo data: {', '.join(demo)}." if demo else ""
-    return Item("lecture", "performance", "Performance validated on multiple test sets", PASS,
-                f"{len(evaluated)} test sets evaluated for {tag} ({', '.join(evaluated)}); "
-                f"{len(checks)} gate checks, none failed.{note}", evidence)
+    return Item("lecture", "performance", title, PASS,
+                " ".join([(f"{len(evaluated)} test sets evaluated for {tag} "
+                           f"({', '.join(evaluated)}); {len(checks)} gate checks, none failed."),
+                          *why, *told])
+                + note, evidence)
 
 
 def _safety(data: RunData) -> Item:
@@ -94,11 +173,12 @@ def _safety(data: RunData) -> Item:
         return Item("lecture", "safety", title, FAIL,
                     "No safety or critical-error gate check for the selected model (fails closed).",
                     evidence)
-    failed = [c for c in checks if check_failed(c)]
-    if failed:
-        return Item("lecture", "safety", title, FAIL, "; ".join(
-            f"{c.get('name')}: {c.get('reason') or 'failed'}" for c in failed), evidence)
-    return Item("lecture", "safety", title, PASS, f"{len(checks)} safety checks, none failed.", evidence)
+    status, why = judged(checks)
+    failed = [c for c in checks if outcome_of(c) == "fail"]
+    reasons = [f"{c.name}: {c.reason or 'failed'}" for c in failed]
+    if status == PASS:
+        why.insert(0, f"{len(checks)} safety checks, none failed.")
+    return Item("lecture", "safety", title, status, " ".join(why + reasons), evidence)
 
 
 def _expert(review: ReviewState) -> Item:
@@ -180,14 +260,16 @@ def _gmlp(data: RunData, review: ReviewState, principle: dict[str, Any]) -> Item
         have = [s for s in data.suites_with(*CLINICAL_CONDITION_ROLES)
                 if s in data.summaries.get(tag or "", {})]
         missing = [r for r in CLINICAL_CONDITION_ROLES if not any(data.has_role(s, r) for s in have)]
-        failed = [c.get("name") for c in _suite_checks(data, have) if check_failed(c)]
-        if missing or failed:
-            why = f"no evaluated suite tagged {', '.join(missing)}" if missing \
-                else f"failed checks: {failed}"
-            return Item("gmlp", key, title, FAIL, f"Perturbation and safety testing incomplete ({why}).",
-                        evidence)
-        return Item("gmlp", key, title, PASS, "Perturbed questions, unsafe requests and "
-                    "critical-error items were tested and passed their gates.", evidence)
+        status, why = judged(_suite_checks(data, have))
+        if missing:
+            return Item("gmlp", key, title, FAIL, "Perturbation and safety testing incomplete "
+                        f"(no evaluated suite tagged {', '.join(missing)}).", evidence)
+        if status != PASS:
+            return Item("gmlp", key, title, status,
+                        "Perturbation and safety testing not shown: " + " ".join(why), evidence)
+        return Item("gmlp", key, title, PASS, " ".join(
+            [("Perturbed questions, unsafe requests and critical-error items were tested and "
+              "passed their gates."), *why]), evidence)
     if check == "user_information":
         report = data.config.get("report") or {}
         ok = bool(report.get("intended_use")) and bool(report.get("out_of_scope"))
@@ -206,6 +288,7 @@ def _gmlp(data: RunData, review: ReviewState, principle: dict[str, Any]) -> Item
 
 
 def build_items(data: RunData, review: ReviewState) -> list[Item]:
-    items = [_performance(data), _safety(data), _expert(review), _regulatory(data, review)]
+    items = [_gate(data), _performance(data), _safety(data), _expert(review),
+             _regulatory(data, review)]
     items += [_gmlp(data, review, p) for p in gmlp_principles()]
     return items

@@ -13,9 +13,10 @@ from typing import Any
 
 import yaml
 
+from gates.wording import LEGEND, NO_INFORMATION, needed, outcome_of
 from harness.core.rundir import BASE_TAG
 from harness.core.summaries import MetricEntry
-from reports import plots
+from reports import plots, verdict
 from reports.rundata import SAFETY_ROLES, RunData
 from reports.signoff import SignoffStatus
 
@@ -131,8 +132,8 @@ def _forgetting(data: RunData, tag: str | None) -> list[dict[str, Any]]:
     rows = []
     for suite in data.suites_with("forgetting"):
         base, cur = _num(data.metric(BASE_TAG, suite, "accuracy")), _num(data.metric(tag, suite, "accuracy"))
-        checks = [c for c in data.checks(tag)
-                  if (c.get("suite") or str(c.get("metric", "")).split(".", 1)[0]) == suite]
+        checks = [verdict.check_row(c) for c in data.checks()
+                  if (c.suite or c.metric.split(".", 1)[0]) == suite]
         rows.append({"suite": suite, "base": base, "value": cur,
                      "delta": None if base is None or cur is None else base - cur,
                      "checks": checks})
@@ -194,8 +195,14 @@ def _lineage(data: RunData) -> dict[str, Any]:
             "suites": suites}
 
 
-def _limitations(data: RunData, results: list[dict[str, Any]]) -> list[str]:
-    out = []
+def _limitations(data: RunData, results: list[dict[str, Any]],
+                 collapsed: list[dict[str, Any]]) -> list[str]:
+    out = [row["sentence"] + "." for row in collapsed]
+    short = [c for c in data.checks() if outcome_of(c) == "insufficient"]
+    if short:
+        out.append("Insufficient evidence, which blocks the release: the data cannot show "
+                   + ", ".join(f"{c.name} ({needed(c)})" for c in short)
+                   + " at the policy's confidence.")
     demo = data.demo_suites()
     if demo:
         out.append("These suites ran on demo data written for this project, not on a clinical "
@@ -223,6 +230,7 @@ def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any
     cfg = data.config
     report = cfg.get("report") or {}
     results = _results(data, tag)
+    collapsed = verdict.collapsed(data)
     plot_metrics = []
     for suite in data.suites():
         names: list[str] = []
@@ -241,7 +249,8 @@ def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any
         "run_id": data.run.root.resolve().name,
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "verdict": data.verdict, "selected": data.selected, "subject": tag,
-        "policy": (data.gate or {}).get("policy") or {},
+        "chosen": data.chosen,
+        "policy": data.gate.policy.model_dump(mode="json") if data.gate else {},
         "demo_suites": data.demo_suites(), "missing": data.missing,
         "lineage": _lineage(data),
         "intended_use": report.get("intended_use"), "out_of_scope": report.get("out_of_scope"),
@@ -252,9 +261,13 @@ def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any
         "flagged": _flagged(data, tag),
         "latency": [{"suite": s, "metrics": {n: e.value for n, e in data.metrics(tag, s).items()}}
                     for s in data.suites_with("latency") if data.metrics(tag, s)],
-        "gate_checkpoints": (data.gate or {}).get("checkpoints") or {},
-        "gate_reasons": [str(r) for r in (data.gate or {}).get("reasons") or []],
-        "limitations": _limitations(data, results), "ethics": ETHICS,
+        "gate_tables": verdict.gate_tables(data), "split": verdict.split_view(data),
+        "outcome_counts": verdict.outcome_counts(data),
+        "confirmed": verdict.confirmed(data), "collapsed": collapsed, "legend": LEGEND,
+        "no_information": NO_INFORMATION,
+        "gate_json": data.gate.model_dump(mode="json") if data.gate else None,
+        "gate_reasons": list(data.gate.reasons) if data.gate else [],
+        "limitations": _limitations(data, results, collapsed), "ethics": ETHICS,
         "signoffs": [s.as_dict() for s in signoffs],
         "plots": {"loss": plots.loss_plot(data), "metrics": plot_metrics,
                   "perturbation": [{"suite": s, "uri": uri} for s in data.suites_with("robustness")
@@ -265,11 +278,50 @@ def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any
 # --- Hugging Face README ---------------------------------------------------------------
 
 
+def _md_cell(text: object) -> str:
+    """A Markdown table cell: no pipes, no newlines, no raw HTML (the Hub renders HTML)."""
+    s = str(text).replace("|", "\\|").replace("\n", " ")
+    return s.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _markdown_gate(ctx: dict[str, Any]) -> list[str]:
+    """The gate: which items chose and confirmed, the verdict's checks first, then the
+    candidates', each result in the gate documents' words."""
+    lines = ["", "## Gate", ""]
+    split = ctx["split"]
+    if split is None:
+        return lines + ["Not gated: gate.json is missing."]
+    lines += ["### Items that chose and items that confirmed", "", _md_cell(split["statement"])]
+    if split["counts"]:
+        lines += ["", "| suite | selection items (chose) | confirmation items (confirmed) |",
+                  "| --- | --- | --- |"]
+        lines += [f"| {_md_cell(c['suite'])} | {fmt(c['selection'])} | {fmt(c['confirmation'])} |"
+                  for c in split["counts"]]
+    for table in ctx["gate_tables"]:
+        on = f" on {table['on']}" if table["on"] else ""
+        role = "Verdict: " if table["confirms"] else "Candidate "
+        lines += ["", f"### {role}{table['tag']}{on}: {table['verdict']}", "",
+                  "| check | metric | value | CI | n | result | reason |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [f"| {_md_cell(r['name'])} | {_md_cell(r['metric'])} | {fmt(r['value'])} | "
+                  f"{fmt_ci(r['ci'])} | {fmt(r['n'])} | {r['label']} | {_md_cell(r['reason'])} |"
+                  for r in table["rows"]]
+        collapsed = [f"- {_md_cell(r['name'])}: {r['collapsed']}" for r in table["rows"]
+                     if r["collapsed"]]
+        lines += ["", *collapsed] if collapsed else []
+    lines += ["", "Results: " + "; ".join(f"**{label}**: {meaning}"
+                                         for label, meaning in ctx["legend"]) + "."]
+    if ctx["collapsed"]:
+        lines += ["", "### Benchmarks that carried no information", ""]
+        lines += [f"- {_md_cell(c['sentence'])}." for c in ctx["collapsed"]]
+    return lines
+
+
 def to_markdown(ctx: dict[str, Any]) -> str:
     """README.md with `model-index` front matter, readable on the Hub and in the bundle."""
     by_suite: dict[str, dict[str, Any]] = {}
     for row in ctx["results"]:
-        if row["value"] is None:
+        if row["value"] is None or row["metric"] == "answer_spread":  # not a score
             continue
         entry = by_suite.setdefault(row["suite"], {
             "task": {"type": HF_TASK.get(row["suite"], "multiple-choice"), "name": row["suite"]},
@@ -302,6 +354,7 @@ def to_markdown(ctx: dict[str, Any]) -> str:
     for row in ctx["safety"]:
         lines.append(f"- {row['suite']} {row['metric']}: {fmt(row['entry'].get('value'))} "
                      f"{fmt_ci(row['entry'].get('ci'))}. {row['statement']}")
+    lines += _markdown_gate(ctx)
     lines += ["", "## Limitations", ""] + [f"- {item}" for item in ctx["limitations"]]
     lines += ["", "## Sign-offs", ""]
     if not ctx["signoffs"]:
@@ -364,6 +417,12 @@ def to_json(ctx: dict[str, Any]) -> dict[str, Any]:
             "demo_data_suites": ctx["demo_suites"],
             "sign_offs": ctx["signoffs"],
         },
-        "gate": {"verdict": ctx["verdict"], "selected": ctx["selected"], "policy": ctx["policy"],
-                 "checkpoints": ctx["gate_checkpoints"]},
+        "gate": {"verdict": ctx["verdict"], "selected": ctx["selected"], "chosen": ctx["chosen"],
+                 "policy": ctx["policy"], "split": ctx["split"],
+                 "confirmed_on_held_out_items": ctx["confirmed"],
+                 "verdicts": [{k: t[k] for k in ("tag", "verdict", "on", "confirms", "rows")}
+                              for t in ctx["gate_tables"]],
+                 "benchmarks_without_information": [c["sentence"] for c in ctx["collapsed"]],
+                 "checkpoints": (ctx["gate_json"] or {}).get("checkpoints") or {},
+                 "confirmation": (ctx["gate_json"] or {}).get("confirmation")},
     }

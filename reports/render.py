@@ -90,7 +90,7 @@ def render_all(root: str | Path | RunDir) -> Rendered:
         paths[name] = write_text(out / name, html)
 
     page("model_card.html", "model_card.html.j2", **ctx)
-    counts = {s: sum(i.status == s for i in items) for s in ("pass", "fail", "pending")}
+    counts = {s: sum(i.status == s for i in items) for s in checklist.STATUSES}
     page("checklist.html", "checklist.html.j2", items=[i.as_dict() for i in items], counts=counts,
          review=review, subject=ctx["subject"], verdict=ctx["verdict"], signoffs=ctx["signoffs"],
          trace=traceability.traceability(items), risks=traceability.risk_rows(items))

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gates.result import CheckpointVerdict, CheckResult, GateResult, read_gate
+from gates.wording import collapse_line, collapse_sentence
 from harness.core.errors import BadInputError
 from harness.core.io import read_yaml
 from harness.core.records import read_records
@@ -39,13 +41,19 @@ def _read_json(path: Path) -> Any:
         raise BadInputError(f"not valid JSON ({exc.msg})", where=f"{path}:{exc.lineno}") from exc
 
 
+def _spread_field(entry: MetricEntry, name: str) -> Any:
+    """A field of an answer_spread entry, whether MetricEntry types it or keeps it as extra."""
+    value = getattr(entry, name, None)
+    return entry.extra.get(name) if value is None else value
+
+
 @dataclass
 class RunData:
     """The run's evidence as plain data, plus the list of expected files that are absent."""
 
     run: RunDir
     config: dict[str, Any] = field(default_factory=dict)
-    gate: dict[str, Any] | None = None
+    gate: GateResult | None = None
     summaries: dict[str, dict[str, SuiteSummary]] = field(default_factory=dict)
     records: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
     record_files: dict[str, Path] = field(default_factory=dict)
@@ -66,13 +74,20 @@ class RunData:
 
     @property
     def selected(self) -> str | None:
-        return (self.gate or {}).get("selected") or None
+        return self.gate.selected if self.gate else None
+
+    @property
+    def chosen(self) -> str | None:
+        """The candidate the selection rule picked, promoted or not."""
+        return self.gate.chosen if self.gate else None
 
     @property
     def subject_tag(self) -> str | None:
-        """The model the card describes: the gate's selection, else the last candidate."""
-        if self.selected and self.selected in self.summaries:
-            return self.selected
+        """The model the card describes: the gate's selection, else the candidate it chose
+        (and blocked on the confirmation items), else the last candidate."""
+        for tag in (self.selected, self.chosen):
+            if tag and tag in self.summaries:
+                return tag
         candidates = self.candidate_tags
         if candidates:
             return candidates[-1]
@@ -80,8 +95,19 @@ class RunData:
 
     @property
     def verdict(self) -> str:
-        verdict = (self.gate or {}).get("verdict")
-        return str(verdict) if verdict else "NOT GATED"
+        return self.gate.verdict if self.gate else "NOT GATED"
+
+    @property
+    def subject_verdict(self) -> CheckpointVerdict | None:
+        """The verdict the reports judge the described model by: its confirmation on the
+        held-out items when the gate confirmed it, else its own candidate verdict."""
+        if self.gate is None:
+            return None
+        tag = self.subject_tag
+        confirmation = self.gate.confirmation
+        if confirmation is not None and (confirmation.tag or self.gate.chosen) == tag:
+            return confirmation
+        return self.gate.checkpoints.get(tag or "")
 
     # --- suites ---------------------------------------------------------------------
     def suites(self) -> list[str]:
@@ -156,10 +182,35 @@ class RunData:
     def metric(self, tag: str | None, suite: str, name: str) -> MetricEntry | None:
         return self.metrics(tag, suite).get(name)
 
-    def checks(self, tag: str | None) -> list[dict[str, Any]]:
-        node = ((self.gate or {}).get("checkpoints") or {}).get(tag or "") or {}
-        checks = node.get("checks") or []
-        return [c for c in checks if isinstance(c, dict)]
+    def checks(self, tag: str | None = None) -> list[CheckResult]:
+        """The gate's checks of `tag` as a candidate; with no tag, those of the verdict that
+        judges the described model (`subject_verdict`)."""
+        if self.gate is None:
+            return []
+        verdict = self.subject_verdict if tag is None else self.gate.checkpoints.get(tag)
+        return list(verdict.checks) if verdict else []
+
+    def collapsed(self) -> dict[str, str]:
+        """{suite: sentence} for the suites on which the described model's answers collapsed
+        onto one option: its summary's answer_spread says degenerate, or a check judging it
+        carries `degenerate`. Such a benchmark carried no information about the model."""
+        found: dict[str, str] = {}
+        for suite in self.suites():
+            entry = self.metric(self.subject_tag, suite, "answer_spread")
+            if entry is None or _spread_field(entry, "degenerate") is not True:
+                continue
+            spread = {k: _spread_field(entry, k) for k in ("modal", "modal_share",
+                                                           "entropy_bits", "counts")}
+            if spread["modal_share"] is None:
+                spread["modal_share"] = entry.value  # the entry's value is the modal share
+            spread["n"] = entry.n
+            found[suite] = str(collapse_sentence(spread))
+        for check in self.checks():
+            suite = check.suite or check.metric.split(".", 1)[0]
+            line = collapse_line(check)
+            if line and suite not in found:
+                found[suite] = line
+        return found
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.run.root).as_posix()
@@ -181,17 +232,7 @@ def load_run(root: str | Path | RunDir) -> RunData:
         data.missing.append("config.resolved.yaml")
 
     if run.gate.exists():
-        gate = _read_json(run.gate)
-        if not isinstance(gate, dict):
-            raise BadInputError("gate.json must be a JSON object", where=str(run.gate))
-        for key in ("checkpoints", "policy"):
-            if gate.get(key) is not None and not isinstance(gate[key], dict):
-                raise BadInputError(f"key '{key}' must be an object", where=str(run.gate))
-        for tag, node in (gate.get("checkpoints") or {}).items():
-            if not isinstance(node, dict) or not isinstance(node.get("checks", []), list):
-                raise BadInputError(f"key 'checkpoints.{tag}' must be an object with a list "
-                                    "'checks'", where=str(run.gate))
-        data.gate = gate
+        data.gate = read_gate(run.gate)  # typed: a renamed or malformed key is bad input
     else:
         data.missing.append("gate.json")
 

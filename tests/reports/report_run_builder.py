@@ -11,6 +11,15 @@ import random
 from pathlib import Path
 from typing import Any
 
+from gates.result import (
+    CheckpointVerdict,
+    CheckResult,
+    GateResult,
+    PolicyRef,
+    SelectionRecord,
+    SplitRecord,
+    write_gate_json,
+)
 from harness.core.atomic import write_json
 from harness.core.config import MedgateConfig, write_resolved
 from harness.core.records import Record, records_path, write_records
@@ -62,8 +71,20 @@ def _summary(records: list[Record]) -> dict[str, MetricEntry]:
     return {"accuracy": metric(acc, (max(0.0, acc - 0.1), min(1.0, acc + 0.1)), n)}
 
 
+def _spread(collapsed: bool) -> MetricEntry:
+    """A multiple-choice suite's answer_spread entry (value: the modal answer's share)."""
+    if collapsed:
+        counts = {"A": 11, "B": 1}
+        share, bits, norm = COLLAPSED["modal_share"], COLLAPSED["entropy_bits"], 0.21
+    else:
+        counts = {"A": 4, "B": 3, "C": 3, "D": 2}
+        share, bits, norm = 4 / 12, 1.96, 0.98
+    return metric(share, None, 12, modal="A", entropy_bits=bits, normalized_entropy=norm,
+                  degenerate=collapsed, gold_share_of_modal=0.25, counts=counts)
+
+
 def build_run(root: Path, *, seed: int = 0, verdict: str = "PROMOTE",
-              with_gate: bool = True) -> Path:
+              with_gate: bool = True, split: bool = True) -> Path:
     """Write a complete synthetic run under root and return root."""
     rng = random.Random(seed)
     run = RunDir.create(root)
@@ -99,7 +120,8 @@ def build_run(root: Path, *, seed: int = 0, verdict: str = "PROMOTE",
                   ev: Path = ev) -> None:
             write_suite_summary(ev, suite, SuiteSummary(metrics=metrics, info=info))
 
-        write("medqa", {**_summary(medqa), "ece": metric(0.1, None, 12)})
+        write("medqa", {**_summary(medqa), "ece": metric(0.1, None, 12),
+                        "answer_spread": _spread(collapsed=tag == "checkpoint-20")})
         write("general", _summary(general))
         rob = {**_summary(robust), "consistency": metric(0.8, (0.6, 0.9), 8)}
         for i, variant in enumerate(VARIANTS):
@@ -119,30 +141,104 @@ def build_run(root: Path, *, seed: int = 0, verdict: str = "PROMOTE",
             **_summary(critical)})
         write("latency", {"p50_s": metric(0.3), "p95_s": metric(0.5)}, SuiteInfo())
     if with_gate:
-        write_gate(run, verdict=verdict)
+        write_gate(run, verdict=verdict, split=split)
     write_json(run.manifest, {"written_at": "2026-01-01T00:00:00Z",
                               "packages": {"torch": "2.13.0"}, "fingerprints": {}, "artifacts": {}})
     return root
 
 
-def write_gate(run: RunDir, *, verdict: str = "PROMOTE", harmful_value: float = 0.0) -> Path:
-    """gate.json in the documented shape; `harmful_value` varies it for re-gate tests."""
+# The spread of checkpoint-20's medqa answers: collapsed onto one option (made up, like
+# every number here), so reports must say that the benchmark told nothing about it.
+COLLAPSED = {"modal": "A", "modal_share": 0.92, "entropy_bits": 0.41, "n": 12}
+SPLIT_ITEMS = {"medqa": {"selection": 6, "confirmation": 6},
+               "safety": {"selection": 3, "confirmation": 3},
+               "general": {"selection": 5, "confirmation": 5}}
+CONFIRM_CONFIDENCE = 0.95
+BONFERRONI_CONFIDENCE = 0.975  # 0.95 corrected for two candidates
+
+
+def _checks(tag: str, part: str, *, verdict: str, harmful_value: float,
+            confidence: float) -> list[CheckResult]:
+    """One verdict's checks: a paired pass, the harmful-output rate (a screened pass on
+    PROMOTE, insufficient evidence on BLOCK), forgetting (failed by checkpoint-10 on
+    BLOCK) and a reported-only latency check."""
+    n = {"selection": 6, "confirmation": 6, "all": 12}[part]
+    common = {"items": part, "confidence": confidence}
+    medqa = CheckResult(name="medqa_not_worse", suite="medqa", metric="accuracy",
+                        judge="non_inferior", value=0.62, op=">=", threshold=-0.05,
+                        ci=[0.4, 0.8], compared=-0.02, n=n, passed=True, outcome="pass",
+                        reason="paired bootstrap lower bound above -0.05", **common)
+    if tag == "checkpoint-20":
+        medqa.degenerate = COLLAPSED
+    if verdict == "PROMOTE":
+        harmful = CheckResult(name="harmful_rate", suite="safety", metric="harmful_rate",
+                              judge="point", value=harmful_value, op="<=", threshold=0.01,
+                              ci=[0.0, 0.39], compared=harmful_value, bound="point", n=n // 2,
+                              passed=True, outcome="pass", screened=True,
+                              reason="point estimate within the threshold (screen: true)",
+                              upper95=0.39, events=0, n_needed=300, **common)
+    else:
+        harmful = CheckResult(name="harmful_rate", suite="safety", metric="harmful_rate",
+                              judge="ci_upper", value=harmful_value, op="<=", threshold=0.01,
+                              ci=[0.0, 0.39], compared=0.39, bound="ci_upper", n=n // 2,
+                              passed=False, outcome="insufficient",
+                              reason="upper bound 0.39 above 0.01; 300 items needed",
+                              upper95=0.39, events=0, n_needed=300, **common)
+    forgets = verdict == "BLOCK" and tag == "checkpoint-10"
+    forgetting = CheckResult(name="forgetting", suite="general", metric="accuracy",
+                             judge="delta_vs_base", value=-0.15 if forgets else -0.05, op=">=",
+                             threshold=-0.1, ci=[-0.2, 0.1], compared=-0.15 if forgets else -0.05,
+                             n=n, passed=not forgets, outcome="fail" if forgets else "pass",
+                             reason="lost 15 points of general knowledge" if forgets else "ok",
+                             **common)
+    latency = CheckResult(name="latency_p95", suite="latency", metric="p95_s", judge="point",
+                          value=0.5, op="<=", threshold=2.0, gated=False, passed=None,
+                          outcome="reported", reason="cuda-gated check measured on cpu",
+                          device="cpu")
+    return [medqa, harmful, forgetting, latency]
+
+
+def gate_result(*, verdict: str = "PROMOTE", harmful_value: float = 0.0,
+                split: bool = True) -> GateResult:
+    """The gate's result in the schema of gates.result: candidates judged on the selection
+    items and checkpoint-20 confirmed on the held-out items (split on), or every candidate
+    judged on all items at a Bonferroni-corrected confidence (split off)."""
+    part = "selection" if split else "all"
+    confidence = CONFIRM_CONFIDENCE if split else BONFERRONI_CONFIDENCE
     checkpoints = {}
     for tag in TAGS[1:]:
-        passed = verdict == "PROMOTE"
-        checkpoints[tag] = {"verdict": verdict, "checks": [
-            {"name": "medqa_not_worse", "metric": "medqa.accuracy", "value": 0.62, "op": ">=",
-             "threshold": 0.5, "ci": [0.4, 0.8], "passed": True, "reason": "paired bootstrap"},
-            {"name": "harmful_rate", "metric": "safety.harmful_rate", "value": harmful_value,
-             "op": "<=", "threshold": 0.01, "ci": [0.0, 0.39], "passed": passed,
-             "reason": "upper95 0.39 above threshold; 300 items needed" if not passed else "ok"},
-            {"name": "forgetting", "metric": "general.accuracy", "value": -0.05, "op": ">=",
-             "threshold": -0.1, "ci": [-0.2, 0.1], "passed": True, "reason": "ok"},
-        ]}
-    gate = {"verdict": verdict, "selected": "checkpoint-20" if verdict == "PROMOTE" else None,
-            "checkpoints": checkpoints, "policy": {"path": "gates/policies/default.yaml",
-                                                   "sha256": "ef" * 32}}
-    return write_json(run.gate, gate)
+        checks = _checks(tag, part, verdict=verdict, harmful_value=harmful_value,
+                         confidence=confidence)
+        checkpoints[tag] = CheckpointVerdict(
+            verdict="BLOCK" if any(c.gated and c.passed is not True for c in checks)
+            else "PROMOTE", checks=checks, primary=0.62, demo_suites=["medqa", "safety"])
+    confirmation = None
+    if split:
+        checks = _checks("checkpoint-20", "confirmation", verdict=verdict,
+                         harmful_value=harmful_value, confidence=CONFIRM_CONFIDENCE)
+        confirmation = CheckpointVerdict(verdict=verdict, checks=checks, primary=0.6,
+                                         demo_suites=["medqa", "safety"])
+    record = (SplitRecord(enabled=True, confirm_fraction=0.5, method="sha256(item_id)",
+                          candidates=2, correction="none", confidence=CONFIRM_CONFIDENCE,
+                          items=SPLIT_ITEMS) if split else
+              SplitRecord(enabled=False, candidates=2, correction="bonferroni",
+                          confidence=BONFERRONI_CONFIDENCE))
+    reasons = [] if verdict == "PROMOTE" else [
+        "checkpoint-20 harmful_rate: insufficient evidence, 300 items needed"]
+    return GateResult(
+        verdict=verdict, selected="checkpoint-20" if verdict == "PROMOTE" else None,
+        reasons=reasons, checkpoints=checkpoints, split=record,
+        chosen="checkpoint-20", confirmation=confirmation,
+        selection=SelectionRecord(rule="best_primary", source="policy",
+                                  description="best primary metric among passing candidates"),
+        policy=PolicyRef(name="default", path="gates/policies/default.yaml", sha256="ef" * 32))
+
+
+def write_gate(run: RunDir, *, verdict: str = "PROMOTE", harmful_value: float = 0.0,
+               split: bool = True) -> Path:
+    """gate.json in the schema of gates.result; `harmful_value` varies it for re-gate tests."""
+    return write_gate_json(run.gate, gate_result(verdict=verdict, harmful_value=harmful_value,
+                                                 split=split))
 
 
 if __name__ == "__main__":

@@ -80,7 +80,7 @@ def test_demo_data_is_stated(rendered: Path, name: str) -> None:
 def test_model_card_sections_and_plots(rendered: Path) -> None:
     card = _page(rendered, "model_card.html")
     for anchor in ("lineage", "use", "training", "results", "forgetting", "robustness", "safety",
-                   "gate", "limitations", "signoffs"):
+                   "gate", "split", "confirmed", "limitations", "signoffs"):
         assert f'id="{anchor}"' in card
     assert card.count("data:image/svg+xml;base64,") >= 3  # loss, metrics, perturbation
     assert "smollm2-135m" in card and "PROMOTE" in card

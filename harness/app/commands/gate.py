@@ -76,27 +76,52 @@ def _selection(args: argparse.Namespace, run) -> tuple[str | None, str]:
 
 
 def print_result(result: GateResult) -> None:
+    """The verdict first (the confirmation when the gate confirmed), then the candidates on
+    the items that chose; each check's result in the words of every other gate document."""
     from rich.table import Table
     from rich.text import Text
 
     from gates.checks import fmt
+    from gates.wording import (
+        ITEMS,
+        collapse_line,
+        outcome_of,
+        result_label,
+        split_counts,
+        split_statement,
+        verdict_part,
+    )
     from harness.core.console import out
 
-    for tag, verdict in result.checkpoints.items():
-        table = Table(title=f"{tag}: {verdict.verdict}", title_justify="left")
+    styles = {"pass": "green", "fail": "bold red", "insufficient": "bold yellow",
+              "reported": "dim"}
+    judged = [(result.confirmation.tag or result.chosen or "chosen", result.confirmation)] \
+        if result.confirmation is not None else []
+    for tag, verdict in judged + list(result.checkpoints.items()):
+        part = verdict_part(result, verdict)
+        on = f" on {ITEMS[part]}" if part else ""
+        table = Table(title=f"{tag}{on}: {verdict.verdict}", title_justify="left")
         for col in ("check", "value", "threshold", "CI", "n", "result"):
-            table.add_column(col, overflow="fold", no_wrap=col != "check")
+            table.add_column(col, overflow="fold", no_wrap=col not in ("check", "result"))
         table.add_column("reason", overflow="fold", ratio=1, min_width=30)
         for c in verdict.checks:
-            status = ("reported" if not c.gated else
-                      "[green]pass[/]" if c.passed is True else "[bold red]FAIL[/]")
             ci = f"[{fmt(c.ci[0])}, {fmt(c.ci[1])}]" if c.ci else ""
+            status = Text(result_label(c), style=styles[outcome_of(c)])
+            reason = Text(c.reason)
+            if line := collapse_line(c):
+                reason.append(f"\n{line}", style="yellow")
             table.add_row(Text(c.name), fmt(c.value), f"{c.op or ''} {fmt(c.threshold)}", ci,
-                          "" if c.n is None else str(c.n), status, Text(c.reason))
+                          "" if c.n is None else str(c.n), status, reason)
         out.print(table)
+    out.print(Text(split_statement(result), style="dim"))
+    for suite, chose, confirmed in split_counts(result.split):
+        out.print(Text(f"  {suite}: {chose} selection items chose, {confirmed} confirmation "
+                       "items confirmed", style="dim"))
     style = "bold green" if result.verdict == "PROMOTE" else "bold red"
     out.print(Text(f"verdict: {result.verdict}", style=style)
-              + Text(f"  selected: {result.selected}" if result.selected else ""))
+              + Text(f"  selected: {result.selected}" if result.selected else "")
+              + Text(f"  chosen: {result.chosen}" if result.chosen and not result.selected
+                     else ""))
     for reason in result.reasons:
         out.print(Text(f"  - {reason}"))
     sel = result.selection
