@@ -43,8 +43,10 @@ class MetricEntry(BaseModel):
     `value`, `ci` and `n` are always present (None when not measured: NaN never reaches
     JSON, and a gate fails closed on None). Rates of rare events add `events`, the
     one-sided `upper95` and the `n_needed` to show their `threshold`; higher-is-better
-    rates add `lower95` and `target`. Other descriptive fields (method, tokens, scale, ...)
-    are kept as given.
+    rates add `lower95` and `target`. `confidence` is the level of the CI and of those
+    one-sided bounds (the names say 95 for files written before the level could change;
+    they hold the bound at `confidence`). Other descriptive fields (method, tokens, scale,
+    n_records, ...) are kept as given.
     """
 
     model_config = ConfigDict(extra="allow")
@@ -60,6 +62,7 @@ class MetricEntry(BaseModel):
     target: float | None = None
     direction: str | None = None
     method: str | None = None
+    confidence: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The on-disk entry: value, ci, n always; the other fields as they were given.
