@@ -97,7 +97,9 @@ class SuiteInfo(BaseModel):
     """What a suite's numbers were measured on: data, model, scoring settings, counts.
 
     The fields named here are the ones other parts read; a suite adds its own (variants,
-    judge, categories, ...) beside them.
+    judge, categories, ...) beside them. `metrics`, `metric_options` and `metric_seed` are
+    what the suite computed its metrics with (the spec's list, the effective options in
+    JSON form, the seed), so a gate can recompute them on a subset of the records.
     """
 
     model_config = ConfigDict(extra="allow")
@@ -114,6 +116,9 @@ class SuiteInfo(BaseModel):
     tag: str | None = None
     device: str | None = None
     seconds: float | None = None
+    metrics: list[str] | None = None
+    metric_options: dict[str, Any] | None = None
+    metric_seed: int | None = None
 
     @property
     def extra(self) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from harness.core.backends import ModelHandle
 from harness.core.errors import BadInputError
 from harness.core.records import Record
 from suites.base import MCItem, RunContext, SuiteResult, SuiteSpec
-from suites.benchmark import summarise
+from suites.benchmark import finish
 from suites.items import select_items
 from suites.perturb.synonyms import load_lexicon
 from suites.perturb.variants import ALL_VARIANTS, Perturber, Variant
@@ -114,8 +114,7 @@ class RobustSuite:
         info.update({"items": len(items), "variants": variants, "seed": ctx.seed,
                      "demo": ctx.is_demo_data, "data": str(ctx.data_path),
                      "optional_augmenters": optional_augmenters()})
-        metrics = summarise(self.spec, records, ctx, variants=variants)
-        return SuiteResult(records=records, metrics=metrics, info=info)
+        return finish(self.spec, records, ctx, info, variants=variants)
 
 
 def optional_augmenters() -> dict[str, str]:

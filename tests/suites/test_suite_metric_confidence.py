@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.core.records import Record
-from suites.metrics import compute_metrics
+from suites.metrics import compute_metrics, recompute_metric
 
 
 def mc(k: int, pred: str, gold: str = "A") -> Record:
@@ -88,3 +88,14 @@ def test_balanced_answers_are_not_degenerate():
     data = at(["answer_spread"], records, 0.95)["answer_spread"].to_json()
     assert data["degenerate"] is False and data["value"] == 0.25
     assert data["entropy_bits"] == pytest.approx(2.0) and "note" not in data
+
+
+def test_a_family_key_is_recomputed_by_its_family():
+    names = ["accuracy", "accuracy.<subject>", "answer_spread"]
+    records = answered(30)
+    summary = compute_metrics(names, records, seed=2)
+    for key in ("accuracy.anatomy", "accuracy.biochemistry", "accuracy", "answer_spread"):
+        assert recompute_metric(key, names, records, seed=2) == summary[key], key
+    only_anatomy = [r for r in records if r.meta["subject"] == "anatomy"]
+    assert recompute_metric("accuracy.biochemistry", names, only_anatomy, seed=2) is None
+    assert recompute_metric("accuracy.anatomy", ["accuracy"], records) is None
