@@ -37,6 +37,7 @@ from harness.core.stats import (
 from harness.core.summaries import MetricEntry, metric
 from suites.base import LETTERS
 from suites.metrics.registry import MetricInput, as_entry, register
+from suites.perturb.variants import CHANGES_QUESTION
 
 CONSISTENCY_TARGET = 0.95  # the lecture's "consistency across similar inputs > 95%"
 N_BOOT = 2000  # cluster-bootstrap resamples
@@ -169,10 +170,13 @@ def consistency_by_variant(data: MetricInput) -> dict[str, MetricEntry]:
 
 @register("consistency")
 def consistency(data: MetricInput) -> MetricEntry:
-    """Consistency pooled over every kept variant record, counted in items (cluster
-    bootstrap over item ids: an item's variants are not independent); target 0.95."""
+    """Consistency pooled over the kept meaning-preserving variant records, counted in
+    items (cluster bootstrap over item ids: an item's variants are not independent);
+    target 0.95. A variant that changes the question (`age_shift`) has its own entries
+    and is never pooled here."""
     _, pairs = split(data)
-    kept = [pair for group in pairs.values() for pair in group]
+    kept = [pair for name, group in pairs.items() if name not in CHANGES_QUESTION
+            for pair in group]
     return with_target([same_content(c, v) for c, v in kept], [v.item_id for _, v in kept],
                        CONSISTENCY_TARGET, seed=data.seed, confidence=data.confidence)
 
