@@ -34,6 +34,7 @@ def test_every_default_variant_keeps_the_numbers_of_the_bundled_items():
     items = medqa.load(DATA / "medqa_demo.jsonl")
     lexicon = load_lexicon(DATA / "medical_lexicon.yaml")
     assert "age_shift" not in DEFAULT_VARIANTS and set(CHANGES_QUESTION) == {"age_shift"}
+    assert get_spec("medqa-robust").options["variants"] == list(DEFAULT_VARIANTS)
     kept = Counter()
     for seed in (0, 1234):
         perturber = Perturber(seed, lexicon)
