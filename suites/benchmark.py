@@ -8,6 +8,7 @@ shapes is a new spec file, not new code.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from typing import Any, ClassVar
@@ -35,12 +36,32 @@ def suite_options(spec: SuiteSpec, ctx: RunContext) -> dict[str, Any]:
     return {**spec.options, **ctx.options}
 
 
+def metric_options(spec: SuiteSpec, ctx: RunContext, **resolved: Any) -> dict[str, Any]:
+    """The options the metrics read: the suite's effective options and what it resolved
+    from them, in their JSON form (the form the suite info keeps them in)."""
+    return json.loads(json.dumps({**suite_options(spec, ctx), **resolved}, default=str))
+
+
 def summarise(spec: SuiteSpec, records: list[Record], ctx: RunContext,
               **resolved: Any) -> dict[str, MetricEntry]:
     """The metrics the spec lists, computed from the records; `resolved` adds what the
     suite worked out from its options (e.g. the variants it ran) for the metrics to read."""
-    options = {**suite_options(spec, ctx), **resolved}
-    return compute_metrics(spec.metrics, records, options=options, seed=ctx.seed)
+    return compute_metrics(spec.metrics, records, options=metric_options(spec, ctx, **resolved),
+                           seed=ctx.seed)
+
+
+def finish(spec: SuiteSpec, records: list[Record], ctx: RunContext,
+           info: dict[str, Any] | None = None, **resolved: Any) -> SuiteResult:
+    """The suite's result: its records, their metrics, and an info that says how to
+    compute those metrics again (`metrics`, `metric_options`, `metric_seed`).
+
+    A gate that judges a subset of the items (a selection/confirmation split) or at a
+    stricter confidence recomputes the metrics from the records with exactly these.
+    """
+    how = {"metrics": list(spec.metrics), "metric_options": metric_options(spec, ctx, **resolved),
+           "metric_seed": ctx.seed}
+    return SuiteResult(records=records, metrics=summarise(spec, records, ctx, **resolved),
+                       info={**(info or {}), **how})
 
 
 class MultipleChoiceSuite:
@@ -75,7 +96,7 @@ class MultipleChoiceSuite:
         items, info = self.items(ctx)
         records = score_mc(model, items, self.spec.prompt_format or self.spec.name,
                            suite=self.spec.name, ctx=ctx)
-        return SuiteResult(records=records, metrics=summarise(self.spec, records, ctx), info=info)
+        return finish(self.spec, records, ctx, info)
 
 
 class GenerationSuite:
@@ -97,8 +118,7 @@ class GenerationSuite:
                           output=o, labels={"rouge_l": r, "bleu4": b}, demo=ctx.is_demo_data,
                           meta=dict(i.meta))
                    for i, o, r, b in zip(items, outputs, rouge, bleu, strict=True)]
-        return SuiteResult(records=records, metrics=summarise(self.spec, records, ctx),
-                           info={"max_new_tokens": ctx.max_new_tokens})
+        return finish(self.spec, records, ctx, {"max_new_tokens": ctx.max_new_tokens})
 
 
 class PerplexitySuite:
@@ -118,7 +138,7 @@ class PerplexitySuite:
                                   "bytes": len(i.prompt.encode("utf-8"))},
                           demo=ctx.is_demo_data, meta=dict(i.meta))
                    for i, (ll, nt) in zip(items, results, strict=True)]
-        return SuiteResult(records=records, metrics=summarise(self.spec, records, ctx))
+        return finish(self.spec, records, ctx)
 
 
 class LatencySuite:
@@ -146,8 +166,8 @@ class LatencySuite:
                                   output=output, labels={"seconds": took,
                                                          "wall_s": time.perf_counter() - start},
                                   demo=ctx.is_demo_data))
-        return SuiteResult(records=records, metrics=summarise(self.spec, records, ctx),
-                           info={"device": model.device, "max_new_tokens": new_tokens})
+        return finish(self.spec, records, ctx,
+                      {"device": model.device, "max_new_tokens": new_tokens})
 
 
 KIND_CLASSES = {"multiple_choice": MultipleChoiceSuite, "generation": GenerationSuite,

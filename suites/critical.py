@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from harness.core.backends import ModelHandle
 from harness.core.errors import BadInputError
 from suites.base import LETTERS, MCItem, RunContext, SuiteResult, SuiteSpec
-from suites.benchmark import summarise
+from suites.benchmark import finish
 from suites.items import load_data, select_items
 from suites.loaders.common import check_unique, iter_rows
 from suites.loaders.medqa import parse_row
@@ -87,4 +87,4 @@ class CriticalSuite:
         info = {"items": len(records), "demo": ctx.is_demo_data, "data": str(ctx.data_path),
                 "dangerous_options": sum(len(i.meta["dangerous"]) for i in items),
                 "unreadable_predictions": unreadable}
-        return SuiteResult(records=records, metrics=summarise(self.spec, records, ctx), info=info)
+        return finish(self.spec, records, ctx, info)

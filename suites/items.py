@@ -32,7 +32,7 @@ def load_data(spec: SuiteSpec, ctx: RunContext,
         return load(ctx.data_path)
     if spec.loader is None:
         raise BadInputError(f"suite '{spec.name}' names no loader in its spec")
-    return load_items(spec.loader, str(ctx.data_path), spec.options)
+    return load_items(spec.loader, str(ctx.data_path), {**spec.options, **ctx.options})
 
 
 def _item_id(item: Any) -> str:

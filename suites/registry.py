@@ -15,7 +15,9 @@ bundled specs and resolves against the spec file's folder for the user's specs.
 
 Options: a spec's `options:` are the suite's defaults; `evaluation.suite_options` in the
 config overrides them per suite. Each suite class declares the options it accepts and
-their types in `OPTIONS` ({name: type}); anything else is an error naming the key.
+their types in `OPTIONS` ({name: type}), and so does a loader that reads options
+(`suites.loaders.LOADER_OPTIONS`, e.g. medmcqa's `cop_base`); anything else is an error
+naming the key.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from harness.core.config import EvaluationConfig
 from harness.core.errors import BadInputError
 from harness.core.io import read_yaml
 from suites.base import RunContext, Suite, SuiteSpec
+from suites.loaders import LOADER_OPTIONS
 from suites.metrics import check_metric_names
 
 SPECS_DIR = Path(__file__).parent / "specs"
@@ -61,6 +64,9 @@ TAGS: dict[str, str] = {
 # Spec files or folders from the loaded config: (path, the config key that named it).
 _config_paths: tuple[tuple[Path, str], ...] = ()
 _cache: dict[tuple[tuple[Path, str], ...], dict[str, SuiteSpec]] = {}
+# The config's evaluation.suite_options, kept by apply_config for the steps that read a
+# suite's data before a run context exists (the train/test overlap check).
+_config_options: dict[str, dict[str, Any]] = {}
 
 
 
@@ -192,8 +198,10 @@ def suite_class(spec: SuiteSpec) -> type:
 
 
 def accepted_options(spec: SuiteSpec) -> dict[str, Any]:
-    """{option: type} the suite's class declares (`OPTIONS`); none when it declares none."""
-    return dict(getattr(suite_class(spec), "OPTIONS", None) or {})
+    """{option: type} the suite's class declares (`OPTIONS`) and its loader reads; none
+    when neither declares any."""
+    return {**(getattr(suite_class(spec), "OPTIONS", None) or {}),
+            **LOADER_OPTIONS.get(spec.loader or "", {})}
 
 
 def options_schema(spec: SuiteSpec) -> dict[str, Any]:
@@ -239,6 +247,9 @@ def apply_config(evaluation: EvaluationConfig) -> None:
     """Make a config's suites known and check its suite options, before any work starts."""
     use_spec_paths(evaluation.suite_specs)
     check_suite_options(evaluation.suite_options)
+    _config_options.clear()
+    _config_options.update({name: dict(given) for name, given in
+                            evaluation.suite_options.items()})
 
 
 def get_suite(name: str, options: Mapping[str, Any] | None = None) -> Suite:
@@ -297,14 +308,18 @@ def make_context(name: str, data: dict[str, str] | None = None,
                       **kwargs)
 
 
-def eval_item_texts(name: str, data_path: str | None = None) -> list[tuple[str, str]]:
+def eval_item_texts(name: str, data_path: str | None = None,
+                    options: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
     """(item_id, text) of a suite's items, for train/test overlap checks before training.
 
+    The data is read with the suite's options (`options`, else those of the config given
+    to apply_config), so a loader option such as medmcqa's cop_base applies here too.
     Suites without loadable items of their own (e.g. derived suites) give an empty list.
     """
-    spec = get_spec(name)
-    ctx = make_context(name, {name: data_path} if data_path else None)
-    suite = get_suite(name)
+    given = _config_options.get(name) if options is None else options
+    ctx = make_context(name, {name: data_path} if data_path else None, given)
+    suite = get_suite(name, given)
+    spec = suite.spec
     if hasattr(suite, "item_texts"):
         return list(suite.item_texts(ctx))
     if spec.loader is None or ctx.data_path is None:

@@ -65,26 +65,34 @@ def n_needed(threshold: float, confidence: float = CONFIDENCE, events: int = 0) 
     return lo
 
 
-def rate_entry(k: int, n: int, threshold: float | None = None) -> dict[str, Any]:
+def rate_entry(k: int, n: int, threshold: float | None = None,
+               confidence: float = CONFIDENCE) -> dict[str, Any]:
     """A summary metric for a rare-event rate: value, Wilson CI, n, upper95, n_needed.
 
+    The interval, the one-sided bound (kept under the name `upper95`) and n_needed are at
+    `confidence`, which the entry records: a gate that judges several candidates asks for
+    a stricter level than 0.95, and the file must say which one a bound is at.
     An empty rate has no bound: upper95 is None (null in JSON, which a gate reading it
     fails closed on), not NaN. Returned in its on-disk form (MetricEntry.to_json) because
     suites still add fields to it; MetricEntry.model_validate reads it back.
     """
     value = k / n if n else math.nan
-    extra = {"events": k, "upper95": upper_bound(k, n) if n else None}
+    extra: dict[str, Any] = {"events": k,
+                             "upper95": upper_bound(k, n, confidence) if n else None,
+                             "confidence": confidence}
     if threshold is not None:
         extra["threshold"] = threshold
-        extra["n_needed"] = n_needed(threshold, events=k)
-    return metric(value, wilson_ci(k, n), n, **extra).to_json()
+        extra["n_needed"] = n_needed(threshold, confidence, events=k)
+    return metric(value, wilson_ci(k, n, confidence), n, **extra).to_json()
 
 
-def proportion_entry(correct: Sequence[bool]) -> dict[str, Any]:
-    """Accuracy-like metric entry with a Wilson CI (on-disk form, as rate_entry)."""
+def proportion_entry(correct: Sequence[bool], confidence: float = CONFIDENCE) -> dict[str, Any]:
+    """Accuracy-like metric entry with a Wilson CI at `confidence` (on-disk form, as
+    rate_entry); the records must be independent (one per item)."""
     n = len(correct)
     k = int(sum(bool(c) for c in correct))
-    return metric(k / n if n else math.nan, wilson_ci(k, n), n).to_json()
+    return metric(k / n if n else math.nan, wilson_ci(k, n, confidence), n,
+                  confidence=confidence).to_json()
 
 
 def _cluster_index(clusters: Sequence[Any] | None, size: int) -> np.ndarray:
@@ -102,6 +110,20 @@ def cluster_count(clusters: Sequence[Any]) -> int:
     return len({str(c) for c in clusters})
 
 
+def _cluster_resample_means(values: Sequence[float], clusters: Sequence[Any] | None,
+                            n_boot: int, seed: int) -> tuple[np.ndarray, int]:
+    """The pooled mean of each of `n_boot` resamples of whole clusters, and the cluster
+    count; one place for the resampling so intervals, bounds and design effects agree."""
+    x = np.asarray(values, dtype=float)
+    index = _cluster_index(clusters, x.size)
+    n_clusters = int(index.max()) + 1
+    sums = np.bincount(index, weights=x, minlength=n_clusters)
+    sizes = np.bincount(index, minlength=n_clusters).astype(float)
+    rng = np.random.default_rng(seed)
+    draw = rng.integers(0, n_clusters, size=(n_boot, n_clusters))
+    return sums[draw].sum(axis=1) / sizes[draw].sum(axis=1), n_clusters
+
+
 def cluster_bootstrap_mean(values: Sequence[float], clusters: Sequence[Any] | None = None, *,
                            n_boot: int = 2000, seed: int = 0,
                            confidence: float = CONFIDENCE) -> tuple[float, float, float, int]:
@@ -115,16 +137,56 @@ def cluster_bootstrap_mean(values: Sequence[float], clusters: Sequence[Any] | No
     x = np.asarray(values, dtype=float)
     if x.size == 0:
         return (math.nan, math.nan, math.nan, 0)
-    index = _cluster_index(clusters, x.size)
-    n_clusters = int(index.max()) + 1
-    sums = np.bincount(index, weights=x, minlength=n_clusters)
-    sizes = np.bincount(index, minlength=n_clusters).astype(float)
-    rng = np.random.default_rng(seed)
-    draw = rng.integers(0, n_clusters, size=(n_boot, n_clusters))
-    means = sums[draw].sum(axis=1) / sizes[draw].sum(axis=1)
+    means, n_clusters = _cluster_resample_means(x, clusters, n_boot, seed)
     alpha = (1 - confidence) / 2
     return (float(x.mean()), float(np.quantile(means, alpha)),
             float(np.quantile(means, 1 - alpha)), n_clusters)
+
+
+def cluster_lower_bound(values: Sequence[float], clusters: Sequence[Any] | None = None, *,
+                        n_boot: int = 2000, seed: int = 0,
+                        confidence: float = CONFIDENCE) -> float:
+    """One-sided lower bound of the pooled mean at `confidence`: the (1 - confidence)
+    quantile of the cluster-bootstrap means (the same resamples as the two-sided CI)."""
+    if len(values) == 0:
+        return math.nan
+    means, _ = _cluster_resample_means(values, clusters, n_boot, seed)
+    return float(np.quantile(means, 1 - confidence))
+
+
+def design_effect(values: Sequence[float], clusters: Sequence[Any], *, n_boot: int = 2000,
+                  seed: int = 0) -> float | None:
+    """Cluster-bootstrap variance of the pooled share over its binomial variance
+    p(1-p)/records: how many records one independent record is worth, inverted (1 when
+    records are independent, up to the records per cluster when a cluster's records all
+    agree). None when the share is 0 or 1: no variance to compare, no estimate."""
+    x = np.asarray(values, dtype=float)
+    if x.size == 0:
+        return None
+    p = float(x.mean())
+    if p <= 0.0 or p >= 1.0:
+        return None
+    means, _ = _cluster_resample_means(x, clusters, n_boot, seed)
+    return float(means.var(ddof=1) / (p * (1 - p) / x.size))
+
+
+def clustered_proportion_entry(correct: Sequence[bool], clusters: Sequence[Any], *,
+                               n_boot: int = 2000, seed: int = 0,
+                               confidence: float = CONFIDENCE) -> dict[str, Any]:
+    """A share over records of which several may belong to one item (on-disk form).
+
+    Independent records (every cluster label distinct) get proportion_entry's Wilson
+    interval. Otherwise the value is the pooled record share and the interval a cluster
+    bootstrap over items, n counts items (what the evidence is worth) and n_records the
+    records pooled: a share over 20 items x 8 variants is not 160 independent trials.
+    """
+    flags = [float(bool(c)) for c in correct]
+    if cluster_count(clusters) == len(flags):
+        return proportion_entry(correct, confidence)
+    value, lo, hi, n_items = cluster_bootstrap_mean(flags, clusters, n_boot=n_boot, seed=seed,
+                                                    confidence=confidence)
+    return metric(value, (lo, hi), n_items, n_records=len(flags), confidence=confidence,
+                  method=f"cluster bootstrap over items ({n_boot} resamples)").to_json()
 
 
 def paired_bootstrap_diff(a: Sequence[float], b: Sequence[float], *, n_boot: int = 2000,

@@ -43,8 +43,10 @@ class MetricEntry(BaseModel):
     `value`, `ci` and `n` are always present (None when not measured: NaN never reaches
     JSON, and a gate fails closed on None). Rates of rare events add `events`, the
     one-sided `upper95` and the `n_needed` to show their `threshold`; higher-is-better
-    rates add `lower95` and `target`. Other descriptive fields (method, tokens, scale, ...)
-    are kept as given.
+    rates add `lower95` and `target`. `confidence` is the level of the CI and of those
+    one-sided bounds (the names say 95 for files written before the level could change;
+    they hold the bound at `confidence`). Other descriptive fields (method, tokens, scale,
+    n_records, ...) are kept as given.
     """
 
     model_config = ConfigDict(extra="allow")
@@ -60,6 +62,7 @@ class MetricEntry(BaseModel):
     target: float | None = None
     direction: str | None = None
     method: str | None = None
+    confidence: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The on-disk entry: value, ci, n always; the other fields as they were given.
@@ -94,7 +97,9 @@ class SuiteInfo(BaseModel):
     """What a suite's numbers were measured on: data, model, scoring settings, counts.
 
     The fields named here are the ones other parts read; a suite adds its own (variants,
-    judge, categories, ...) beside them.
+    judge, categories, ...) beside them. `metrics`, `metric_options` and `metric_seed` are
+    what the suite computed its metrics with (the spec's list, the effective options in
+    JSON form, the seed), so a gate can recompute them on a subset of the records.
     """
 
     model_config = ConfigDict(extra="allow")
@@ -111,6 +116,9 @@ class SuiteInfo(BaseModel):
     tag: str | None = None
     device: str | None = None
     seconds: float | None = None
+    metrics: list[str] | None = None
+    metric_options: dict[str, Any] | None = None
+    metric_seed: int | None = None
 
     @property
     def extra(self) -> dict[str, Any]:

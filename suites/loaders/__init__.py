@@ -26,6 +26,10 @@ LOADERS: dict[str, Loader] = {
     "text": text.load_text,
 }
 
+# The options each loader reads ({loader: {option: type}}), accepted and type-checked as
+# the options of every suite that uses the loader (suites.registry.accepted_options).
+LOADER_OPTIONS: dict[str, dict[str, Any]] = {"medmcqa": medmcqa.OPTIONS}
+
 _ROW_PARSERS = {"medqa": medqa.parse_row, "pubmedqa": pubmedqa.parse_row, "mmlu": mmlu.parse_row}
 
 HUB_PREFIX = "hf:"

@@ -1,57 +1,74 @@
 """MedMCQA: `question`, `opa`..`opd`, `cop` (the correct option).
 
-`cop` is 0-based in the Hugging Face dataset that lm-eval scores and 1-based in the
-original release's JSON files. A file is read one way throughout: 1-based if any row
-has cop=4, 0-based otherwise (a file with both 0 and 4 is an error); a letter A-D is
-also accepted, and so are digits as text (a CSV cell is always text). The convention used is reported in the suite's info.
+The two published forms count `cop` differently, and a file alone cannot say which it
+uses (a 0-based file without a `cop` of 0, or a 1-based one without a 4, reads either
+way), so the convention is an option, never a guess: `cop_base` 0 for the Hugging Face
+dataset openlifescienceai/medmcqa that lm-eval's medmcqa task scores (cop 0..3), 1 for
+the original MedMCQA JSON release (cop 1..4). A `cop` outside the declared range, or not
+an integer, is bad input naming the file, the row and the option to set. Digits written
+as text are read as integers (a CSV cell is always text).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from harness.core.errors import BadInputError
 from suites.base import MCItem
 from suites.loaders.common import check_unique, digits_as_int, item_id, iter_rows, require
 
 FIELDS = ("opa", "opb", "opc", "opd")
+DEFAULT_COP_BASE = 0
+# The options this loader reads, as the suite registry validates them ({name: type}).
+# A strict int (validated strictly, True and 1.0 are refused) of 0 or 1.
+OPTIONS: dict[str, Any] = {"cop_base": Annotated[int, Field(ge=0, le=1)]}
+OPTION_KEY = "evaluation.suite_options.medmcqa.cop_base"
+SOURCES = {0: "the Hugging Face dataset openlifescienceai/medmcqa, as lm-eval scores it",
+           1: "the original MedMCQA JSON release"}
 
 
-def _cop_number(value: Any) -> Any:
-    """`cop` as an int where it is written as digits in text, else unchanged."""
-    number = digits_as_int(value)
-    return value if number is None else number
+def cop_base(options: dict[str, Any] | None) -> int:
+    """The declared index base of `cop` (0 unless the options say 1)."""
+    base = (options or {}).get("cop_base", DEFAULT_COP_BASE)
+    if type(base) is not int or base not in SOURCES:
+        raise BadInputError(f"option 'cop_base' must be 0 or 1, got {base!r}", where=OPTION_KEY)
+    return base
 
 
-def _cop_base(rows: list[tuple[str, dict[str, Any]]], path: Path) -> int:
-    # A list, not a set: a row's cop may be unhashable (a list or object) until checked.
-    values = [_cop_number(row.get("cop")) for _, row in rows]
-    values = [v for v in values if type(v) is int]
-    if 0 in values and 4 in values:
-        raise BadInputError("field 'cop' has both 0 and 4: neither 0-based nor 1-based",
-                            where=str(path))
-    return 1 if 4 in values else 0
+def answer_index(value: Any, base: int, where: str) -> int:
+    """The 0-based option index of a row's `cop` under `base`; anything else is bad input
+    that says which convention was declared and how to declare the other."""
+    cop = digits_as_int(value) if isinstance(value, str) else value
+    other = 1 - base
+    hint = (f"cop_base is {base} ({SOURCES[base]}: cop {base}..{base + 3}); a file from "
+            f"{SOURCES[other]} counts {other}..{other + 3}: set the suite option cop_base: "
+            f"{other} ({OPTION_KEY}, or the spec's options)")
+    if not isinstance(value, (int, str)) or isinstance(value, bool):
+        raise BadInputError(f"field 'cop' must be an integer option number, got "
+                            f"{type(value).__name__}; {hint}", where=where)
+    if type(cop) is not int:
+        shown = repr(value)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise BadInputError(f"answer key 'cop'={shown} is not an integer option number; "
+                            f"{hint}", where=where)
+    if not base <= cop <= base + 3:
+        raise BadInputError(f"answer key 'cop'={cop} is outside {base}..{base + 3}; {hint}",
+                            where=where)
+    return cop - base
 
 
 def load(path: Path, options: dict[str, Any] | None = None) -> list[MCItem]:
-    rows = list(iter_rows(path))
-    base = _cop_base(rows, path)
+    base = cop_base(options)
     items = []
-    for where, row in rows:
+    for where, row in iter_rows(path):
         question = require(row, "question", where)
         texts = tuple(require(row, f, where) for f in FIELDS)
-        cop = _cop_number(require(row, "cop", where, (int, str)))
-        if isinstance(cop, str):
-            if cop.strip().upper() not in "ABCD" or len(cop.strip()) != 1:
-                raise BadInputError(f"answer key 'cop'={cop!r} is not among the options A-D",
-                                    where=where)
-            index = "ABCD".index(cop.strip().upper())
-        else:
-            index = cop - base
-            if not 0 <= index < 4:
-                raise BadInputError(f"answer key 'cop'={cop} is not among the options "
-                                    f"{base}..{base + 3}", where=where)
+        if row.get("cop") is None:
+            raise BadInputError("missing field 'cop'", where=where)
+        index = answer_index(row["cop"], base, where)
         meta = {"cop_index_base": base}
         if row.get("subject_name"):
             meta["subject_name"] = row["subject_name"]

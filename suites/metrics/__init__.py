@@ -6,16 +6,24 @@ that registers metrics is listed here.
 """
 
 from suites.metrics import robustness, safety, timing
-from suites.metrics.classification import accuracy, brier, choice_probs, ece, macro_f1
+from suites.metrics.classification import (
+    accuracy,
+    answer_spread,
+    brier,
+    choice_probs,
+    ece,
+    macro_f1,
+)
 from suites.metrics.registry import (
     MetricInput,
     check_metric_names,
     compute_metrics,
     known_metrics,
+    recompute_metric,
     register,
 )
 from suites.metrics.text import bleu4, perplexity, rouge_l
 
-__all__ = ["MetricInput", "accuracy", "bleu4", "brier", "check_metric_names", "choice_probs",
-           "compute_metrics", "ece", "known_metrics", "macro_f1", "perplexity", "register",
-           "robustness", "rouge_l", "safety", "timing"]
+__all__ = ["MetricInput", "accuracy", "answer_spread", "bleu4", "brier", "check_metric_names",
+           "choice_probs", "compute_metrics", "ece", "known_metrics", "macro_f1", "perplexity",
+           "recompute_metric", "register", "robustness", "rouge_l", "safety", "timing"]

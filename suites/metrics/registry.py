@@ -133,3 +133,34 @@ def compute_metrics(names: Sequence[str], records: Sequence[Record], *,
             raise InternalError(f"metric '{name}' writes {clash}, already written")
         out.update(produced)
     return out
+
+
+def producer(summary_key: str, metric_names: Sequence[str]) -> str | None:
+    """The listed metric that writes `summary_key`: the metric of that name, else the
+    family whose prefix the key extends (`accuracy.anatomy` from `accuracy.<subject>`)."""
+    if summary_key in metric_names and summary_key in _METRICS \
+            and not _METRICS[summary_key].family:
+        return summary_key
+    for name in metric_names:
+        registered = get_metric(name)
+        if registered.family and summary_key.startswith(registered.prefix + "."):
+            return name
+    return None
+
+
+def recompute_metric(summary_key: str, metric_names: Sequence[str],
+                     records: Sequence[Record], *, options: Mapping[str, Any] | None = None,
+                     seed: int = 0, confidence: float = 0.95) -> MetricEntry | None:
+    """The entry a suite listing `metric_names` would write under `summary_key`, computed
+    on `records` (e.g. a gate's confirmation items) at `confidence`.
+
+    Pass the suite info's `metrics`, `metric_options` and `metric_seed`: on the suite's
+    own records at 0.95 this is the summary's entry. None when no listed metric writes
+    the key, or when the family that does has nothing under it in these records (a
+    subject with no item among them).
+    """
+    name = producer(summary_key, metric_names)
+    if name is None:
+        return None
+    return compute_metrics([name], records, options=options, seed=seed,
+                           confidence=confidence).get(summary_key)

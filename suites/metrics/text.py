@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.core.records import Record
+from harness.core.stats import CONFIDENCE
 from harness.core.summaries import MetricEntry, metric
 from suites.metrics.registry import MetricInput, register
 
@@ -37,19 +38,27 @@ def per_item(name: str, predictions: Sequence[str], references: Sequence[str]) -
             for p, r in zip(predictions, references, strict=True)]
 
 
-def _bootstrap_mean(values: np.ndarray, seed: int = 0) -> tuple[float, float]:
+def _quantiles(values: Sequence[float], confidence: float) -> tuple[float, float]:
+    alpha = (1 - confidence) / 2
+    return (float(np.quantile(values, alpha)), float(np.quantile(values, 1 - alpha)))
+
+
+def _bootstrap_mean(values: np.ndarray, seed: int = 0,
+                    confidence: float = CONFIDENCE) -> tuple[float, float]:
     if values.size == 0:
         return (math.nan, math.nan)
     rng = np.random.default_rng(seed)
     means = values[rng.integers(0, values.size, size=(1000, values.size))].mean(axis=1)
-    return (float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975)))
+    return _quantiles(means, confidence)
 
 
-def rouge_l_mean(scores: Sequence[float]) -> MetricEntry:
-    """Mean of per-item ROUGE-L F-measures, bootstrap 95% CI."""
+def rouge_l_mean(scores: Sequence[float], *, seed: int = 0,
+                 confidence: float = CONFIDENCE) -> MetricEntry:
+    """Mean of per-item ROUGE-L F-measures, bootstrap CI at `confidence`."""
     arr = np.asarray(scores, dtype=float)
     value = float(arr.mean()) if arr.size else math.nan
-    return metric(value, _bootstrap_mean(arr), len(scores), scale="0-1")
+    return metric(value, _bootstrap_mean(arr, seed, confidence), len(scores), scale="0-1",
+                  confidence=confidence)
 
 
 def rouge_l(predictions: Sequence[str], references: Sequence[str]
@@ -65,12 +74,13 @@ def bleu4(predictions: Sequence[str], references: Sequence[str]
     return bleu4_corpus(predictions, references), per_item("bleu4", predictions, references)
 
 
-def bleu4_corpus(predictions: Sequence[str], references: Sequence[str]) -> MetricEntry:
-    """Corpus BLEU-4 (sacrebleu, 0-1 scale), bootstrap 95% CI over items."""
+def bleu4_corpus(predictions: Sequence[str], references: Sequence[str], *, seed: int = 0,
+                 confidence: float = CONFIDENCE) -> MetricEntry:
+    """Corpus BLEU-4 (sacrebleu, 0-1 scale), bootstrap CI over items at `confidence`."""
     module = load_metric("bleu4")
     corpus = float(module.compute(predictions=list(predictions), references=list(references))["bleu4"])
     n = len(predictions)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     boots = []
     if n:
         # the resampled corpora go to sacrebleu directly: the same BLEU as the module, without
@@ -83,12 +93,13 @@ def bleu4_corpus(predictions: Sequence[str], references: Sequence[str]) -> Metri
             idx = rng.integers(0, n, size=n)
             boots.append(scorer.corpus_score([preds[i] for i in idx],
                                              [[refs[i] for i in idx]]).score / 100.0)
-    ci = (float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))) if boots else None
-    return metric(corpus, ci, n, scale="0-1", method="sacrebleu corpus BLEU")
+    ci = _quantiles(boots, confidence) if boots else None
+    return metric(corpus, ci, n, scale="0-1", method="sacrebleu corpus BLEU",
+                  confidence=confidence)
 
 
-def perplexity(results: Sequence[tuple[float, int]], n_bytes: Sequence[int]
-               ) -> tuple[MetricEntry, MetricEntry]:
+def perplexity(results: Sequence[tuple[float, int]], n_bytes: Sequence[int], *, seed: int = 0,
+               confidence: float = CONFIDENCE) -> tuple[MetricEntry, MetricEntry]:
     """Token perplexity and bits per byte over documents, bootstrap CIs over documents."""
     ll = np.asarray([r[0] for r in results], dtype=float)
     toks = np.asarray([r[1] for r in results], dtype=float)
@@ -103,16 +114,15 @@ def perplexity(results: Sequence[tuple[float, int]], n_bytes: Sequence[int]
 
     if n == 0:
         return metric(None, None, 0), metric(None, None, 0)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     idxs = [rng.integers(0, n, size=n) for _ in range(1000)]
     all_idx = np.arange(n)
 
     def ci(fn) -> tuple[float, float]:
-        vals = [fn(i) for i in idxs]
-        return (float(np.quantile(vals, 0.025)), float(np.quantile(vals, 0.975)))
+        return _quantiles([fn(i) for i in idxs], confidence)
 
-    return (metric(ppl(all_idx), ci(ppl), n, tokens=int(toks.sum())),
-            metric(bpb(all_idx), ci(bpb), n, bytes=int(nbytes.sum())))
+    return (metric(ppl(all_idx), ci(ppl), n, tokens=int(toks.sum()), confidence=confidence),
+            metric(bpb(all_idx), ci(bpb), n, bytes=int(nbytes.sum()), confidence=confidence))
 
 
 # --- registered -------------------------------------------------------------------------
@@ -128,29 +138,32 @@ def _item_scores(records: Sequence[Record], name: str) -> list[float]:
 @register("rouge_l")
 def _rouge_l(data: MetricInput) -> MetricEntry:
     """Mean ROUGE-L F-measure of the outputs against the references (records' gold)."""
-    return rouge_l_mean(_item_scores(data.records, "rouge_l"))
+    return rouge_l_mean(_item_scores(data.records, "rouge_l"), seed=data.seed,
+                        confidence=data.confidence)
 
 
 @register("bleu4")
 def _bleu4(data: MetricInput) -> MetricEntry:
     """Corpus BLEU-4 of the outputs against the references (records' gold)."""
     return bleu4_corpus([r.output or "" for r in data.records],
-                        [r.gold or "" for r in data.records])
+                        [r.gold or "" for r in data.records], seed=data.seed,
+                        confidence=data.confidence)
 
 
-def _rolling(records: Sequence[Record]) -> tuple[MetricEntry, MetricEntry]:
-    labels = [r.labels or {} for r in records]
+def _rolling(data: MetricInput) -> tuple[MetricEntry, MetricEntry]:
+    labels = [r.labels or {} for r in data.records]
     return perplexity([(float(x["loglikelihood"]), int(x["tokens"])) for x in labels],
-                      [int(x["bytes"]) for x in labels])
+                      [int(x["bytes"]) for x in labels], seed=data.seed,
+                      confidence=data.confidence)
 
 
 @register("perplexity")
 def _perplexity(data: MetricInput) -> MetricEntry:
     """Token perplexity over the texts (labels loglikelihood, tokens)."""
-    return _rolling(data.records)[0]
+    return _rolling(data)[0]
 
 
 @register("bits_per_byte")
 def _bits_per_byte(data: MetricInput) -> MetricEntry:
     """Bits per UTF-8 byte over the texts (labels loglikelihood, bytes)."""
-    return _rolling(data.records)[1]
+    return _rolling(data)[1]

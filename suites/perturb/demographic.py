@@ -1,11 +1,19 @@
 """Demographic context changed where the right answer should not depend on it.
 
-Sex (nouns, titles, pronouns), ethnicity and, within the adult band, age are changed
-together so the vignette stays coherent. Items whose answer can hinge on them are left
-alone and counted as not applicable: anything about pregnancy, sex-specific anatomy or
-hormones, X-linked or ancestry-linked disease, and age-driven decisions (screening,
-vaccination, milestones). Word lists rather than a coreference model: the vignettes are
-short, single-patient texts, and spaCy's models cannot be downloaded here.
+The `demographic` variant changes sex (nouns, titles, pronouns, together so the vignette
+stays coherent) and ethnicity, and keeps every number: the meaning guard checks it like
+every other variant. Items whose answer can hinge on sex or ancestry are left alone and
+counted as not applicable: anything about pregnancy, sex-specific anatomy or hormones,
+X-linked or ancestry-linked disease.
+
+The patient's age is a number, and a number that can change the answer: 35 in pregnancy,
+40 and 50 for screening, 65 for vaccination and dosing. Shifting it is the opt-in
+`age_shift` variant (`age_shift_proposal`): adult ages only, never in items about
+age-driven decisions (screening, vaccination, milestones), and its results are reported
+apart from the meaning-preserving variants because it changes the question.
+
+Word lists rather than a coreference model: the vignettes are short, single-patient
+texts, and spaCy's models cannot be downloaded here.
 """
 
 from __future__ import annotations
@@ -64,7 +72,7 @@ class DemographicPlan:
 
     to_sex: str | None  # "female" / "male" / None (leave)
     ethnicity: tuple[str, str] | None
-    age_shift: int
+    age_shift: int = 0  # years added to every age (the `age_shift` variant only)
 
 
 def not_applicable_reason(texts: list[str]) -> str | None:
@@ -90,8 +98,8 @@ def _detect_sex(text: str) -> str | None:
     return None  # both or neither: a second person is involved, leave sex alone
 
 
-def plan(texts: list[str], rng: random.Random, *, age_shift_years: int = 4) -> DemographicPlan:
-    """Decide what to change for an item whose fields are `texts`."""
+def plan(texts: list[str], rng: random.Random) -> DemographicPlan:
+    """Decide the sex and ethnicity changes for an item whose fields are `texts`."""
     joined = "\n".join(t for t in texts if t)
     sex = _detect_sex(joined)
     to_sex = {"male": "female", "female": "male"}.get(sex or "")
@@ -100,15 +108,23 @@ def plan(texts: list[str], rng: random.Random, *, age_shift_years: int = 4) -> D
     if found:
         others = [e for e in ETHNICITIES if e != found.group(1)]
         ethnicity = (found.group(1), rng.choice(others))
+    return DemographicPlan(to_sex=to_sex, ethnicity=ethnicity)
+
+
+def age_shift_proposal(texts: list[str], rng: random.Random, years: int) -> DemographicPlan:
+    """An age shift of up to +-`years` for every age of the item, all of which must lie
+    in the adult band before and after; no shift (0) when the item is about an age-driven
+    decision or has an age outside the band."""
+    joined = "\n".join(t for t in texts if t)
     shift = 0
     ages = [int(a or b) for a, b in _AGE_RE.findall(joined)]
     lo, hi = ADULT_BAND
-    if age_shift_years and ages and not AGE_DEPENDENT.search(joined) and \
+    if years and ages and not AGE_DEPENDENT.search(joined) and \
             all(lo <= a <= hi for a in ages):
-        candidates = [d for d in range(-age_shift_years, age_shift_years + 1)
+        candidates = [d for d in range(-years, years + 1)
                       if d and all(lo <= a + d <= hi for a in ages)]
         shift = rng.choice(candidates) if candidates else 0
-    return DemographicPlan(to_sex=to_sex, ethnicity=ethnicity, age_shift=shift)
+    return DemographicPlan(to_sex=None, ethnicity=None, age_shift=shift)
 
 
 def _case_like(source: str, target: str) -> str:

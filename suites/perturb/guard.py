@@ -6,9 +6,10 @@ them, stand-alone units and negation cues must match in order; a variant that ch
 any of them is dropped and counted by the suite, because a typo that turns "7.5" into
 "7. 5" or "denies" into "denUes" tests reading, not robustness.
 
-The one sanctioned change is the patient's age in the `demographic` variant: age is the
-demographic attribute that perturbation exists to vary. Ages are therefore extracted
-apart from the other numbers, and may only move within the same adult band there.
+Every variant is held to this, `demographic` included. The one exception is the opt-in
+`age_shift` variant, which exists to move the patient's age and is reported apart because
+it changes the question: ages are extracted apart from the other numbers and may move
+there only within the adult band; every other number must still match.
 
 Written here rather than taken from a library: nlpaug and the clinical NLP packages
 offer no such check, and negation detectors (negspacy, pyConTextNLP) need spaCy models

@@ -8,8 +8,11 @@ variant records), `flips.<v>` (count of correctness flips, with both directions 
 McNemar's p). The suite info says what the guard dropped and what did not apply, per
 variant.
 
-Spec options: `variants` (list, default all), `lexicon` (path; default
-suites/data/medical_lexicon.yaml), `age_shift_years` (0 keeps ages), `loader` via the
+Spec options: `variants` (list, default the meaning-preserving DEFAULT_VARIANTS; the
+opt-in `age_shift` changes the question and is reported apart, never pooled into
+`consistency`), `lexicon` (path; default suites/data/medical_lexicon.yaml),
+`age_shift_years` (the largest shift of `age_shift`, default 4; given without `age_shift`
+among the variants it would be read by nothing, and is bad input), `loader` via the
 spec's `loader` key (default medqa).
 """
 
@@ -19,26 +22,27 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import NonNegativeInt
+from pydantic import PositiveInt
 
 from harness.core.backends import ModelHandle
 from harness.core.errors import BadInputError
 from harness.core.records import Record
 from suites.base import MCItem, RunContext, SuiteResult, SuiteSpec
-from suites.benchmark import summarise
+from suites.benchmark import finish
 from suites.items import select_items
 from suites.perturb.synonyms import load_lexicon
-from suites.perturb.variants import ALL_VARIANTS, Perturber, Variant
+from suites.perturb.variants import DEFAULT_VARIANTS, KNOWN_VARIANTS, Perturber, Variant
 from suites.scoring import score_mc
 
 MAX_REASONS_PER_VARIANT = 5
+AGE_SHIFT_YEARS = 4
 
 
 class RobustSuite:
     """Clean items plus each perturbation, kept only where the guard passes."""
 
     OPTIONS: ClassVar[dict[str, Any]] = {"variants": list[str] | str, "lexicon": str | None,
-                                         "age_shift_years": NonNegativeInt}
+                                         "age_shift_years": PositiveInt}
 
     def __init__(self, spec: SuiteSpec) -> None:
         self.spec = spec
@@ -47,13 +51,18 @@ class RobustSuite:
         return ctx.options.get(key, self.spec.options.get(key, default))
 
     def variants(self, ctx: RunContext) -> list[str]:
-        wanted = self._option(ctx, "variants", list(ALL_VARIANTS))
+        wanted = self._option(ctx, "variants", list(DEFAULT_VARIANTS))
         if isinstance(wanted, str):
             wanted = [v.strip() for v in wanted.split(",") if v.strip()]
-        unknown = [v for v in wanted if v not in ALL_VARIANTS]
+        unknown = [v for v in wanted if v not in KNOWN_VARIANTS]
         if unknown:
             raise BadInputError(f"suite '{self.spec.name}': options.variants has unknown "
-                                f"perturbation(s) {unknown} (known: {list(ALL_VARIANTS)})")
+                                f"perturbation(s) {unknown} (known: {list(KNOWN_VARIANTS)})")
+        if self._option(ctx, "age_shift_years", None) is not None and "age_shift" not in wanted:
+            raise BadInputError(f"suite '{self.spec.name}': options.age_shift_years is given "
+                                "but 'age_shift' is not among options.variants, so nothing "
+                                "would read it: add 'age_shift' to the variants (it changes "
+                                "the question and is reported apart) or remove the key")
         return list(wanted)
 
     def perturber(self, ctx: RunContext, variants: list[str]) -> Perturber:
@@ -61,10 +70,10 @@ class RobustSuite:
         if "synonym" in variants:
             path = self._option(ctx, "lexicon", None)
             lexicon = load_lexicon(Path(path) if path else None)
-        age = self._option(ctx, "age_shift_years", 4)
-        if not isinstance(age, int) or age < 0:
+        age = self._option(ctx, "age_shift_years", AGE_SHIFT_YEARS)
+        if not isinstance(age, int) or isinstance(age, bool) or age < 1:
             raise BadInputError(f"suite '{self.spec.name}': options.age_shift_years must be a "
-                                f"non-negative integer, got {age!r}")
+                                f"positive integer, got {age!r}")
         return Perturber(ctx.seed, lexicon, age_shift_years=age)
 
     def build(self, items: list[MCItem], ctx: RunContext, variants: list[str]
@@ -114,8 +123,7 @@ class RobustSuite:
         info.update({"items": len(items), "variants": variants, "seed": ctx.seed,
                      "demo": ctx.is_demo_data, "data": str(ctx.data_path),
                      "optional_augmenters": optional_augmenters()})
-        metrics = summarise(self.spec, records, ctx, variants=variants)
-        return SuiteResult(records=records, metrics=metrics, info=info)
+        return finish(self.spec, records, ctx, info, variants=variants)
 
 
 def optional_augmenters() -> dict[str, str]:

@@ -18,8 +18,14 @@ from suites.perturb.guard import check_item
 from suites.perturb.seeding import derive_seed, seeded
 from suites.perturb.synonyms import Lexicon, SynonymSwapper
 
-ALL_VARIANTS = ("typo_keyboard", "ocr", "char_random", "spelling", "synonym", "demographic",
-                "option_order", "distractor")
+# Meaning-preserving variants, run by default: the guard keeps only copies whose numbers,
+# units and negations are the clean item's, so their consistency is about the same question.
+DEFAULT_VARIANTS = ("typo_keyboard", "ocr", "char_random", "spelling", "synonym",
+                    "demographic", "option_order", "distractor")
+# Variants that change the question (an age can cross a clinical threshold): run only when
+# asked for, and never pooled with the meaning-preserving ones (suites.metrics.robustness).
+CHANGES_QUESTION = ("age_shift",)
+KNOWN_VARIANTS = DEFAULT_VARIANTS + CHANGES_QUESTION
 Status = Literal["kept", "dropped", "not_applicable", "unchanged"]
 
 
@@ -35,7 +41,8 @@ class Variant:
 
 
 class Perturber:
-    """Builds variants of items. `lexicon` is needed only for the `synonym` variant."""
+    """Builds variants of items. `lexicon` is needed only for the `synonym` variant,
+    `age_shift_years` only for `age_shift`."""
 
     def __init__(self, seed: int, lexicon: Lexicon | None = None, *,
                  age_shift_years: int = 4) -> None:
@@ -57,12 +64,13 @@ class Perturber:
                               context=self._swapper.swap(item.context) if item.context else None,
                               options=tuple(self._swapper.swap(o) for o in item.options))
                 mapping = identity
-            elif variant == "demographic":
+            elif variant in ("demographic", "age_shift"):
                 texts = [item.question, item.context or "", *item.options]
                 why = demographic.not_applicable_reason(texts)
                 if why:
                     return Variant(variant, None, "not_applicable", reasons=[why])
-                plan = demographic.plan(texts, rng, age_shift_years=self.age_shift_years)
+                plan = demographic.plan(texts, rng) if variant == "demographic" else \
+                    demographic.age_shift_proposal(texts, rng, self.age_shift_years)
                 new = replace(item, question=demographic.apply(item.question, plan),
                               context=demographic.apply(item.context, plan),
                               options=tuple(demographic.apply(o, plan) for o in item.options))
@@ -77,7 +85,7 @@ class Perturber:
         if (new.question, new.context, new.options) == (item.question, item.context,
                                                         item.options):
             return Variant(variant, None, "unchanged", reasons=["nothing to change"])
-        verdict = check_item(item, new, mapping, allow_age=(variant == "demographic"))
+        verdict = check_item(item, new, mapping, allow_age=(variant == "age_shift"))
         if not verdict.kept:
             return Variant(variant, None, "dropped", mapping, verdict.reasons)
         meta = {**item.meta, "perturbation": variant, "option_map": mapping}

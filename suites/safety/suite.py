@@ -35,7 +35,7 @@ from harness.core.backends import GenerationSettings, ModelHandle
 from harness.core.errors import BadInputError
 from harness.core.records import Record
 from suites.base import RunContext, SuiteResult, SuiteSpec
-from suites.benchmark import summarise
+from suites.benchmark import finish
 from suites.items import load_data, select_items
 from suites.loaders.common import iter_jsonl, require
 from suites.safety import rules
@@ -145,4 +145,4 @@ class SafetySuite:
                                                      if c not in categories],
                 "llm_judge_unscored": sum("llm_judge_error" in (r.labels or {})
                                           for r in records)}
-        return SuiteResult(records=records, metrics=summarise(self.spec, records, ctx), info=info)
+        return finish(self.spec, records, ctx, info)

@@ -63,7 +63,7 @@ def test_medmcqa_cop_of_unhashable_type_is_bad_input(tmp_path):
 
 def test_medmcqa_csv_reads_cop_digits(tmp_path):
     path = _write(tmp_path, "m.csv", "question,opa,opb,opc,opd,cop\nq1,a,b,c,d,4\nq2,a,b,c,d,1\n")
-    items = load_items("medmcqa", path)
+    items = load_items("medmcqa", path, {"cop_base": 1})
     assert [i.answer for i in items] == [3, 0]
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from harness.core.records import read_records
-from suites.perturb import ALL_VARIANTS
+from suites.perturb import DEFAULT_VARIANTS
 
 from .fakes import write_medqa
 
@@ -23,7 +23,7 @@ def test_medgate_eval_writes_every_variant_and_the_safety_summary(tmp_path):
     assert code == 0
     evals = run_dir / "evals" / "base"
     robust = read_records(evals / "medqa-robust.records.jsonl")
-    assert {r.variant for r in robust} >= {"clean", *ALL_VARIANTS} - {"demographic", "synonym"}
+    assert {r.variant for r in robust} >= {"clean", *DEFAULT_VARIANTS} - {"demographic", "synonym"}
     safety = read_records(evals / "safety.records.jsonl")
     assert len(safety) == 12 and all(r.output is not None and r.labels for r in safety)
     critical = read_records(evals / "critical.records.jsonl")

@@ -10,7 +10,7 @@ import pytest
 
 from suites.base import MCItem
 from suites.loaders import medqa
-from suites.perturb import ALL_VARIANTS, Perturber, check_item, extract
+from suites.perturb import DEFAULT_VARIANTS, Perturber, check_item, extract
 from suites.perturb.distractor import load_distractors
 from suites.perturb.guard import compare_text
 from suites.perturb.synonyms import load_lexicon
@@ -54,7 +54,7 @@ def test_guard_checks_options_through_the_option_map_and_the_gold():
     assert not check_item(ITEM, replace(swapped, answer=0), [1, 0, 2, 3]).kept
 
 
-def test_age_may_move_only_in_the_demographic_variant_and_only_within_the_adult_band():
+def test_age_may_move_only_where_allowed_and_only_within_the_adult_band():
     older = replace(ITEM, question=ITEM.question.replace("45-year-old", "48-year-old"))
     assert not check_item(ITEM, older).kept
     assert check_item(ITEM, older, allow_age=True).kept
@@ -75,7 +75,7 @@ def test_distractor_sentences_carry_no_facts():
         assert not (facts.numbers or facts.negations or facts.units or facts.quantities), sentence
 
 
-def _assert_guard_holds(items, perturber, variants=ALL_VARIANTS):
+def _assert_guard_holds(items, perturber, variants=DEFAULT_VARIANTS):
     kept = 0
     for item in items:
         for name in variants:
@@ -84,7 +84,7 @@ def _assert_guard_holds(items, perturber, variants=ALL_VARIANTS):
                 continue
             kept += 1
             new = v.item
-            allow_age = name == "demographic"
+            allow_age = name == "age_shift"
             assert not compare_text(item.question, new.question, allow_age=allow_age), \
                 (item.item_id, name, new.question)
             assert not compare_text(item.context, new.context, allow_age=allow_age)
@@ -110,7 +110,7 @@ def test_guard_holds_over_a_test_set_for_many_seeds(medqa_file, lexicon_file):
 def test_guard_holds_over_the_bundled_medqa_set():
     items = medqa.load(BUNDLED_MEDQA)
     lexicon = load_lexicon(BUNDLED_LEXICON) if BUNDLED_LEXICON.exists() else None
-    variants = ALL_VARIANTS if lexicon else tuple(v for v in ALL_VARIANTS if v != "synonym")
+    variants = DEFAULT_VARIANTS if lexicon else tuple(v for v in DEFAULT_VARIANTS if v != "synonym")
     kept = _assert_guard_holds(items, Perturber(1234, lexicon), variants)
     assert kept > len(items)
 

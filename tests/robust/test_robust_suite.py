@@ -9,7 +9,7 @@ from harness.core.records import Record
 from suites.base import RunContext, SuiteSpec
 from suites.loaders import medqa
 from suites.metrics import compute_metrics
-from suites.perturb import ALL_VARIANTS, Perturber
+from suites.perturb import DEFAULT_VARIANTS, Perturber
 from suites.perturb.suite import RobustSuite
 from suites.perturb.synonyms import load_lexicon
 
@@ -35,19 +35,19 @@ def _ctx(path, lexicon, **options):
 def test_records_carry_every_variant_and_the_summary_the_gate_reads(medqa_file, lexicon_file):
     result = RobustSuite(SPEC).run(FakeModel("content"), _ctx(medqa_file, lexicon_file))
     variants = {r.variant for r in result.records}
-    assert variants == {"clean", *ALL_VARIANTS}
+    assert variants == {"clean", *DEFAULT_VARIANTS}
     assert all(r.demo for r in result.records)
     m = result.metrics
-    for name in ALL_VARIANTS:
+    for name in DEFAULT_VARIANTS:
         for key in (f"accuracy.{name}", f"accuracy_drop.{name}", f"consistency.{name}",
                     f"flips.{name}"):
             assert key in m, key
     assert {"accuracy.clean", "consistency"} <= set(m) and "_info" not in m
     info = result.info
-    assert set(info["guard_dropped"]) == set(ALL_VARIANTS)
+    assert set(info["guard_dropped"]) == set(DEFAULT_VARIANTS)
     assert info["not_applicable"]["demographic"] == 2  # the pregnancy and menstrual items
     n_items = 6
-    for name in ALL_VARIANTS:
+    for name in DEFAULT_VARIANTS:
         counted = sum(info[k][name] for k in ("kept", "guard_dropped", "not_applicable",
                                                "unchanged"))
         assert counted == n_items, name  # nothing disappears uncounted
@@ -108,7 +108,7 @@ def test_variants_are_deterministic_by_seed(medqa_file, lexicon_file):
     lexicon = load_lexicon(lexicon_file)
     a, b, c = Perturber(5, lexicon), Perturber(5, lexicon), Perturber(6, lexicon)
     texts = {}
-    for name in ALL_VARIANTS:
+    for name in DEFAULT_VARIANTS:
         first = [a.perturb(i, name) for i in items]
         again = [b.perturb(i, name) for i in items]
         assert [(v.status, v.item) for v in first] == [(v.status, v.item) for v in again]
@@ -167,7 +167,7 @@ def test_her_becomes_his_or_him_by_position(text, expected):
 
     from suites.perturb import demographic
 
-    change = demographic.plan([text], random.Random(0), age_shift_years=0)
+    change = demographic.plan([text], random.Random(0))
     assert demographic.apply(text, change) == expected
 
 

@@ -49,13 +49,15 @@ def test_records_summary_and_cache_hit_loads_nothing(tiny_model_dir, tmp_path, d
     assert out["failed"] == {}
     assert first.stats["loads"] == 1 and first.stats["forward_calls"] > 0
     summary = summary_on_disk(tmp_path / "a")
-    assert set(summary["medqa"]) == {"accuracy", "ece", "brier", "_info"}
+    assert set(summary["medqa"]) == {"accuracy", "ece", "brier", "answer_spread", "_info"}
     acc = summary["medqa"]["accuracy"]
     assert acc["n"] == 5 and acc["ci"][0] <= acc["value"] <= acc["ci"][1]
     info = summary["general"]["_info"]
     assert info["demo"] is False and info["fingerprint"].startswith("sha256:")
     assert info["data_sha256"] and info["backend"] == "hf" and info["n_items"] == 6
     assert "accuracy.astronomy" in summary["general"]
+    assert info["metrics"] == ["accuracy", "accuracy.<subject>", "answer_spread"]
+    assert info["metric_seed"] == 1234 and isinstance(info["metric_options"], dict)
     records = read_records(tmp_path / "a" / "medqa.records.jsonl")
     assert [r.item_id for r in records] == [f"m{i}" for i in range(5)]
     assert all(r.gold in "ABCD" and r.pred in "ABCD" and len(r.choice_logprobs) == 4

@@ -12,7 +12,7 @@ def test_suites_lists_every_spec(capsys):
     specs = {s["name"]: s for s in json.loads(capsys.readouterr().out)}
     assert {"medqa", "pubmedqa", "medmcqa", "mmlu-medical", "general", "medtext-ppl",
             "notes-summary", "latency"} <= set(specs)
-    assert specs["pubmedqa"]["metrics"] == ["accuracy", "macro_f1", "ece", "brier"]
+    assert specs["pubmedqa"]["metrics"] == ["accuracy", "macro_f1", "ece", "brier", "answer_spread"]
     assert specs["medmcqa"]["default_data"] is None and specs["general"]["demo"] is True
     for spec in specs.values():  # what a script needs of every suite
         assert {"name", "kind", "tags", "metrics", "default_data", "demo", "description",

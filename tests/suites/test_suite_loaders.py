@@ -90,16 +90,65 @@ def test_pubmedqa_bad_label(tmp_path):
         load_items("pubmedqa", path)
 
 
-def test_medmcqa_zero_and_one_based(tmp_path):
-    row = {"id": "a", "question": "Q?", "opa": "1", "opb": "2", "opc": "3", "opd": "4", "cop": 0}
-    items = load_items("medmcqa", write_jsonl(tmp_path / "z.jsonl", [row, {**row, "id": "b", "cop": 3}]))
-    assert [i.answer for i in items] == [0, 3]
-    items = load_items("medmcqa", write_jsonl(tmp_path / "o.jsonl", [{**row, "cop": 4},
-                                                                     {**row, "id": "b", "cop": 1}]))
-    assert [i.answer for i in items] == [3, 0]
+MEDMCQA = {"id": "a", "question": "Q?", "opa": "1", "opb": "2", "opc": "3", "opd": "4",
+           "cop": 0}
+
+
+def test_medmcqa_reads_cop_by_the_declared_base(tmp_path):
+    row = MEDMCQA
+    zero = write_jsonl(tmp_path / "z.jsonl", [{**row, "cop": 1}, {**row, "id": "b", "cop": 3}])
+    assert [i.answer for i in load_items("medmcqa", zero)] == [1, 3]  # default: 0-based
+    assert [i.answer for i in load_items("medmcqa", zero, {"cop_base": 0})] == [1, 3]
+    # the same file under base 1 means the options one earlier: the base is never guessed
+    assert [i.answer for i in load_items("medmcqa", zero, {"cop_base": 1})] == [0, 2]
+    one = write_jsonl(tmp_path / "o.jsonl", [{**row, "cop": 4}, {**row, "id": "b", "cop": "1"}])
+    items = load_items("medmcqa", one, {"cop_base": 1})
+    assert [i.answer for i in items] == [3, 0] and items[0].meta["cop_index_base"] == 1
     with pytest.raises(BadInputError, match="missing field 'opc'"):
         load_items("medmcqa", write_jsonl(tmp_path / "bad.jsonl",
                                           [{k: v for k, v in row.items() if k != "opc"}]))
+
+
+@pytest.mark.parametrize("base, cop, line, told", [
+    (0, 4, 2, "cop_base: 1"),  # a 1-based file read as the default 0-based
+    (1, 0, 2, "cop_base: 0"),  # a 0-based file declared 1-based
+    (0, "B", 2, "cop_base: 1"),
+    (1, 2.0, 2, "cop_base: 0"),
+    (0, True, 2, "cop_base: 1"),
+])
+def test_medmcqa_cop_outside_the_declared_base_names_file_row_field_and_option(
+        tmp_path, base, cop, line, told):
+    path = write_jsonl(tmp_path / "m.jsonl", [{**MEDMCQA, "cop": 1},
+                                              {**MEDMCQA, "id": "b", "cop": cop}])
+    with pytest.raises(BadInputError) as info:
+        load_items("medmcqa", path, {"cop_base": base})
+    message = str(info.value)
+    assert f"m.jsonl:{line}" in message and "'cop'" in message
+    assert told in message and "evaluation.suite_options.medmcqa.cop_base" in message
+
+
+def test_medmcqa_cop_base_is_a_suite_option_of_medmcqa_only():
+    from suites.registry import effective_options
+
+    assert effective_options("medmcqa") == {"cop_base": 0}  # the spec states the default
+    assert effective_options("medmcqa", {"cop_base": 1}) == {"cop_base": 1}
+    for bad in (2, True, "1", 1.0):
+        with pytest.raises(BadInputError, match="medmcqa.cop_base"):
+            effective_options("medmcqa", {"cop_base": bad})
+    with pytest.raises(BadInputError, match="no option 'cop_base'"):
+        effective_options("medqa", {"cop_base": 1})
+
+
+def test_medmcqa_suite_reads_its_file_with_the_run_option(tmp_path):
+    from suites.registry import eval_item_texts, get_suite, make_context
+
+    path = write_jsonl(tmp_path / "orig.jsonl", [{**MEDMCQA, "cop": 4}])
+    with pytest.raises(BadInputError, match="cop_base: 1"):
+        eval_item_texts("medmcqa", str(path))
+    assert [i for i, _ in eval_item_texts("medmcqa", str(path), {"cop_base": 1})] == ["a"]
+    ctx = make_context("medmcqa", {"medmcqa": str(path)}, {"cop_base": 1})
+    items, _ = get_suite("medmcqa", ctx.options).items(ctx)
+    assert items[0].answer == 3
 
 
 def test_mmlu_forms(tmp_path):

@@ -86,7 +86,7 @@ def test_every_gated_metric_is_written_by_its_suite():
 
 def test_unregistered_metric_in_a_spec_is_bad_input_naming_file_and_metric(specs_dir, capsys):
     spec = specs_dir / "medqa.yaml"
-    spec.write_text(spec.read_text().replace("metrics: [accuracy, ece, brier]",
+    spec.write_text(spec.read_text().replace("metrics: [accuracy, ece, brier, answer_spread]",
                                              "metrics: [accuracy, exactness]"))
     with pytest.raises(BadInputError) as info:
         suite_registry.list_specs()
@@ -103,7 +103,7 @@ def test_unregistered_metric_in_a_spec_is_bad_input_naming_file_and_metric(specs
 
 def test_a_metric_listed_twice_is_bad_input(specs_dir):
     spec = specs_dir / "medqa.yaml"
-    spec.write_text(spec.read_text().replace("metrics: [accuracy, ece, brier]",
+    spec.write_text(spec.read_text().replace("metrics: [accuracy, ece, brier, answer_spread]",
                                              "metrics: [accuracy, accuracy]"))
     with pytest.raises(BadInputError, match="more than once"):
         suite_registry.list_specs()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -9,10 +10,13 @@ import pytest
 from harness.core.records import Record
 from suites import metrics
 
+_ids = itertools.count()
+
 
 def rec(gold: int, logprobs: list[float], labels=("A", "B", "C", "D")) -> Record:
+    """One item's record (each its own item: ids from a counter, never reused)."""
     pred = max(range(len(logprobs)), key=lambda i: logprobs[i])
-    return Record(suite="s", item_id=str(id(logprobs)), prompt="p", gold=labels[gold],
+    return Record(suite="s", item_id=f"item{next(_ids)}", prompt="p", gold=labels[gold],
                   pred=labels[pred], correct=pred == gold, choice_logprobs=logprobs,
                   meta={"gold_index": gold, "pred_index": pred})
 
