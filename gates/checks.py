@@ -189,6 +189,21 @@ def _enough_items(result: CheckResult, n: int | None, what: str) -> bool:
     return True
 
 
+def _exact_lower_floor(entry: MetricEntry) -> float | None:
+    """A share's one-sided lower bound, never above the exact bound for its items.
+
+    A bootstrap over items that all agree collapses (20 items all consistent give a lower
+    bound of exactly 1, as 20,000 would): no bound may claim more than the exact
+    (Clopper-Pearson) one for the misses seen among n independent items.
+    """
+    lower, value, n = finite(entry.lower95), finite(entry.value), entry.n
+    if lower is None or value is None or not n or not 0 <= value <= 1:
+        return lower
+    confidence = entry.model_dump().get("confidence") or 0.95
+    misses = math.ceil(round((1 - value) * n, 9))
+    return min(lower, 1 - upper_bound(misses, n, confidence))
+
+
 def _summary_decision(check: Check, entry: MetricEntry) -> tuple[Decision, str]:
     value = finite(entry.value)
     ci = [finite(c) for c in entry.ci] if entry.ci is not None and len(entry.ci) == 2 else None
@@ -204,7 +219,7 @@ def _summary_decision(check: Check, entry: MetricEntry) -> tuple[Decision, str]:
         return Decision(ci[1] if ci else None, check.op, check.threshold, value, ci,
                         "ci_upper"), f"{check.metric} CI upper"
     if entry.lower95 is not None:
-        return Decision(finite(entry.lower95), check.op, check.threshold, value, ci,
+        return Decision(_exact_lower_floor(entry), check.op, check.threshold, value, ci,
                         "ci_lower"), f"{check.metric} lower bound"
     return Decision(ci[0] if ci else None, check.op, check.threshold, value, ci,
                     "ci_lower"), f"{check.metric} CI lower"

@@ -26,7 +26,7 @@ from harness.core.summaries import (
     read_summaries,
     summary_path,
 )
-from suites.metrics.registry import compute_metrics, get_metric
+from suites.metrics.registry import recompute_metric
 from suites.registry import find_spec
 
 SUMMARY_CONFIDENCE = 0.95  # the confidence suites compute their summary intervals at
@@ -120,22 +120,17 @@ class ModelEvidence:
             raise EvidenceError(f"{self.label}: suite '{suite}' is not known here and its "
                                 f"summary does not list its metrics, so '{name}' cannot be "
                                 f"recomputed on the {self.part} items")
-        seed = info.get("metric_seed", 0)
-        for candidate in names:
-            registered = get_metric(candidate)
-            if candidate != name and not (registered.family
-                                          and name.startswith(registered.prefix + ".")):
-                continue
-            try:
-                produced = compute_metrics([candidate], records, options=options,
-                                           seed=int(seed), confidence=confidence)
-            except (KeyError, TypeError, ValueError) as exc:
-                raise EvidenceError(f"{self.label}: '{suite}.{name}' cannot be recomputed "
-                                    f"from its records ({type(exc).__name__}: {exc})") from exc
-            if name in produced:
-                return produced[name]
-        raise EvidenceError(f"{self.label}: no metric of suite '{suite}' produces '{name}' "
-                            f"on the {self.part} items")
+        seed = info.get("metric_seed") or 0
+        try:
+            entry = recompute_metric(name, names, records, options=options, seed=int(seed),
+                                     confidence=confidence)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EvidenceError(f"{self.label}: '{suite}.{name}' cannot be recomputed from "
+                                f"its records ({type(exc).__name__}: {exc})") from exc
+        if entry is None:
+            raise EvidenceError(f"{self.label}: no metric of suite '{suite}' produces "
+                                f"'{name}' on the {self.part} items")
+        return entry
 
     def device(self) -> str | None:
         """The device the suites report in their info, else the run's (device_hint)."""
