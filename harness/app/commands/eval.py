@@ -150,6 +150,7 @@ def _print_table(summaries: dict[str, SuiteSummary], baseline_dir: str | None,
     for column in ("suite", "tags", "metric", "value", "95% CI", "n", "data"):
         table.add_column(column, overflow="fold")
     demo_used = False
+    collapsed: list[str] = []
     for suite, summary in summaries.items():
         info = summary.info
         data = "demo data" if info.demo else (info.data or "")
@@ -160,9 +161,17 @@ def _print_table(summaries: dict[str, SuiteSummary], baseline_dir: str | None,
             continue
         for name, m in summary.metrics.items():
             table.add_row(suite, tags, name, _fmt(m.value), _ci_text(m.ci), _fmt(m.n), data)
+            extra = m.model_dump()
+            if extra.get("degenerate") is True:
+                collapsed.append(f"{suite}: answers collapsed onto '{extra.get('modal')}' "
+                                 f"({_fmt(m.value)} of {m.n}, entropy "
+                                 f"{_fmt(extra.get('entropy_bits'))} bits): the suite carried "
+                                 "no information about this model")
     if baseline_dir:
         _add_forgetting(table, summaries, Path(baseline_dir), eval_dir)
     out.print(table)
+    for line in collapsed:
+        out.print(f"[bold yellow]degenerate[/] {line}", highlight=False)
     if demo_used:
         out.print("[yellow]demo data[/]: bundled items written for this project, not a "
                   "benchmark; point --data at real files for real numbers")
