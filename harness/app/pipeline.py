@@ -20,6 +20,7 @@ from finetune.datasets import read_training_rows
 from gates import judge_checkpoint, judge_run, load_policy, preflight_block, promote, write_gate
 from gates.early_stop import GateEarlyStopping
 from harness.app.evaluation import evaluate_model
+from harness.app.judge_check import check_llm_judges
 from harness.app.preflight import run_preflight
 from harness.app.resume import (
     check_resumable,
@@ -93,6 +94,7 @@ def _evaluate(config: MedgateConfig, run: RunDir, tag: str, *, adapter: Path | N
 def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) -> PipelineOutcome:
     """Run every stage; with `resume`, keep what a killed run already finished."""
     watch = _Stopwatch()
+    check_llm_judges(config.evaluation)
     if resume:
         resume = check_resumable(config, run)
         for path in remove_partial_files(run) if resume else []:

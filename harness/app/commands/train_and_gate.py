@@ -18,6 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.app.judge_check import check_llm_judges
     from harness.app.pipeline import run_pipeline
     from harness.core.console import err, out
     from harness.core.errors import BadInputError
@@ -25,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.core.rundir import RunDir
 
     config = config_from_args(args)
+    check_llm_judges(config.evaluation)  # before a run directory or any model
     if args.resume and not args.run_dir:
         raise BadInputError("--resume needs --run-dir: the run to continue")
     root = args.run_dir or config.output.run_dir
