@@ -99,3 +99,31 @@ def test_judge_options_of_a_suite_not_run_are_not_checked():
     config = load_config(overrides=["evaluation.suites=[medqa]",
                                     "evaluation.suite_options={safety: {judge: llm}}"])
     check_llm_judges(config.evaluation)
+
+
+@pytest.mark.parametrize("env", [
+    {"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0"},  # torchrun's rank 0
+    {"WORLD_SIZE": "2", "RANK": "1", "LOCAL_RANK": "1"},
+    {"RANK": "1"},  # a non-zero rank is a distributed launch even without WORLD_SIZE
+])
+def test_train_and_gate_under_torchrun_exits_2_before_the_lock(tmp_path, capsys, monkeypatch,
+                                                               no_pipeline, env):
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    run = tmp_path / "run"
+    assert main(["train-and-gate", "--run-dir", str(run)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "distributed launch" in err and "torchrun" in err
+    assert "harness.app.cli train" in err and "medgate eval" in err and "medgate gate" in err
+    assert not run.exists()  # no run directory, so no lock was taken
+
+
+def test_single_process_launch_is_not_refused(monkeypatch):
+    from harness.app.commands.train_and_gate import refuse_distributed_launch
+
+    refuse_distributed_launch({"WORLD_SIZE": "1", "RANK": "0", "LOCAL_RANK": "0"})
+    refuse_distributed_launch({})
+    with pytest.raises(BadInputError, match="WORLD_SIZE"):
+        refuse_distributed_launch({"WORLD_SIZE": "two"})
