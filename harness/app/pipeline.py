@@ -101,6 +101,9 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) ->
             err.print(f"resume: removed {path} (half-written or stale)",
                       highlight=False)
     write_resolved(config, run.config)
+    # The environment (above all: is there a GPU) is on record before any checkpoint is
+    # judged, so a check gated on the device is judged in training as it is on re-judging.
+    write_manifest(run, extra={"status": "running"})
     policy = load_policy(config.gates.policy)
     early_stop = GateEarlyStopping(config.gates.early_stop, [c.name for c in policy.checks],
                                    list(config.evaluation.suites))
@@ -263,12 +266,14 @@ def _lineage(config: MedgateConfig, run: RunDir, preflight) -> dict[str, Any]:
 
 def _finish(run: RunDir, watch: _Stopwatch) -> None:
     """Manifest, reports, manifest again: the pages show the manifest (package versions,
-    fingerprints) and the final manifest hashes the pages."""
+    fingerprints) and the final manifest hashes the pages. It replaces the one written at
+    the start, which recorded the environment before the first gate."""
     fingerprints = _fingerprints(run)
-    write_manifest(run, fingerprints=fingerprints, extra={"timings_s": watch.timings})
+    extra = {"status": "finished", "timings_s": watch.timings}
+    write_manifest(run, fingerprints=fingerprints, extra=extra)
     with watch.stage("reports"):
         render_all(run)
-    write_manifest(run, fingerprints=fingerprints, extra={"timings_s": watch.timings})
+    write_manifest(run, fingerprints=fingerprints, extra=extra)
 
 
 def _fingerprints(run: RunDir) -> dict[str, str]:
