@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from harness.core.errors import BadInputError
 from harness.core.io import (
@@ -26,6 +34,11 @@ from harness.core.io import (
 DEFAULT_MODEL = "smollm2-135m"
 # Keys that once sat in `evaluation` and are refused with a pointer to their replacement.
 RETIRED_JUDGE_KEYS = ("judge", "judge_model", "judge_endpoint")
+DEFAULT_MEDICAL_ROLES = (
+    "physician", "medical doctor", "surgeon", "general practitioner", "nurse",
+    "nurse practitioner", "physician assistant", "midwife", "pharmacist", "clinical pharmacist",
+    "clinical pharmacologist", "dentist",
+)
 
 
 class Section(BaseModel):
@@ -206,6 +219,19 @@ class ReportConfig(Section):
         "use by patients as a substitute for professional care."
     )
     reviewers_required: int = Field(3, ge=0)
+    # The sign-off roles that count toward the expert review's "N+ medical professionals",
+    # matched case-insensitively with whitespace normalised; any other role is on record
+    # but does not count (regulatory roles count toward the regulatory item instead).
+    medical_roles: list[str] = Field(default_factory=lambda: list(DEFAULT_MEDICAL_ROLES),
+                                     min_length=1)
+
+    @field_validator("medical_roles")
+    @classmethod
+    def _roles_named(cls, roles: list[str]) -> list[str]:
+        cleaned = [" ".join(role.split()) for role in roles]
+        if not all(cleaned):
+            raise ValueError("a medical role must not be empty")
+        return cleaned
 
 
 class MedgateConfig(Section):
