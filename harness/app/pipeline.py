@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from finetune.datasets import read_training_rows
+from finetune.datasets import read_replay_rows, read_training_rows, read_validation_rows
 from gates import judge_checkpoint, judge_run, load_policy, preflight_block, promote, write_gate
 from gates.early_stop import GateEarlyStopping
 from harness.app.evaluation import evaluate_model
 from harness.app.judge_check import check_llm_judges
-from harness.app.preflight import run_preflight
+from harness.app.preflight import TrainingSource, run_preflight
 from harness.app.resume import (
     check_resumable,
     ended_without_result,
@@ -234,14 +234,28 @@ def _train(config: MedgateConfig, run: RunDir, on_checkpoint,
 
 
 def run_data_preflight(config: MedgateConfig, run: RunDir):
-    """The data gate: PHI, train/test overlap and row quality, before any model loads."""
+    """The data gate: PHI, train/test overlap and row quality, before any model loads,
+    on every input of training: the training rows, and the replay and validation rows
+    when training reads them (replay holding a suite's items would hollow out its gate)."""
     rows, provenance = read_training_rows(config)
     texts = [(row["row"], row["text"]) for row in rows]
+    extra = []
+    for role, reader in (("replay", read_replay_rows), ("validation", read_validation_rows)):
+        found = reader(config)
+        if found is not None:
+            source_rows, info = found
+            extra.append(TrainingSource(role, _source_where(info),
+                                        [(row["row"], row["text"]) for row in source_rows]))
     items = {name: eval_item_texts(name, config.evaluation.data.get(name))
              for name in config.evaluation.suites}
     result = run_preflight(texts, items, config=config.preflight, out_path=run.preflight,
-                           provenance=provenance)
+                           provenance=provenance, extra_sources=extra)
     return result
+
+
+def _source_where(info: dict[str, Any]) -> str:
+    files = info.get("files") or []
+    return str(files[0]["path"]) if len(files) == 1 else str(info.get("source"))
 
 
 def _block_on_preflight(config: MedgateConfig, run: RunDir, preflight, policy,
