@@ -34,7 +34,7 @@ from harness.core.config import MedgateConfig, write_resolved
 from harness.core.console import err
 from harness.core.errors import EXIT_BLOCKED, EXIT_OK, BadInputError
 from harness.core.manifest import write_manifest
-from harness.core.models import fingerprint, resolve_model
+from harness.core.models import checkpoint_kind, fingerprint, resolve_model
 from harness.core.rundir import BASE_TAG, RunDir, checkpoint_tag, saved_checkpoints
 from harness.core.summaries import read_summaries
 from reports import render_all
@@ -76,14 +76,23 @@ def _evaluate(config: MedgateConfig, run: RunDir, tag: str, *, adapter: Path | N
               limit: int | None, resume: bool = False,
               exclude: dict[str, set[str]] | None = None) -> dict[str, Any] | None:
     """Evaluate one model on the configured suites; with `resume`, only the suites whose
-    records are not already complete (None when nothing was left to do)."""
+    records are not already complete (None when nothing was left to do).
+
+    `adapter` is the checkpoint folder (None: the base model). A full fine-tune's
+    checkpoint is a whole model, opened as the model rather than applied to the base."""
     suites = list(config.evaluation.suites)
     if resume:
         suites = missing_suites(run.eval_dir(tag), suites, limit, config.evaluation.limits)
         if not suites:
             err.print(f"{tag}: every suite already evaluated; kept")
             return None
-    handle = open_model(config.model.name, adapter=adapter, backend=config.evaluation.backend,
+    model = config.model.name
+    if adapter is not None and config.peft.method == "full":
+        if checkpoint_kind(adapter) != "full":
+            raise BadInputError("peft.method is full but the checkpoint holds no whole model "
+                                "(config.json and weights)", where=str(adapter))
+        model, adapter = str(adapter), None
+    handle = open_model(model, adapter=adapter, backend=config.evaluation.backend,
                         tag=tag, dtype=config.model.dtype, token=config.hf_token(),
                         batch_size=config.evaluation.batch_size,
                         generation_batch_size=config.evaluation.generation_batch_size)
@@ -273,9 +282,15 @@ def _lineage(config: MedgateConfig, run: RunDir, preflight) -> dict[str, Any]:
     return {
         "base_model": spec.describe(),
         "base_fingerprint": fingerprint(spec),
+        "fine_tune": _fine_tune(config.peft.method),
         "data": getattr(preflight, "provenance", None),
         "config": config.to_public_dict(),
     }
+
+
+def _fine_tune(method: str) -> str:
+    """How the promoted weights came from the base, in the lineage's words."""
+    return "full fine-tune" if method == "full" else f"adapter ({method})"
 
 
 def _finish(run: RunDir, watch: _Stopwatch) -> None:
