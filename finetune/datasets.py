@@ -237,6 +237,52 @@ def _read_replay(config: MedgateConfig) -> tuple[list[Example], dict[str, Any]]:
     return examples, {**info, "format": fmt, "rows_in_source": len(examples)}
 
 
+def _replay_used(config: MedgateConfig) -> bool:
+    """Whether replay rows are mixed into training; a ratio without data is an error."""
+    rc = config.dataset.replay
+    if rc.ratio > 0 and not rc.dataset:
+        raise BadInputError("dataset.replay.ratio > 0 needs dataset.replay.dataset")
+    return bool(rc.dataset) and rc.ratio > 0
+
+
+def _read_validation(config: MedgateConfig) -> tuple[list[Example], dict[str, Any]] | None:
+    """The rows of a separate validation file or split; None when there is none (the
+    validation rows are then held out of the training rows, or there are none)."""
+    dc = config.dataset
+    if not dc.validation_split:
+        return None
+    val_path = Path(dc.validation_split).expanduser()
+    if val_path.exists() or dc.name == "demo" or Path(dc.name).exists():
+        if not val_path.exists():
+            raise BadInputError("dataset.validation_split must be a split of a hub dataset or "
+                                "a local file", where=dc.validation_split)
+        ds, vinfo = _open_source(str(val_path), "auto", None, "train", config.hf_token())
+    else:
+        ds, vinfo = _open_source(dc.name, dc.format, dc.config_name, dc.validation_split,
+                                 config.hf_token())
+    examples, fmt = _examples(ds, _source_label(vinfo), system_prompt=dc.system_prompt,
+                              prompt_field=dc.prompt_field)
+    return examples, {**vinfo, "format": fmt, "rows_read": len(examples)}
+
+
+def read_replay_rows(config: MedgateConfig) -> tuple[list[dict], dict[str, Any]] | None:
+    """Every row of the replay data when training mixes it in (else None), for the data
+    preflight: the rows drawn into training are a sample of these, so all are checked."""
+    if not _replay_used(config):
+        return None
+    examples, info = _read_replay(config)
+    return [e.to_dict() for e in examples], info
+
+
+def read_validation_rows(config: MedgateConfig) -> tuple[list[dict], dict[str, Any]] | None:
+    """The rows of a separate validation file or split (else None), for the data preflight."""
+    found = _read_validation(config)
+    if found is None:
+        return None
+    examples, info = found
+    return [e.to_dict() for e in examples], info
+
+
 # --- tokenizing ----------------------------------------------------------------------------
 
 
@@ -270,18 +316,9 @@ def load_training_data(config: MedgateConfig, tokenizer) -> TrainingData:
     texts = [(e.row, e.text) for e in examples]
 
     validation_examples: list[Example] = []
-    if dc.validation_split:
-        val_path = Path(dc.validation_split).expanduser()
-        if val_path.exists() or dc.name == "demo" or Path(dc.name).exists():
-            if not val_path.exists():
-                raise BadInputError("dataset.validation_split must be a split of a hub dataset or "
-                                    "a local file", where=dc.validation_split)
-            ds, vinfo = _open_source(str(val_path), "auto", None, "train", config.hf_token())
-        else:
-            ds, vinfo = _open_source(dc.name, dc.format, dc.config_name, dc.validation_split,
-                                     config.hf_token())
-        validation_examples, _ = _examples(ds, _source_label(vinfo), system_prompt=dc.system_prompt,
-                                           prompt_field=dc.prompt_field)
+    separate = _read_validation(config)
+    if separate is not None:
+        validation_examples, vinfo = separate
         train_examples = examples
         provenance["validation"] = {"source": vinfo["source"], "split": dc.validation_split,
                                     "rows_read": len(validation_examples)}
@@ -312,7 +349,7 @@ def load_training_data(config: MedgateConfig, tokenizer) -> TrainingData:
             f"(training.max_seq_length={max_len} tokens)", where=provenance["source"])
 
     replay_info = None
-    if dc.replay.dataset and dc.replay.ratio > 0:
+    if _replay_used(config):
         replay_examples, replay_info = _read_replay(config)
         replay_rows, replay_dropped = _tokenize(replay_examples, tokenizer, max_len)
         wanted = round(len(train_rows) * dc.replay.ratio / (1.0 - dc.replay.ratio))
@@ -325,11 +362,9 @@ def load_training_data(config: MedgateConfig, tokenizer) -> TrainingData:
                                    f"{wanted} the ratio asks for")
         train_rows = train_rows + chosen
         random.Random(config.training.seed + 2).shuffle(train_rows)
-    elif dc.replay.dataset and dc.replay.ratio == 0:
+    elif dc.replay.dataset:
         replay_info = {"source": dc.replay.dataset, "ratio": 0.0, "rows_used": 0,
                        "note": "dataset.replay.ratio is 0: no replay rows mixed in"}
-    elif dc.replay.ratio > 0:
-        raise BadInputError("dataset.replay.ratio > 0 needs dataset.replay.dataset")
     provenance["replay"] = replay_info
     provenance["replay_rows"] = replay_info["rows_used"] if replay_info else 0
     provenance["train_rows"] = len(train_rows)

@@ -1,5 +1,9 @@
 """Promotion: copy the selected checkpoint's adapter (and merged weights) to promoted/.
 
+A full fine-tune's checkpoint is the whole model: its weights, config and tokenizer go to
+promoted/merged/ (there is no adapter), without the optimizer, scheduler, random states
+and trainer bookkeeping saved beside them for resuming training.
+
 Promotion is the only step that makes a model deployable, so it refuses anything but a
 PROMOTE verdict for the same tag, binds the copy to the exact gate.json by its sha256,
 and writes lineage.json (base fingerprint, data hashes, config, policy, file hashes) so
@@ -19,6 +23,7 @@ from gates.result import PROMOTE, GateResult, read_gate
 from harness.core.atomic import write_json
 from harness.core.errors import BadInputError
 from harness.core.io import file_sha256
+from harness.core.models import checkpoint_kind, is_training_state
 from harness.core.rundir import FINAL_TAG, RunDir
 from harness.core.secrets import redact
 
@@ -53,12 +58,36 @@ def _scrub(obj: Any) -> Any:
     return obj
 
 
-def _copy_adapter(src: Path, dst: Path) -> None:
-    """The adapter files only: optimizer state and RNG snapshots are not part of a model."""
-    skip = {"optimizer.pt", "scheduler.pt", "rng_state.pth", "trainer_state.json",
-            "training_args.bin"}
-    shutil.copytree(src, dst, ignore=lambda d, names: [n for n in names
-                                                       if n in skip or n == "merged"])
+def _copy_model_files(src: Path, dst: Path) -> None:
+    """The model's files only: optimizer state and RNG snapshots are not part of a model."""
+    shutil.copytree(src, dst, ignore=lambda d, names: [
+        n for n in names if is_training_state(Path(n)) or (Path(d) == src and n == "merged")])
+
+
+def _method(lineage: dict[str, Any]) -> str | None:
+    config = lineage.get("config")
+    peft = config.get("peft") if isinstance(config, dict) else None
+    method = peft.get("method") if isinstance(peft, dict) else None
+    return method if isinstance(method, str) else None
+
+
+def _kind(run: RunDir, tag: str, lineage: dict[str, Any]) -> tuple[str, Path, Path | None]:
+    """('adapter' or 'full', the folder to copy, merged weights beside an adapter or None);
+    the folder must hold what the run's config says it trained."""
+    adapter, merged = checkpoint_dirs(run, tag)
+    folder = adapter
+    if tag == FINAL_TAG and not adapter.is_dir() and merged is not None:
+        folder = merged  # a full fine-tune's final model is merged/ itself
+    kind = checkpoint_kind(folder)
+    method = _method(lineage)
+    if kind is None:
+        raise BadInputError(f"nothing to promote for '{tag}': neither an adapter "
+                            "(adapter_config.json) nor a whole model (config.json and weights)",
+                            where=str(folder))
+    if method is not None and (method == "full") != (kind == "full"):
+        raise BadInputError(f"'{tag}' holds {'a whole model' if kind == 'full' else 'an adapter'}"
+                            f" but the run's peft.method is {method}", where=str(folder))
+    return kind, folder, merged if kind == "adapter" else None
 
 
 def _merge(lineage: dict[str, Any], adapter: Path, out: Path) -> str:
@@ -92,22 +121,23 @@ def promote(run: RunDir, tag: str, result: GateResult, *, lineage: dict[str, Any
     gate = read_gate(run.gate)
     if gate.verdict != PROMOTE or gate.selected != tag:
         raise BadInputError(f"gate.json on disk does not promote '{tag}'", where=str(run.gate))
-    adapter, merged = checkpoint_dirs(run, tag)
-    if not (adapter / "adapter_config.json").exists():
-        raise BadInputError(f"no adapter for '{tag}' (adapter_config.json missing)",
-                            where=str(adapter))
+    kind, source, merged = _kind(run, tag, lineage)
 
     final = run.promoted_dir
     staging = final.with_name(f".{final.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        _copy_adapter(adapter, staging / "adapter")
-        if merged is not None:
-            shutil.copytree(merged, staging / "merged")
-            how = f"copied from {merged}"
+        if kind == "full":
+            _copy_model_files(source, staging / "merged")
+            how = f"copied from {source}: a full fine-tune's checkpoint is the whole model"
         else:
-            how = _merge(lineage, staging / "adapter", staging / "merged")
+            _copy_model_files(source, staging / "adapter")
+            if merged is not None:
+                shutil.copytree(merged, staging / "merged")
+                how = f"copied from {merged}"
+            else:
+                how = _merge(lineage, staging / "adapter", staging / "merged")
         record = {
             "promoted_tag": tag,
             "promoted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -115,7 +145,9 @@ def promote(run: RunDir, tag: str, result: GateResult, *, lineage: dict[str, Any
             "gate": {"path": str(run.gate), "sha256": file_sha256(run.gate),
                      "verdict": gate.verdict, "policy": gate.policy.model_dump(mode="json"),
                      "selection": gate.selection.model_dump(mode="json")},
-            "adapter": {"source": str(adapter), "files": _hashes(staging / "adapter")},
+            "fine_tune": "full fine-tune" if kind == "full" else "adapter",
+            "adapter": None if kind == "full" else {"source": str(source),
+                                                    "files": _hashes(staging / "adapter")},
             "merged": {"how": how, "files": _hashes(staging / "merged")
                        if (staging / "merged").is_dir() else None},
             **_scrub(lineage),

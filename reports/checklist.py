@@ -184,7 +184,15 @@ def _safety(data: RunData) -> Item:
 def _expert(review: ReviewState) -> Item:
     title = f"Expert review completed ({review.required}+ medical professionals)"
     names = ", ".join(f"{s.reviewer} ({s.role})" for s in review.approvals) or "none"
-    detail = f"Fresh approvals: {len(review.approvals)} of {review.required} ({names})."
+    detail = (f"Fresh approvals by distinct medical reviewers: {len(review.approvals)} of "
+              f"{review.required} ({names}). Roles counted as medical: "
+              f"{', '.join(review.medical_roles)}.")
+    if review.not_counted:
+        detail += " Not counted (role not among the medical roles): " + ", ".join(
+            f"{s.reviewer} ({s.role})" for s in review.not_counted) + "."
+    if review.superseded:
+        detail += (f" {len(review.superseded)} earlier sign-off(s) replaced by the same "
+                   "reviewer's latest decision.")
     if review.rejections:
         detail += " Rejected by: " + ", ".join(f"{s.reviewer} ({s.role})" for s in review.rejections) + \
                   "; the item cannot pass while a fresh rejection stands."

@@ -22,7 +22,7 @@ from harness.core.atomic import write_text
 from harness.core.rundir import RunDir
 from reports import checklist, evidence, model_card, traceability
 from reports.rundata import RunData, load_run
-from reports.signoff import ReviewState, read_signoffs, review_state
+from reports.signoff import ReviewState, medical_roles, read_signoffs, review_state
 
 PAGES = ("model_card.html", "checklist.html", "evidence.html")
 
@@ -64,7 +64,8 @@ def _reviewers_required(data: RunData) -> int:
 def assess(root: str | Path | RunDir) -> tuple[list[checklist.Item], ReviewState]:
     """The checklist's items and the sign-off state, without writing any page."""
     data = load_run(root)
-    review = review_state(read_signoffs(data.run.root), _reviewers_required(data))
+    review = review_state(read_signoffs(data.run.root), _reviewers_required(data),
+                          medical_roles(data.config, str(data.run.config)))
     return checklist.build_items(data, review), review
 
 
@@ -72,7 +73,8 @@ def render_all(root: str | Path | RunDir) -> Rendered:
     """Write report/model_card.{html,md,json}, checklist.html and evidence.html."""
     data = load_run(root)
     signoffs = read_signoffs(data.run.root)
-    review = review_state(signoffs, _reviewers_required(data))
+    review = review_state(signoffs, _reviewers_required(data),
+                          medical_roles(data.config, str(data.run.config)))
     items = checklist.build_items(data, review)
     ctx = model_card.build_context(data, signoffs)
     env = environment()

@@ -4,18 +4,26 @@ A sign-off stores the sha256 of gate.json and of every records file as they were
 reviewer decided. If any of them changes afterwards (a re-gate, a re-evaluation), the
 sign-off no longer speaks for the evidence and is shown as stale; it is never silently
 carried over. A sign-off records who decided, not a cryptographic signature.
+
+The expert review asks for N medical professionals, so it counts people, not files: each
+reviewer (by normalised name) counts once, with their latest decision (a later reject
+withdraws an earlier approval), and only when their role is one of the configured medical
+roles (`report.medical_roles`); any other role is on record but does not count.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from harness.core.atomic import write_json
+from harness.core.config import DEFAULT_MEDICAL_ROLES
 from harness.core.errors import BadInputError
 from harness.core.io import file_sha256
 from harness.core.rundir import RunDir
@@ -25,6 +33,39 @@ from reports.rundata import is_run_dir
 DECISIONS = ("approve", "reject")
 # Roles that confirm documentation rather than clinical content.
 REGULATORY_ROLE = re.compile(r"regulat|compliance|quality|\bqa\b|\bra\b", re.IGNORECASE)
+
+
+def normalise_role(role: str) -> str:
+    """A role as compared with the configured list: case and spacing ignored."""
+    return " ".join(role.split()).casefold()
+
+
+def normalise_reviewer(name: str) -> str:
+    """One person, however their name was typed: Unicode-folded, case and spacing ignored."""
+    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
+
+
+def is_medical_role(role: str, medical_roles: Iterable[str]) -> bool:
+    return normalise_role(role) in {normalise_role(r) for r in medical_roles}
+
+
+def is_regulatory_role(role: str) -> bool:
+    return bool(REGULATORY_ROLE.search(role))
+
+
+def medical_roles(config: Mapping[str, Any] | None, where: str = "config.resolved.yaml"
+                  ) -> tuple[str, ...]:
+    """`report.medical_roles` of a run's resolved config; the default list for a run whose
+    config predates the key. A malformed list is an error, never an empty list."""
+    report = (config or {}).get("report") if isinstance(config, Mapping) else None
+    if not isinstance(report, Mapping) or "medical_roles" not in report:
+        return DEFAULT_MEDICAL_ROLES
+    roles = report["medical_roles"]
+    if (not isinstance(roles, list) or not roles
+            or not all(isinstance(r, str) and r.strip() for r in roles)):
+        raise BadInputError("key 'report.medical_roles' must be a non-empty list of role names",
+                            where=where)
+    return tuple(" ".join(r.split()) for r in roles)
 
 
 def evidence_hashes(run: RunDir) -> dict[str, str]:
@@ -89,7 +130,11 @@ class SignoffStatus:
 
     @property
     def regulatory(self) -> bool:
-        return bool(REGULATORY_ROLE.search(self.role))
+        return is_regulatory_role(self.role)
+
+    @property
+    def reviewer_key(self) -> str:
+        return normalise_reviewer(self.reviewer)
 
     def as_dict(self) -> dict[str, Any]:
         return {"file": self.path.name, "reviewer": self.reviewer, "role": self.role,
@@ -125,13 +170,22 @@ def read_signoffs(root: str | Path) -> list[SignoffStatus]:
 
 @dataclass
 class ReviewState:
-    """What the sign-offs add up to, for the checklist's person-confirmed items."""
+    """What the sign-offs add up to, for the checklist's person-confirmed items.
+
+    `approvals`, `rejections` and `regulatory_approvals` hold one sign-off per reviewer:
+    their latest, when it is fresh. `not_counted` are fresh approvals by reviewers whose
+    role is neither medical nor regulatory; `superseded` are earlier sign-offs replaced by
+    the same reviewer's later one.
+    """
 
     required: int
     approvals: list[SignoffStatus]
     rejections: list[SignoffStatus]
     stale: list[SignoffStatus]
     regulatory_approvals: list[SignoffStatus]
+    medical_roles: tuple[str, ...] = DEFAULT_MEDICAL_ROLES
+    not_counted: list[SignoffStatus] = field(default_factory=list)
+    superseded: list[SignoffStatus] = field(default_factory=list)
 
     @property
     def expert_review_passed(self) -> bool:
@@ -142,14 +196,32 @@ class ReviewState:
         return {s.role.lower() for s in self.approvals}
 
 
-def review_state(signoffs: list[SignoffStatus], required: int) -> ReviewState:
-    """Count fresh clinical approvals and rejections; stale sign-offs count for nothing."""
-    fresh = [s for s in signoffs if s.fresh]
-    clinical = [s for s in fresh if not s.regulatory]
+def latest_by_reviewer(signoffs: list[SignoffStatus]) -> dict[str, SignoffStatus]:
+    """Each reviewer's latest sign-off (by time, then file name: files are time-stamped)."""
+    latest: dict[str, SignoffStatus] = {}
+    for s in sorted(signoffs, key=lambda s: (s.time, s.path.name)):
+        latest[s.reviewer_key] = s
+    return latest
+
+
+def review_state(signoffs: list[SignoffStatus], required: int,
+                 medical_roles: Iterable[str] = DEFAULT_MEDICAL_ROLES) -> ReviewState:
+    """Count distinct reviewers by their latest fresh decision; stale sign-offs count for
+    nothing, and only the configured medical roles count toward the expert review."""
+    roles = tuple(medical_roles)
+    latest = latest_by_reviewer(signoffs)
+    counted = [s for s in latest.values() if s.fresh]
+    approved = [s for s in counted if s.decision == "approve"]
+    kept = {id(s) for s in latest.values()}
     return ReviewState(
         required=required,
-        approvals=[s for s in clinical if s.decision == "approve"],
-        rejections=[s for s in fresh if s.decision == "reject"],
+        approvals=[s for s in approved if is_medical_role(s.role, roles)],
+        rejections=[s for s in counted if s.decision == "reject"],
         stale=[s for s in signoffs if s.stale],
-        regulatory_approvals=[s for s in fresh if s.regulatory and s.decision == "approve"],
+        regulatory_approvals=[s for s in approved
+                              if s.regulatory and not is_medical_role(s.role, roles)],
+        medical_roles=roles,
+        not_counted=[s for s in approved
+                     if not s.regulatory and not is_medical_role(s.role, roles)],
+        superseded=[s for s in signoffs if id(s) not in kept],
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from finetune.datasets import read_training_rows
+from finetune.datasets import read_replay_rows, read_training_rows, read_validation_rows
 from gates import (
     judge_checkpoint,
     judge_run,
@@ -28,7 +28,8 @@ from gates import (
 )
 from gates.early_stop import GateEarlyStopping
 from harness.app.evaluation import evaluate_model
-from harness.app.preflight import run_preflight
+from harness.app.judge_check import check_llm_judges
+from harness.app.preflight import TrainingSource, run_preflight
 from harness.app.resume import (
     check_resumable,
     ended_without_result,
@@ -41,7 +42,7 @@ from harness.core.config import MedgateConfig, write_resolved
 from harness.core.console import err
 from harness.core.errors import EXIT_BLOCKED, EXIT_OK, BadInputError
 from harness.core.manifest import write_manifest
-from harness.core.models import fingerprint, resolve_model
+from harness.core.models import checkpoint_kind, fingerprint, resolve_model
 from harness.core.rundir import BASE_TAG, RunDir, checkpoint_tag, saved_checkpoints
 from harness.core.summaries import read_summaries
 from reports import render_all
@@ -83,14 +84,23 @@ def _evaluate(config: MedgateConfig, run: RunDir, tag: str, *, adapter: Path | N
               limit: int | None, resume: bool = False,
               exclude: dict[str, set[str]] | None = None) -> dict[str, Any] | None:
     """Evaluate one model on the configured suites; with `resume`, only the suites whose
-    records are not already complete (None when nothing was left to do)."""
+    records are not already complete (None when nothing was left to do).
+
+    `adapter` is the checkpoint folder (None: the base model). A full fine-tune's
+    checkpoint is a whole model, opened as the model rather than applied to the base."""
     suites = list(config.evaluation.suites)
     if resume:
         suites = missing_suites(run.eval_dir(tag), suites, limit, config.evaluation.limits)
         if not suites:
             err.print(f"{tag}: every suite already evaluated; kept")
             return None
-    handle = open_model(config.model.name, adapter=adapter, backend=config.evaluation.backend,
+    model = config.model.name
+    if adapter is not None and config.peft.method == "full":
+        if checkpoint_kind(adapter) != "full":
+            raise BadInputError("peft.method is full but the checkpoint holds no whole model "
+                                "(config.json and weights)", where=str(adapter))
+        model, adapter = str(adapter), None
+    handle = open_model(model, adapter=adapter, backend=config.evaluation.backend,
                         tag=tag, dtype=config.model.dtype, token=config.hf_token(),
                         batch_size=config.evaluation.batch_size,
                         generation_batch_size=config.evaluation.generation_batch_size)
@@ -101,12 +111,16 @@ def _evaluate(config: MedgateConfig, run: RunDir, tag: str, *, adapter: Path | N
 def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) -> PipelineOutcome:
     """Run every stage; with `resume`, keep what a killed run already finished."""
     watch = _Stopwatch()
+    check_llm_judges(config.evaluation)
     if resume:
         resume = check_resumable(config, run)
         for path in remove_partial_files(run) if resume else []:
             err.print(f"resume: removed {path} (half-written or stale)",
                       highlight=False)
     write_resolved(config, run.config)
+    # The environment (above all: is there a GPU) is on record before any checkpoint is
+    # judged, so a check gated on the device is judged in training as it is on re-judging.
+    write_manifest(run, extra={"status": "running"})
     policy = load_policy(config.gates.policy)
     early_stop = GateEarlyStopping(config.gates.early_stop, [c.name for c in policy.checks],
                                    list(config.evaluation.suites))
@@ -240,14 +254,28 @@ def _train(config: MedgateConfig, run: RunDir, on_checkpoint,
 
 
 def run_data_preflight(config: MedgateConfig, run: RunDir):
-    """The data gate: PHI, train/test overlap and row quality, before any model loads."""
+    """The data gate: PHI, train/test overlap and row quality, before any model loads,
+    on every input of training: the training rows, and the replay and validation rows
+    when training reads them (replay holding a suite's items would hollow out its gate)."""
     rows, provenance = read_training_rows(config)
     texts = [(row["row"], row["text"]) for row in rows]
+    extra = []
+    for role, reader in (("replay", read_replay_rows), ("validation", read_validation_rows)):
+        found = reader(config)
+        if found is not None:
+            source_rows, info = found
+            extra.append(TrainingSource(role, _source_where(info),
+                                        [(row["row"], row["text"]) for row in source_rows]))
     items = {name: eval_item_texts(name, config.evaluation.data.get(name))
              for name in config.evaluation.suites}
     result = run_preflight(texts, items, config=config.preflight, out_path=run.preflight,
-                           provenance=provenance)
+                           provenance=provenance, extra_sources=extra)
     return result
+
+
+def _source_where(info: dict[str, Any]) -> str:
+    files = info.get("files") or []
+    return str(files[0]["path"]) if len(files) == 1 else str(info.get("source"))
 
 
 def _block_on_preflight(config: MedgateConfig, run: RunDir, preflight, policy,
@@ -265,19 +293,27 @@ def _lineage(config: MedgateConfig, run: RunDir, preflight) -> dict[str, Any]:
     return {
         "base_model": spec.describe(),
         "base_fingerprint": fingerprint(spec),
+        "fine_tune": _fine_tune(config.peft.method),
         "data": getattr(preflight, "provenance", None),
         "config": config.to_public_dict(),
     }
 
 
+def _fine_tune(method: str) -> str:
+    """How the promoted weights came from the base, in the lineage's words."""
+    return "full fine-tune" if method == "full" else f"adapter ({method})"
+
+
 def _finish(run: RunDir, watch: _Stopwatch) -> None:
     """Manifest, reports, manifest again: the pages show the manifest (package versions,
-    fingerprints) and the final manifest hashes the pages."""
+    fingerprints) and the final manifest hashes the pages. It replaces the one written at
+    the start, which recorded the environment before the first gate."""
     fingerprints = _fingerprints(run)
-    write_manifest(run, fingerprints=fingerprints, extra={"timings_s": watch.timings})
+    extra = {"status": "finished", "timings_s": watch.timings}
+    write_manifest(run, fingerprints=fingerprints, extra=extra)
     with watch.stage("reports"):
         render_all(run)
-    write_manifest(run, fingerprints=fingerprints, extra={"timings_s": watch.timings})
+    write_manifest(run, fingerprints=fingerprints, extra=extra)
 
 
 def _fingerprints(run: RunDir) -> dict[str, str]:

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from harness.core.errors import BadInputError
 from harness.core.io import (
@@ -24,6 +32,13 @@ from harness.core.io import (
 )
 
 DEFAULT_MODEL = "smollm2-135m"
+# Keys that once sat in `evaluation` and are refused with a pointer to their replacement.
+RETIRED_JUDGE_KEYS = ("judge", "judge_model", "judge_endpoint")
+DEFAULT_MEDICAL_ROLES = (
+    "physician", "medical doctor", "surgeon", "general practitioner", "nurse",
+    "nurse practitioner", "physician assistant", "midwife", "pharmacist", "clinical pharmacist",
+    "clinical pharmacologist", "dentist",
+)
 
 
 class Section(BaseModel):
@@ -147,9 +162,21 @@ class EvaluationConfig(Section):
     max_new_tokens: int = Field(96, ge=1)
     seed: int = 1234
     cache: bool = True
-    judge: Literal["rules", "llm"] = "rules"
-    judge_model: str | None = None
-    judge_endpoint: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_retired_judge_keys(cls, data: Any) -> Any:
+        """The judge is a suite option; the old top-level keys were read by nothing, so a
+        config naming them asked for a judge it silently did not get."""
+        if isinstance(data, dict):
+            retired = [key for key in RETIRED_JUDGE_KEYS if key in data]
+            if retired:
+                raise ValueError(
+                    f"unknown key {', '.join(f'evaluation.{k}' for k in retired)} (it was never "
+                    "read): the LLM judge is asked for with evaluation.suite_options, e.g. "
+                    "{safety: {judge: llm, llm_judge: {model: PATH}}} or "
+                    "{safety: {judge: llm, llm_judge: {endpoint: URL, model: NAME}}}")
+        return data
 
 
 class GateEarlyStopConfig(Section):
@@ -192,6 +219,19 @@ class ReportConfig(Section):
         "use by patients as a substitute for professional care."
     )
     reviewers_required: int = Field(3, ge=0)
+    # The sign-off roles that count toward the expert review's "N+ medical professionals",
+    # matched case-insensitively with whitespace normalised; any other role is on record
+    # but does not count (regulatory roles count toward the regulatory item instead).
+    medical_roles: list[str] = Field(default_factory=lambda: list(DEFAULT_MEDICAL_ROLES),
+                                     min_length=1)
+
+    @field_validator("medical_roles")
+    @classmethod
+    def _roles_named(cls, roles: list[str]) -> list[str]:
+        cleaned = [" ".join(role.split()) for role in roles]
+        if not all(cleaned):
+            raise ValueError("a medical role must not be empty")
+        return cleaned
 
 
 class MedgateConfig(Section):

@@ -21,6 +21,26 @@ from harness.core.errors import BadInputError
 from harness.core.io import file_sha256_memo
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
+# What the Trainer saves beside a checkpoint's weights to resume training: optimizer and
+# scheduler state, random states (one per rank under DDP), its arguments and progress.
+# None of it is part of the model: it is neither fingerprinted nor promoted.
+TRAINING_STATE_PREFIXES = ("optimizer", "scheduler", "rng_state", "training_args",
+                           "trainer_state")
+
+
+def is_training_state(path: Path) -> bool:
+    return path.name.startswith(TRAINING_STATE_PREFIXES)
+
+
+def checkpoint_kind(folder: str | Path) -> str | None:
+    """'adapter' for a PEFT adapter folder, 'full' for a whole model (a full fine-tune's
+    checkpoint: config.json and weights), None for neither."""
+    folder = Path(folder)
+    if (folder / "adapter_config.json").exists():
+        return "adapter"
+    if (folder / "config.json").exists() and _weight_files(folder, None):
+        return "full"
+    return None
 
 
 @dataclass(frozen=True)
@@ -135,10 +155,18 @@ def load_model(spec: ModelSpec, *, adapter: str | Path | None = None, dtype: str
 
         adapter = Path(adapter)
         if not (adapter / "adapter_config.json").exists():
-            raise BadInputError("not a PEFT adapter folder (no adapter_config.json)", where=str(adapter))
+            raise BadInputError(not_an_adapter(adapter), where=str(adapter))
         model = PeftModel.from_pretrained(model, str(adapter))
     model.eval()
     return model
+
+
+def not_an_adapter(folder: Path) -> str:
+    """Why `folder` cannot be applied as an adapter, and what to do with a whole model."""
+    if checkpoint_kind(folder) == "full":
+        return ("a whole model (a full fine-tune's checkpoint), not a PEFT adapter: open it as "
+                "the model (--model) instead")
+    return "not a PEFT adapter folder (no adapter_config.json)"
 
 
 def tokenizer_files(spec: ModelSpec) -> list[Path]:
@@ -172,9 +200,8 @@ def tokenizer_identity(tok: Any) -> str:
 def _weight_files(folder: Path, gguf_file: str | None) -> list[Path]:
     if gguf_file:
         return [folder / gguf_file]
-    files = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix in WEIGHT_SUFFIXES
-             and "optimizer" not in p.name and "scheduler" not in p.name]
-    return files
+    return [p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix in WEIGHT_SUFFIXES
+            and not is_training_state(p)]
 
 
 def fingerprint(spec: ModelSpec, adapter: str | Path | None = None) -> str:

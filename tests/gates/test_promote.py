@@ -93,3 +93,43 @@ def test_promote_merges_a_real_lora_adapter(make_run, tiny_model_dir):
     merged = AutoModelForCausalLM.from_pretrained(out / "merged")
     with torch.no_grad():
         assert torch.allclose(merged(ids).logits, expected, atol=1e-4)
+
+
+def add_full_checkpoint(run, tag="checkpoint-10"):
+    """What the Trainer saves for a full fine-tune: the whole model and resume state."""
+    folder = run.checkpoints_dir / tag
+    folder.mkdir(parents=True)
+    model_files = {"config.json": b'{"model_type": "llama"}', "model.safetensors": b"full weights",
+                   "generation_config.json": b"{}", "tokenizer.json": b"{}",
+                   "tokenizer_config.json": b"{}"}
+    state = {"optimizer.pt": b"o", "scheduler.pt": b"s", "rng_state.pth": b"r",
+             "rng_state_1.pth": b"r1", "trainer_state.json": b"{}", "training_args.bin": b"a"}
+    for name, data in {**model_files, **state}.items():
+        (folder / name).write_bytes(data)
+    return model_files
+
+
+def test_promote_a_full_checkpoint_copies_its_weights_into_merged(make_run):
+    run = make_run()
+    model_files = add_full_checkpoint(run)
+    result = judge_run(run, load_policy("default"))
+    write_gate(run, result)
+    lineage = {"config": {"peft": {"method": "full"}}, "fine_tune": "full fine-tune"}
+    out = promote(run, "checkpoint-10", result, lineage=lineage)
+    assert not (out / "adapter").exists()
+    assert {p.name for p in (out / "merged").iterdir()} == set(model_files)
+    assert (out / "merged" / "model.safetensors").read_bytes() == b"full weights"
+    record = json.loads((out / "lineage.json").read_text())
+    assert record["fine_tune"] == "full fine-tune" and record["adapter"] is None
+    assert "full fine-tune" in record["merged"]["how"]
+    assert set(record["merged"]["files"]) == set(model_files)
+
+
+def test_promote_refuses_a_checkpoint_that_is_not_what_the_run_trained(make_run):
+    run = make_run()
+    add_full_checkpoint(run)
+    result = judge_run(run, load_policy("default"))
+    write_gate(run, result)
+    with pytest.raises(BadInputError, match="peft.method is lora"):
+        promote(run, "checkpoint-10", result, lineage={"config": {"peft": {"method": "lora"}}})
+    assert not run.promoted_dir.exists()

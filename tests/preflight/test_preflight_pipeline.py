@@ -39,7 +39,8 @@ def test_training_file_with_an_eval_item_and_phi_is_caught(tmp_path):
 
     assert not result.passed
     assert result.contaminated == {"general": [item["id"]]}
-    assert result.phi["name"]["rows"] == [2] and result.phi["mrn"]["rows"] == [2]
+    assert result.phi["name"]["by_source"]["train"]["rows"] == [2]
+    assert result.phi["mrn"]["by_source"]["train"]["rows"] == [2]
     assert result.provenance["source"] == str(train)
     written = run.preflight.read_text(encoding="utf-8")
     assert "88123456" not in written and "Jonas" not in written

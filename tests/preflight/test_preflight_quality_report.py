@@ -33,8 +33,8 @@ def test_phi_policy_warn_passes_and_block_fails():
     rows = [(1, "Contact the patient at jane.roe@example.com.")]
     warn = run_preflight(rows, {}, config=PreflightConfig(phi="warn"))
     block = run_preflight(rows, {}, config=PreflightConfig(phi="block"))
-    assert warn.passed and "1 email (row 1)" in warn.warnings[0]
-    assert not block.passed and "1 email (row 1)" in block.reasons[0]
+    assert warn.passed and "1 email (train: row 1)" in warn.warnings[0]
+    assert not block.passed and "1 email (train: row 1)" in block.reasons[0]
     assert "jane" not in block.reasons[0]
 
 

@@ -10,6 +10,8 @@ import pytest
 from report_run_builder import build_run, write_gate
 
 from harness.app.cli import main
+from harness.core.config import MedgateConfig, load_config, write_resolved
+from harness.core.errors import BadInputError
 from harness.core.rundir import RunDir
 from reports.render import assess, render_all
 from reports.signoff import read_signoffs, record_signoff
@@ -116,3 +118,75 @@ def test_secret_in_note_never_reaches_disk(run_dir: Path, monkeypatch: pytest.Mo
     path = record_signoff(run_dir, reviewer="A", role="physician", decision="approve",
                           note="token hf_SECRETSECRETSECRETSECRET1234 leaked")
     assert "hf_SECRET" not in path.read_text()
+
+
+def test_one_reviewer_signing_three_times_counts_once(run_dir: Path) -> None:
+    for k, spelling in enumerate(["Dr Ada Lovelace", "dr  ada lovelace", " DR ADA LOVELACE "]):
+        _sign(run_dir, spelling, k=k)
+    state = assess(run_dir)[1]
+    assert len(state.approvals) == 1 and len(state.superseded) == 2
+    assert _status(run_dir)["expert_review"] == "pending"
+
+
+def test_three_distinct_medical_reviewers_complete_the_review(run_dir: Path) -> None:
+    _sign(run_dir, "A", role="Physician", k=1)
+    _sign(run_dir, "B", role="nurse", k=2)
+    _sign(run_dir, "C", role="  Clinical   Pharmacologist ", k=3)
+    assert _status(run_dir)["expert_review"] == "pass"
+
+
+def test_a_role_outside_the_medical_list_does_not_count(run_dir: Path) -> None:
+    _sign(run_dir, "A", k=1)
+    _sign(run_dir, "B", k=2)
+    _sign(run_dir, "C", role="data scientist", k=3)
+    items, state = assess(run_dir)
+    assert [s.reviewer for s in state.not_counted] == ["C"]
+    expert = next(i for i in items if i.key == "expert_review")
+    assert expert.status == "pending"
+    assert "Not counted" in expert.detail and "C (data scientist)" in expert.detail
+    assert "clinical pharmacologist" in expert.detail  # the roles that do count are shown
+
+
+def test_the_latest_decision_of_a_reviewer_counts(run_dir: Path) -> None:
+    for k, who in enumerate("ABC"):
+        _sign(run_dir, who, k=k)
+    assert _status(run_dir)["expert_review"] == "pass"
+    _sign(run_dir, "a", decision="reject", k=10)  # A withdraws the approval
+    state = assess(run_dir)[1]
+    assert [s.reviewer for s in state.approvals] == ["B", "C"]
+    assert [s.reviewer for s in state.rejections] == ["a"]
+    assert _status(run_dir)["expert_review"] == "pending"
+    _sign(run_dir, "A", k=20)  # and approves again: the rejection is withdrawn
+    assert _status(run_dir)["expert_review"] == "pass"
+
+
+def test_medical_roles_come_from_the_run_config(run_dir: Path) -> None:
+    for k, who in enumerate("ABC"):
+        _sign(run_dir, who, role="oncologist", k=k)
+    assert _status(run_dir)["expert_review"] == "pending"  # not a default medical role
+    config = MedgateConfig.model_validate({"report": {"medical_roles": ["Oncologist"]}})
+    write_resolved(config, RunDir(run_dir).config)
+    assert _status(run_dir)["expert_review"] == "pass"
+
+
+def test_medical_roles_must_name_roles() -> None:
+    config = load_config(overrides=["report.medical_roles=['Clinical  oncologist ']"])
+    assert config.report.medical_roles == ["Clinical oncologist"]
+    with pytest.raises(BadInputError, match="report.medical_roles"):
+        load_config(overrides=["report.medical_roles=[]"])
+    with pytest.raises(BadInputError, match="report.medical_roles"):
+        load_config(overrides=["report.medical_roles=['  ']"])
+
+
+def test_cli_says_at_sign_time_that_a_role_does_not_count(run_dir: Path, capsys) -> None:
+    base = ["signoff", "--run-dir", str(run_dir), "--decision", "approve"]
+    assert main([*base, "--reviewer", "E", "--role", "data scientist"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "'data scientist' does not count as medical" in err
+    assert "physician" in err and "pharmacist" in err and "report.medical_roles" in err
+    assert "distinct medical reviewers 0/3" in err
+    assert main([*base, "--reviewer", "R", "--role", "Regulatory affairs"]) == 0
+    assert "regulatory item" in " ".join(capsys.readouterr().err.split())
+    assert main([*base, "--reviewer", "P", "--role", "Pharmacist"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "does not count" not in err and "distinct medical reviewers 1/3" in err

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from gates.paired import forgetting_delta
 from harness.app.evaluation import evaluate_model
+from harness.app.judge_check import check_llm_judges
 from harness.core.backends import open_model
 from harness.core.config import load_config
 from harness.core.console import err, out
@@ -92,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
 
     for name in ev.suites:  # unknown suites and bad options fail before any run directory
         effective_options(name, ev.suite_options.get(name))
+    check_llm_judges(ev)
     check_data_keys(given, ev.suites)
     if args.adapter and not Path(args.adapter).is_dir():
         raise BadInputError("adapter folder not found", where=args.adapter)

@@ -75,6 +75,9 @@ KEY_HELP = {
     "peft.num_virtual_tokens": "prefix tuning only",
     "output.run_dir": "empty = <runs_root>/<time>",
     "output.merge_full_weights": "write merged/ (LoRA folded into the weights)",
+    "report.reviewers_required": "distinct medical reviewers whose approval completes the expert review",
+    "report.medical_roles": "sign-off roles that count as medical professionals (case-insensitive, "
+                            "exact); other roles are recorded but do not count",
 }
 
 

@@ -7,9 +7,11 @@ data and the default gate policy. Exit code 0 PROMOTE, 1 BLOCK, 2 bad input, 3 f
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from harness.app.commands.run_options import add_run_options, config_from_args
+from harness.core.errors import BadInputError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,14 +19,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                         "already wrote")
 
 
+def refuse_distributed_launch(environ: dict[str, str] | None = None) -> None:
+    """Refuse a launch by torchrun (or any launcher setting WORLD_SIZE/RANK) with more than
+    one process: every rank would run the whole pipeline, and all but one would stop at
+    the run's lock. Training alone runs distributed (`medgate train`); evaluating and
+    gating its result is one process's work."""
+    env = os.environ if environ is None else environ
+    values = {}
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        raw = env.get(name, "").strip()
+        if not raw:
+            continue
+        try:
+            values[name] = int(raw)
+        except ValueError:
+            raise BadInputError(f"environment variable {name}={raw!r} is not a number") from None
+    if values.get("WORLD_SIZE", 1) <= 1 and not values.get("RANK") and not values.get("LOCAL_RANK"):
+        return
+    seen = ", ".join(f"{k}={v}" for k, v in values.items())
+    raise BadInputError(
+        f"train-and-gate runs as one process, but this is a distributed launch ({seen}): every "
+        "process would run the whole pipeline and all but one would stop at the run's lock. "
+        "Train with several processes, then evaluate and gate in one: "
+        "`torchrun --nproc_per_node N -m harness.app.cli train -c medgate.yaml --run-dir RUN`; "
+        "then `medgate eval -c medgate.yaml --run-dir RUN --tag base` and, for each checkpoint, "
+        "`medgate eval -c medgate.yaml --run-dir RUN --tag checkpoint-N --adapter "
+        "RUN/checkpoints/checkpoint-N` (with peft.method full: `--model "
+        "RUN/checkpoints/checkpoint-N` instead of --adapter); then `medgate gate --run-dir RUN`. "
+        "That path has no data preflight (PHI, overlap with the suites): train-and-gate alone "
+        "runs it.")
+
+
 def run(args: argparse.Namespace) -> int:
+    refuse_distributed_launch()  # before the config, the run directory or its lock
+    from harness.app.judge_check import check_llm_judges
     from harness.app.pipeline import run_pipeline
     from harness.core.console import err, out
-    from harness.core.errors import BadInputError
     from harness.core.lock import RunLock
     from harness.core.rundir import RunDir
 
     config = config_from_args(args)
+    check_llm_judges(config.evaluation)  # before a run directory or any model
     if args.resume and not args.run_dir:
         raise BadInputError("--resume needs --run-dir: the run to continue")
     root = args.run_dir or config.output.run_dir

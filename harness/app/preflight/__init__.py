@@ -1,7 +1,8 @@
 """Data preflight: the gate on training data before any model loads.
 
-PHI scan (`phi`), train/test overlap (`overlap`), row quality (`quality`), combined into a
-verdict and data/preflight.json by `run_preflight` (`report`).
+PHI scan (`phi`), train/test overlap (`overlap`), row quality (`quality`) of every input
+of training (`sources`: main, replay, validation), combined into a verdict and
+data/preflight.json by `run_preflight` (`report`).
 """
 
 from harness.app.preflight.overlap import find_overlap, normalize_words
@@ -13,8 +14,10 @@ from harness.app.preflight.report import (
     run_preflight,
     write_preflight,
 )
+from harness.app.preflight.sources import TrainingSource
 
 __all__ = [
-    "PHI_TYPES", "Finding", "PreflightResult", "check_quality", "find_overlap", "load_excluded",
-    "mask", "normalize_words", "run_preflight", "scan_rows", "scan_text", "write_preflight",
+    "PHI_TYPES", "Finding", "PreflightResult", "TrainingSource", "check_quality", "find_overlap",
+    "load_excluded", "mask", "normalize_words", "run_preflight", "scan_rows", "scan_text",
+    "write_preflight",
 ]

@@ -5,12 +5,18 @@ The verdict follows the policy in `PreflightConfig`: PHI `warn` or `block`, over
 reported, never blocking. No training row makes the gate fail (nothing was checked, so
 nothing may pass). Nothing raw leaves here: PHI values are masked and overlaps are named
 by item id and row number only.
+
+Every input of training is scanned: the main training rows, and the replay and
+validation rows when training uses them (`extra_sources`); each finding names its input
+(`train`, `replay`, `validation`) beside row numbers of that input's own file, and the
+same policy applies to all of them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,12 +24,19 @@ from typing import Any
 from harness.app.preflight.overlap import find_overlap
 from harness.app.preflight.phi import scan_rows
 from harness.app.preflight.quality import check_quality
+from harness.app.preflight.sources import (
+    ROLES,
+    TrainingSource,
+    merge_overlap,
+    merge_phi,
+    overlap_summary,
+    phi_summary,
+    rows_text,
+)
 from harness.core.atomic import write_text
 from harness.core.config import PreflightConfig
 from harness.core.errors import BadInputError
 from harness.core.secrets import redact
-
-_ROWS_IN_REASON = 10
 
 
 @dataclass
@@ -36,11 +49,12 @@ class PreflightResult:
     phi: dict[str, dict[str, Any]]
     overlap: dict[str, dict[str, Any]]
     contaminated: dict[str, list[str]]
-    quality: dict[str, Any]
+    quality: dict[str, dict[str, Any]]
     policy: dict[str, Any]
-    rows: int
-    sha256: str
+    rows: dict[str, int]
+    sha256: dict[str, str]
     provenance: dict[str, Any] | None = None
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -64,8 +78,9 @@ class PreflightResult:
             "reasons": self.reasons,
             "warnings": self.warnings,
             "policy": self.policy,
-            "rows": {"train": self.rows},
-            "sha256": {"train": self.sha256},
+            "rows": self.rows,
+            "sha256": self.sha256,
+            "sources": self.sources,
             "phi": {phi_type: entry["count"] for phi_type, entry in self.phi.items()},
             "phi_total": sum(e["count"] for e in self.phi.values()),
             "phi_findings": self.phi,
@@ -108,26 +123,8 @@ def _validate(train_texts: Any, eval_items: Any) -> tuple[list[tuple[int, str]],
     return rows, items
 
 
-def _rows_text(rows: list[int], total: int) -> str:
-    shown = ", ".join(str(r) for r in rows[:_ROWS_IN_REASON])
-    more = total - min(len(rows), _ROWS_IN_REASON)
-    return f"row{'s' if total != 1 else ''} {shown}" + (f" and {more} more" if more > 0 else "")
-
-
 def _items(n: int) -> str:
     return f"{n} evaluation item overlaps" if n == 1 else f"{n} evaluation items overlap"
-
-
-def _phi_summary(phi: dict[str, dict[str, Any]]) -> str:
-    parts = [f"{entry['count']} {phi_type} ({_rows_text(entry['rows'], entry['rows_total'])})"
-             for phi_type, entry in phi.items() if entry["count"]]
-    return "; ".join(parts)
-
-
-def _overlap_summary(overlap: dict[str, dict[str, Any]], n: int) -> str:
-    return "; ".join(f"{suite}: {e['n']} of {e['items_checked']} "
-                     f"({e['exact']} exact, {e['ngram']} by {n}-gram)"
-                     for suite, e in overlap.items() if e["n"])
 
 
 def _sha256(rows: list[tuple[int, str]]) -> str:
@@ -137,53 +134,83 @@ def _sha256(rows: list[tuple[int, str]]) -> str:
     return digest.hexdigest()
 
 
+def _checked_source(source: Any, index: int) -> TrainingSource:
+    if not isinstance(source, TrainingSource) or source.role not in ROLES[1:]:
+        raise BadInputError(f"extra source {index}: expected a TrainingSource with role "
+                            f"{' or '.join(ROLES[1:])}", where="data preflight")
+    rows, _ = _validate(source.rows, {})
+    return TrainingSource(source.role, str(source.where), rows)
+
+
 def run_preflight(train_texts: list[tuple[int, str]],
                   eval_items: dict[str, list[tuple[str, str]]],
                   *, config: PreflightConfig | None = None, out_path: str | Path | None = None,
-                  provenance: dict[str, Any] | None = None) -> PreflightResult:
-    """Scan training rows for PHI, overlap with every suite and quality; decide; write JSON.
+                  provenance: dict[str, Any] | None = None,
+                  extra_sources: Sequence[TrainingSource] = ()) -> PreflightResult:
+    """Scan every training input for PHI, overlap with every suite and quality; decide;
+    write JSON.
 
-    `train_texts` is (row number, text) per training row; `eval_items` maps each suite to
-    its (item_id, text). With `out_path` the result is written there atomically.
+    `train_texts` is (row number, text) per main training row; `extra_sources` are the
+    replay and validation rows training also reads; `eval_items` maps each suite to its
+    (item_id, text). With `out_path` the result is written there atomically.
     """
     config = config or PreflightConfig()
     rows, items = _validate(train_texts, eval_items)
-    phi = scan_rows(rows)
-    overlap = find_overlap(rows, items, n=config.ngram)
-    quality = check_quality(rows, max_row_chars=config.max_row_chars)
+    where = str((provenance or {}).get("source") or "training data")
+    sources = [TrainingSource("train", where, rows),
+               *(_checked_source(s, i) for i, s in enumerate(extra_sources))]
+    roles = [s.role for s in sources]
+    if len(set(roles)) != len(roles):
+        raise BadInputError(f"each input is scanned once, got roles {roles}",
+                            where="data preflight")
+    phi = merge_phi({s.role: scan_rows(s.rows) for s in sources})
+    overlap = merge_overlap({s.role: find_overlap(s.rows, items, n=config.ngram)
+                             for s in sources})
+    quality = {s.role: check_quality(s.rows, max_row_chars=config.max_row_chars)
+               for s in sources}
     contaminated = {suite: list(e["items"]) for suite, e in overlap.items() if e["items"]}
 
     reasons: list[str] = []
     warnings: list[str] = []
     if not rows:
         reasons.append("no training rows to check")
-    phi_text = _phi_summary(phi)
+    phi_text = phi_summary(phi)
     if phi_text:
         message = f"PHI in training data (preflight.phi={config.phi}): {phi_text}"
         (reasons if config.phi == "block" else warnings).append(message)
     n_contaminated = sum(len(v) for v in contaminated.values())
     if n_contaminated:
-        detail = _overlap_summary(overlap, config.ngram)
+        detail = overlap_summary(overlap, config.ngram)
         if config.overlap == "block":
             reasons.append(f"{_items(n_contaminated)} the training data "
                            f"(preflight.overlap=block): {detail}")
         else:
             warnings.append(f"{_items(n_contaminated)} the training data, removed from "
                             f"scoring (preflight.overlap=remove): {detail}")
-    for key, label in (("duplicates", "duplicate"), ("empty", "empty"),
-                       ("over_long", f"over {config.max_row_chars} characters")):
-        entry = quality[key]
-        if entry["count"]:
-            warnings.append(f"{entry['count']} {label} training row{'s' if entry['count'] != 1 else ''} "
-                            f"({_rows_text(entry['rows'], entry['count'])})")
+    for source in sources:
+        warnings += _quality_warnings(quality[source.role], source.role, config.max_row_chars)
 
     result = PreflightResult(
         passed=not reasons, reasons=reasons, warnings=warnings, phi=phi, overlap=overlap,
         contaminated=contaminated, quality=quality, policy=config.model_dump(mode="json"),
-        rows=len(rows), sha256=_sha256(rows), provenance=provenance)
+        rows={s.role: len(s.rows) for s in sources},
+        sha256={s.role: _sha256(s.rows) for s in sources}, provenance=provenance,
+        sources={s.role: {"where": s.where, "rows": len(s.rows)} for s in sources})
     if out_path is not None:
         result.path = write_preflight(result, out_path)
     return result
+
+
+def _quality_warnings(quality: dict[str, Any], role: str, max_row_chars: int) -> list[str]:
+    noun = "training" if role == "train" else role
+    out = []
+    for key, label in (("duplicates", "duplicate"), ("empty", "empty"),
+                       ("over_long", f"over {max_row_chars} characters")):
+        entry = quality[key]
+        if entry["count"]:
+            out.append(f"{entry['count']} {label} {noun} row{'s' if entry['count'] != 1 else ''} "
+                       f"({rows_text(entry['rows'], entry['count'])})")
+    return out
 
 
 def write_preflight(result: PreflightResult, path: str | Path) -> Path:

@@ -34,6 +34,7 @@ from harness.core.errors import BadInputError
 from harness.core.models import (
     ModelSpec,
     load_tokenizer,
+    not_an_adapter,
     tokenizer_files,
     tokenizer_identity,
 )
@@ -77,8 +78,7 @@ class ModelHandle:
         self.spec = spec
         self.adapter = Path(adapter) if adapter is not None else None
         if self.adapter is not None and not (self.adapter / "adapter_config.json").exists():
-            raise BadInputError("not a PEFT adapter folder (no adapter_config.json)",
-                                where=str(self.adapter))
+            raise BadInputError(not_an_adapter(self.adapter), where=str(self.adapter))
         self.tag = tag
         self.dtype = dtype
         self.batch_size = batch_size
