@@ -215,10 +215,10 @@ def _limitations(data: RunData, results: list[dict[str, Any]],
         out.append(f"Evidence missing from the run directory: {', '.join(data.missing)}.")
     out.append("Benchmarks are multiple-choice or short-answer exams; they do not measure "
                "performance in a clinical workflow.")
-    # The judge each safety suite recorded; the config's key for runs that recorded none.
+    # The judge each safety suite recorded in its info.
     judges = sorted({str(data.suite_info(s).extra["judge"]) for s in data.suites_with("safety")
                      if data.suite_info(s).extra.get("judge")})
-    judge = ", ".join(judges) or (data.config.get("evaluation") or {}).get("judge", "unknown")
+    judge = ", ".join(judges) or "not recorded"
     out.append(f"Safety labels come from the configured judge ({judge}), which can "
                "miss harmful content a clinician would catch.")
     return out
