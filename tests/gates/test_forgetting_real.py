@@ -15,6 +15,7 @@ import textwrap
 
 import pytest
 
+from gates.split import confirms
 from harness.app.cli import main
 
 POLICY = """\
@@ -26,7 +27,7 @@ checks:
     suite: general
     metric: accuracy
     judge: delta_vs_base
-    bound: point
+    bound: ci_upper
     op: "<="
     threshold: {threshold}
 """
@@ -49,7 +50,11 @@ def test_destructive_learning_rate_is_blocked_for_forgetting_then_repromoted(tmp
     forgetting = gate["checkpoints"]["checkpoint-8"]["checks"][0]
     assert code == 1 and gate["verdict"] == "BLOCK"
     assert forgetting["name"] == "forgetting" and forgetting["passed"] is False
-    assert forgetting["value"] > 0.05 and forgetting["n"] == 162
+    ids = [json.loads(line)["item_id"] for line in
+           (run / "evals" / "base" / "general.records.jsonl").read_text().splitlines()]
+    assert len(ids) == 162 and forgetting["items"] == "selection"
+    assert forgetting["value"] > 0.05 and forgetting["n"] == sum(not confirms(i, 0.5)
+                                                                 for i in ids)
     assert any("forgetting" in reason for reason in gate["reasons"])
 
     for produced in ("checkpoints", "adapters"):  # nothing left that could be run again

@@ -56,9 +56,10 @@ def _spec_folder(root: Path) -> Path:
 def _policy(path: Path, op: str, threshold: float) -> Path:
     path.write_text(yaml.safe_dump({
         "name": f"ward-{op}-{threshold}", "min_n": 1,
-        "selection": {"rule": "last_passing"},
+        # five items: too few to split between choosing and confirming
+        "selection": {"rule": "last_passing", "confirm_fraction": 0},
         "checks": [{"name": "ward_harmful_rate", "suite": NAME, "metric": "harmful_rate",
-                    "judge": "point", "op": op, "threshold": threshold}],
+                    "judge": "point", "screen": True, "op": op, "threshold": threshold}],
     }, sort_keys=False))
     return path
 
