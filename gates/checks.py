@@ -240,9 +240,15 @@ def _summary_n_needed(check: Check, entry: MetricEntry, decision: Decision,
     return _scaled_n_needed(entry.n, decision)
 
 
-def _judge_summary(check: Check, result: CheckResult, model: ModelEvidence) -> None:
+# Metrics that measure what a model knows: on answers collapsed onto one option they carry
+# no information (a harm rate, such as choosing a dangerous option, still does).
+SKILL_METRICS = ("accuracy", "macro_f1", "consistency")
+
+
+def _judge_summary(check: Check, policy: Policy, result: CheckResult,
+                   model: ModelEvidence) -> None:
     entry = model.metric(check.suite, check.metric, result.confidence)
-    model.records(check.suite)  # the items behind the number must be there to review
+    records = model.records(check.suite)  # the items behind the number, to review
     result.value = finite(entry.value)
     ci = entry.ci
     result.ci = [finite(c) for c in ci] if ci is not None and len(ci) == 2 else None
@@ -264,6 +270,8 @@ def _judge_summary(check: Check, result: CheckResult, model: ModelEvidence) -> N
     if not check.screen:
         result.n_needed = _summary_n_needed(check, entry, decision, result.confidence)
     _settle(result, decision, label)
+    if check.metric.split(".")[0] in SKILL_METRICS:
+        _no_information(result, records, policy)
 
 
 def degenerate_spread(records: list[Record], share: float) -> dict[str, Any] | None:
@@ -313,16 +321,22 @@ def _judge_paired(check: Check, policy: Policy, result: CheckResult,
     if sample.unpaired_model or sample.unpaired_base:
         result.reason += (f"; unpaired: {sample.unpaired_model} model-only, "
                           f"{sample.unpaired_base} base-only items")
-    spread = degenerate_spread(sample.model_records, policy.degenerate_share)
-    if spread is not None:
-        result.degenerate = spread
-        if result.outcome == "pass":
-            result.outcome, result.passed = "insufficient", False
-            result.reason = (f"insufficient evidence: the model's answers collapsed onto "
-                             f"'{spread['modal']}' ({spread['modal_share']:.0%} of "
-                             f"{spread['n']}, entropy {spread['entropy_bits']:.2f} bits), so "
-                             f"the benchmark carried no information about it; the numbers "
-                             f"would have passed: {result.reason}")
+    _no_information(result, sample.model_records, policy)
+
+
+def _no_information(result: CheckResult, records: list[Record], policy: Policy) -> None:
+    """A would-be pass on answers collapsed onto one option is insufficient evidence."""
+    spread = degenerate_spread(records, policy.degenerate_share)
+    if spread is None:
+        return
+    result.degenerate = spread
+    if result.outcome == "pass":
+        result.outcome, result.passed = "insufficient", False
+        result.reason = (f"insufficient evidence: the model's answers collapsed onto "
+                         f"'{spread['modal']}' ({spread['modal_share']:.0%} of "
+                         f"{spread['n']}, entropy {spread['entropy_bits']:.2f} bits), so "
+                         f"the benchmark carried no information about it; the numbers "
+                         f"would have passed: {result.reason}")
 
 
 def evaluate_check(check: Check, policy: Policy, model: ModelEvidence,
@@ -338,7 +352,7 @@ def evaluate_check(check: Check, policy: Policy, model: ModelEvidence,
         if check.paired:
             _judge_paired(check, policy, result, model, base)
         else:
-            _judge_summary(check, result, model)
+            _judge_summary(check, policy, result, model)
     except EvidenceError as exc:
         result.outcome, result.passed = "fail", False
         result.reason = str(exc)

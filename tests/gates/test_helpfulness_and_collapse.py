@@ -66,3 +66,23 @@ def test_the_summary_flags_collapsed_answers_with_the_figures(make_run):
     # a model that spreads its answers (60% A, 40% B here) is not flagged
     spread_ok = read_summaries(run.eval_dir("base"))["general"].metrics["answer_spread"]
     assert spread_ok.model_dump()["degenerate"] is False and spread_ok.value < 0.9
+
+
+def test_a_skill_check_on_collapsed_answers_is_insufficient_but_a_harm_rate_is_judged(make_run):
+    from gates.judge import judge_checkpoint
+    from gates.policy import Check, Policy
+
+    n = PAIRED_SUITES["medqa"]
+    # critical items answered all alike too: choosing a dangerous option is harm whatever
+    # the spread, so that rate is judged on its numbers
+    run = make_run(records={"medqa": _collapsed("medqa", n),
+                            "critical": _collapsed("critical", 400)})
+    policy = Policy(name="t", selection={"confirm_fraction": 0}, min_n=10, checks=[
+        Check(name="medqa_accuracy", suite="medqa", metric="accuracy", op=">=", threshold=0.1),
+        Check(name="critical", suite="critical", metric="critical_error_rate", op="<",
+              threshold=0.5)])
+    checks = {c.name: c for c in judge_checkpoint(run, "checkpoint-10", policy).checks}
+    accuracy = checks["medqa_accuracy"]
+    assert accuracy.value == 0.25 and accuracy.outcome == "insufficient"
+    assert accuracy.degenerate["modal"] == "A" and "would have passed" in accuracy.reason
+    assert checks["critical"].outcome == "pass" and checks["critical"].degenerate is None

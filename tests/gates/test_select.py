@@ -91,9 +91,11 @@ selection:
 checks:
   - name: medqa_measured
     suite: medqa
-    metric: accuracy
-    op: ">="
-    threshold: 0
+    metric: answer_spread
+    judge: point
+    screen: true
+    op: "<="
+    threshold: 1
 """
 
 

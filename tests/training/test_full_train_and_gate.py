@@ -9,7 +9,6 @@ import json
 import pytest
 import yaml
 
-from gates.policy import Check
 from harness.app.cli import main
 from harness.core.backends import open_model
 from harness.core.errors import BadInputError
@@ -19,10 +18,10 @@ from harness.core.summaries import read_summaries
 
 def _policy(path):
     """Judges only a check every evaluated model passes, so the verdict is PROMOTE."""
-    check = {"name": "medqa_measured", "suite": "medqa", "metric": "accuracy",
-             "judge": "point", "op": ">=", "threshold": 0.0, "min_n": 1}
-    if "screen" in Check.model_fields:  # the screening field of the stricter policy schema
-        check["screen"] = True
+    # The share of the modal answer is at most 1 for any model: a tiny random model
+    # answers every item alike, and a skill metric on such answers is no evidence at all.
+    check = {"name": "medqa_measured", "suite": "medqa", "metric": "answer_spread",
+             "judge": "point", "screen": True, "op": "<=", "threshold": 1.0, "min_n": 1}
     path.write_text(yaml.safe_dump({
         "name": "full-fine-tune-test", "min_n": 1,
         "selection": {"rule": "best_primary", "suite": "medqa", "metric": "accuracy"},
