@@ -27,7 +27,7 @@ from gates.paired import PairedDiff, pair_records, paired_diff
 from gates.policy import Check, Policy
 from gates.result import CheckResult
 from harness.core.records import Record
-from harness.core.stats import n_needed, prediction_spread, upper_bound
+from harness.core.stats import n_needed_at_rate, prediction_spread, upper_bound
 from harness.core.summaries import MetricEntry, finite
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -114,27 +114,6 @@ def _scaled_n_needed(n: int | None, decision: Decision) -> int | None:
     return min(MAX_N_NEEDED, math.ceil(n * ((value - bound) / gap) ** 2) + 1)
 
 
-def _rate_n_needed(rate: float, threshold: float, confidence: float) -> int | None:
-    """Items for the exact one-sided bound of a rate to fall below `threshold` if the
-    rate stayed at `rate` (0 events: the classic ~3/n rule)."""
-    if not 0 < threshold < 1 or rate >= threshold:
-        return None
-    if rate == 0:
-        return n_needed(threshold, confidence=confidence)
-    lo, hi = 1, 64
-    while upper_bound(math.ceil(rate * hi), hi, confidence) >= threshold:
-        hi *= 2
-        if hi > MAX_N_NEEDED:
-            return None
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if upper_bound(math.ceil(rate * mid), mid, confidence) < threshold:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
-
-
 def _base_result(check: Check, policy: Policy, confidence: float,
                  model: ModelEvidence) -> CheckResult:
     return CheckResult(name=check.name, suite=check.suite, metric=check.metric,
@@ -199,7 +178,7 @@ def _exact_lower_floor(entry: MetricEntry) -> float | None:
     lower, value, n = finite(entry.lower95), finite(entry.value), entry.n
     if lower is None or value is None or not n or not 0 <= value <= 1:
         return lower
-    confidence = entry.model_dump().get("confidence") or 0.95
+    confidence = entry.confidence or 0.95
     misses = math.ceil(round((1 - value) * n, 9))
     return min(lower, 1 - upper_bound(misses, n, confidence))
 
@@ -231,12 +210,12 @@ def _summary_n_needed(check: Check, entry: MetricEntry, decision: Decision,
     if value is None or check.threshold is None:
         return None
     if entry.is_rate and check.op in ("<", "<="):
-        return _rate_n_needed(value, float(check.threshold), confidence)
-    clustered = entry.model_dump().get("n_records") not in (None, entry.n)
+        return n_needed_at_rate(value, float(check.threshold), confidence)
+    clustered = entry.extra.get("n_records") not in (None, entry.n)
     if entry.direction == "higher_is_better" and check.op in (">", ">=") \
             and entry.lower95 is not None and not clustered:
         # The misses are the rare event: the same exact bound, mirrored.
-        return _rate_n_needed(1 - value, 1 - float(check.threshold), confidence)
+        return n_needed_at_rate(1 - value, 1 - float(check.threshold), confidence)
     return _scaled_n_needed(entry.n, decision)
 
 

@@ -13,6 +13,7 @@ those items.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gates.result import ItemPart
@@ -36,25 +37,37 @@ class EvidenceError(Exception):
     """Why a check could not be judged; the check fails with this message as its reason."""
 
 
+@dataclass
+class _Loaded:
+    """What has been read of one evals/<tag>/ folder, shared by every view of its items:
+    the summary (or why it cannot be read), every suite's records (or why not), and the
+    metrics already checked against their records."""
+
+    summary: dict[str, SuiteSummary] | None = None
+    summary_error: str | None = None
+    records: dict[str, list[Record] | str] = field(default_factory=dict)
+    verified: set[tuple[str, str]] = field(default_factory=set)
+
+
 class ModelEvidence:
     """The evals/<tag>/ folder of one model, read lazily and once."""
 
     def __init__(self, eval_dir: str | Path, label: str, device_hint: str | None = None, *,
-                 part: ItemPart = "all", confirm_fraction: float = 0.0) -> None:
+                 part: ItemPart = "all", confirm_fraction: float = 0.0,
+                 _loaded: _Loaded | None = None) -> None:
         self.eval_dir = Path(eval_dir)
         self.label = label
         self.device_hint = device_hint
         self.part: ItemPart = part if confirm_fraction > 0 else "all"
         self.confirm_fraction = confirm_fraction
-        self._summary: dict[str, SuiteSummary] | None = None
-        self._summary_error: str | None = None
-        self._records: dict[str, list[Record] | str] = {}
+        self._loaded = _loaded or _Loaded()
+        self._in_part: dict[str, list[Record]] = {}
 
     def on(self, part: ItemPart) -> ModelEvidence:
-        """The same model's evidence restricted to another part of the items (files are
-        read again; evidence objects are cheap)."""
+        """The same model's evidence restricted to another part of the items; the files
+        read so far are not read again."""
         return ModelEvidence(self.eval_dir, self.label, self.device_hint, part=part,
-                             confirm_fraction=self.confirm_fraction)
+                             confirm_fraction=self.confirm_fraction, _loaded=self._loaded)
 
     @property
     def exists(self) -> bool:
@@ -62,18 +75,19 @@ class ModelEvidence:
 
     def summary(self) -> dict[str, SuiteSummary]:
         """Every suite's summary; a missing or malformed summary.json is an EvidenceError."""
-        if self._summary is None and self._summary_error is None:
+        loaded = self._loaded
+        if loaded.summary is None and loaded.summary_error is None:
             path = summary_path(self.eval_dir)
             if not path.exists():
-                self._summary_error = f"{self.label}: no summary ({path})"
+                loaded.summary_error = f"{self.label}: no summary ({path})"
             else:
                 try:
-                    self._summary = read_summaries(self.eval_dir)
+                    loaded.summary = read_summaries(self.eval_dir)
                 except BadInputError as exc:
-                    self._summary_error = f"{self.label}: {exc}"
-        if self._summary_error is not None:
-            raise EvidenceError(self._summary_error)
-        return self._summary  # type: ignore[return-value]
+                    loaded.summary_error = f"{self.label}: {exc}"
+        if loaded.summary_error is not None:
+            raise EvidenceError(loaded.summary_error)
+        return loaded.summary  # type: ignore[return-value]
 
     def suite(self, suite: str) -> SuiteSummary:
         """A suite's summary; missing or crashed suites are errors naming the suite."""
@@ -99,30 +113,32 @@ class ModelEvidence:
             return reported  # a NaN or null value fails the check with its own reason
         # The records must be the ones the summary was computed from before a part of
         # them is judged: recomputed on all of them, the metric must give the summary's
-        # value.
-        whole = self._recompute(suite, name, entry, SUMMARY_CONFIDENCE,
-                                self.all_records(suite)).value
-        if finite(whole) is None or abs(whole - float(reported.value)) > 1e-9:
-            raise EvidenceError(f"{self.label}: {suite}.{name} is {reported.value} in the "
-                                f"summary but {whole} from its records: the summary and the "
-                                "records do not belong together")
+        # value (checked once per metric).
+        if (suite, name) not in self._loaded.verified:
+            whole = self._recompute(suite, name, entry, SUMMARY_CONFIDENCE,
+                                    self.all_records(suite)).value
+            if finite(whole) is None or abs(whole - float(reported.value)) > 1e-9:
+                raise EvidenceError(f"{self.label}: {suite}.{name} is {reported.value} in "
+                                    f"the summary but {whole} from its records: the summary "
+                                    "and the records do not belong together")
+            self._loaded.verified.add((suite, name))
         return self._recompute(suite, name, entry, confidence, self.records(suite))
 
     def _recompute(self, suite: str, name: str, summary: SuiteSummary, confidence: float,
                    records: list[Record]) -> MetricEntry:
-        info = summary.info.model_dump()  # typed fields and the suite's own
-        spec = find_spec(suite)
-        names = info.get("metrics") or (list(spec.metrics) if spec else None)
-        options = info.get("metric_options")
+        info = summary.info
+        spec = find_spec(suite)  # for runs whose suites did not record their metrics
+        names = info.metrics or (list(spec.metrics) if spec else None)
+        options = info.metric_options
         if options is None and spec is not None:
             options = dict(spec.options)
         if not names:
             raise EvidenceError(f"{self.label}: suite '{suite}' is not known here and its "
                                 f"summary does not list its metrics, so '{name}' cannot be "
                                 f"recomputed on the {self.part} items")
-        seed = info.get("metric_seed") or 0
         try:
-            entry = recompute_metric(name, names, records, options=options, seed=int(seed),
+            entry = recompute_metric(name, names, records, options=options,
+                                     seed=info.metric_seed or 0,
                                      confidence=confidence)
         except (KeyError, TypeError, ValueError) as exc:
             raise EvidenceError(f"{self.label}: '{suite}.{name}' cannot be recomputed from "
@@ -152,35 +168,36 @@ class ModelEvidence:
         return [name for name, s in summary.items() if s.info.demo]
 
     def records(self, suite: str) -> list[Record]:
-        """The suite's per-item records, which must be the ones its summary was computed on.
+        """The suite's per-item records in this evidence's part of the items.
 
         Every check needs them, point checks included: a metric whose items are gone (or
         were cut short) cannot be reviewed, signed off or re-judged.
         """
-        if suite not in self._records:
-            path = records_path(self.eval_dir, suite)
-            if not path.exists():
-                self._records[suite] = f"{self.label}: no records for suite '{suite}' ({path})"
-            else:
-                try:
-                    self._records[suite] = read_records(path)
-                except BadInputError as exc:
-                    self._records[suite] = f"{self.label}: {exc}"
-                else:
-                    self._records[suite] = self._checked_count(suite, path,
-                                                               self._records[suite])
-        got = self._records[suite]
-        if isinstance(got, str):
-            raise EvidenceError(got)
-        chosen = in_part(got, self.part, self.confirm_fraction)
-        if not chosen:
-            raise EvidenceError(f"{self.label}: suite '{suite}' has no items in the "
-                                f"{self.part} part of the split")
-        return chosen
+        if suite not in self._in_part:
+            chosen = in_part(self.all_records(suite), self.part, self.confirm_fraction)
+            if not chosen:
+                raise EvidenceError(f"{self.label}: suite '{suite}' has no items in the "
+                                    f"{self.part} part of the split")
+            self._in_part[suite] = chosen
+        return self._in_part[suite]
 
     def all_records(self, suite: str) -> list[Record]:
-        """Every record of the suite, whatever part this evidence judges."""
-        return self.on("all").records(suite)
+        """Every record of the suite, whatever part this evidence judges; they must be the
+        ones its summary was computed on."""
+        loaded = self._loaded.records
+        if suite not in loaded:
+            path = records_path(self.eval_dir, suite)
+            if not path.exists():
+                loaded[suite] = f"{self.label}: no records for suite '{suite}' ({path})"
+            else:
+                try:
+                    loaded[suite] = self._checked_count(suite, path, read_records(path))
+                except BadInputError as exc:
+                    loaded[suite] = f"{self.label}: {exc}"
+        got = loaded[suite]
+        if isinstance(got, str):
+            raise EvidenceError(got)
+        return got
 
     def _checked_count(self, suite: str, path: Path, records: list[Record]) -> list[Record] | str:
         """The records, or why they do not match the summary's `info.n_items`."""

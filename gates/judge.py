@@ -172,15 +172,15 @@ def judge_run(run: RunDir, policy: Policy, *, baseline: RunDir | None = None,
         1 - (1 - policy.confidence) / k
     base, baseline_ref = _base_evidence(run, baseline, baseline_tag, policy, part)
     device = run_device(run)
-    verdicts = {tag: _judge(_model(run, tag, policy, device, part), tag, policy, base,
-                            confidence)
-                for tag in tags}
+    models = {tag: _model(run, tag, policy, device, part) for tag in tags}
+    verdicts = {tag: _judge(model, tag, policy, base, confidence)
+                for tag, model in models.items()}
     chosen, record = select_checkpoint(verdicts, policy.selection, selection,
                                        selection_source)
     confirmation = None
     if chosen is not None and part == "selection":
-        confirmation = _judge(_model(run, chosen, policy, device, "confirmation"), chosen,
-                              policy, base.on("confirmation"), policy.confidence)
+        confirmation = _judge(models[chosen].on("confirmation"), chosen, policy,
+                              base.on("confirmation"), policy.confidence)
     deciding = confirmation or (verdicts[chosen] if chosen else None)
     selected = chosen if deciding is not None and deciding.passed else None
     reasons: list[str] = []

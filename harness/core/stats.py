@@ -48,21 +48,38 @@ def upper_bound(k: int, n: int, confidence: float = CONFIDENCE) -> float:
     return float(_scipy_stats().beta.ppf(confidence, k + 1, n - k))
 
 
-def n_needed(threshold: float, confidence: float = CONFIDENCE, events: int = 0) -> int | None:
-    """Items needed for the upper bound to fall below `threshold` if `events` occur."""
-    if not 0 < threshold < 1:
-        return None
-    n = max(events + 1, int(math.log(1 - confidence) / math.log(1 - threshold)))
-    while upper_bound(events, n, confidence) >= threshold:
-        n = int(n * 1.05) + 1
-    lo, hi = max(events + 1, int(n / 1.06) - 1), n
-    while lo < hi:  # smallest n that shows it
+def _smallest_n(shows, start: int, limit: int = 10**12) -> int | None:
+    """The smallest n >= `start` for which `shows(n)` holds (it must stay true as n grows):
+    doubling, then bisection. None past `limit`."""
+    hi = max(start, 1)
+    while not shows(hi):
+        hi *= 2
+        if hi > limit:
+            return None
+    lo = start
+    while lo < hi:
         mid = (lo + hi) // 2
-        if upper_bound(events, mid, confidence) < threshold:
+        if shows(mid):
             hi = mid
         else:
             lo = mid + 1
     return lo
+
+
+def n_needed(threshold: float, confidence: float = CONFIDENCE, events: int = 0) -> int | None:
+    """Items needed for the upper bound to fall below `threshold` if `events` occur."""
+    if not 0 < threshold < 1:
+        return None
+    return _smallest_n(lambda n: upper_bound(events, n, confidence) < threshold, events + 1)
+
+
+def n_needed_at_rate(rate: float, threshold: float,
+                     confidence: float = CONFIDENCE) -> int | None:
+    """Items needed for the upper bound to fall below `threshold` if the rate stayed at
+    `rate` (events growing with n; at rate 0, n_needed's ~3/n rule)."""
+    if not 0 < threshold < 1 or rate >= threshold:
+        return None
+    return _smallest_n(lambda n: upper_bound(math.ceil(rate * n), n, confidence) < threshold, 1)
 
 
 def rate_entry(k: int, n: int, threshold: float | None = None,

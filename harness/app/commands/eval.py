@@ -163,7 +163,7 @@ def _print_table(summaries: dict[str, SuiteSummary], baseline_dir: str | None,
             continue
         for name, m in summary.metrics.items():
             table.add_row(suite, tags, name, _fmt(m.value), _ci_text(m.ci), _fmt(m.n), data)
-            extra = m.model_dump()
+            extra = m.extra
             if extra.get("degenerate") is True:
                 collapsed.append(f"{suite}: answers collapsed onto '{extra.get('modal')}' "
                                  f"({_fmt(m.value)} of {m.n}, entropy "
