@@ -26,6 +26,7 @@ from gates.evidence import EvidenceError, ModelEvidence
 from gates.paired import PairedDiff, pair_records, paired_diff
 from gates.policy import Check, Policy
 from gates.result import CheckResult
+from gates.wording import collapse_sentence
 from harness.core.records import Record
 from harness.core.stats import n_needed_at_rate, prediction_spread, upper_bound
 from harness.core.summaries import MetricEntry, finite
@@ -311,10 +312,7 @@ def _no_information(result: CheckResult, records: list[Record], policy: Policy) 
     result.degenerate = spread
     if result.outcome == "pass":
         result.outcome, result.passed = "insufficient", False
-        result.reason = (f"insufficient evidence: the model's answers collapsed onto "
-                         f"'{spread['modal']}' ({spread['modal_share']:.0%} of "
-                         f"{spread['n']}, entropy {spread['entropy_bits']:.2f} bits), so "
-                         f"the benchmark carried no information about it; the numbers "
+        result.reason = (f"insufficient evidence: {collapse_sentence(spread)}; the numbers "
                          f"would have passed: {result.reason}")
 
 

@@ -60,6 +60,8 @@ def _check_local_model(model: str) -> None:
 
 
 def _in_hub_cache(repo_id: str) -> bool:
+    # huggingface_hub is imported only for a hub judge: every run checks its judges at
+    # start, and most ask for none.
     from huggingface_hub import try_to_load_from_cache
 
     found = try_to_load_from_cache(repo_id, "config.json")

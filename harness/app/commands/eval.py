@@ -15,6 +15,7 @@ from typing import Any
 from rich.table import Table
 
 from gates.paired import forgetting_delta
+from gates.wording import collapse_sentence
 from harness.app.evaluation import evaluate_model
 from harness.app.judge_check import check_llm_judges
 from harness.core.backends import open_model
@@ -163,12 +164,9 @@ def _print_table(summaries: dict[str, SuiteSummary], baseline_dir: str | None,
             continue
         for name, m in summary.metrics.items():
             table.add_row(suite, tags, name, _fmt(m.value), _ci_text(m.ci), _fmt(m.n), data)
-            extra = m.extra
-            if extra.get("degenerate") is True:
-                collapsed.append(f"{suite}: answers collapsed onto '{extra.get('modal')}' "
-                                 f"({_fmt(m.value)} of {m.n}, entropy "
-                                 f"{_fmt(extra.get('entropy_bits'))} bits): the suite carried "
-                                 "no information about this model")
+            if m.extra.get("degenerate") is True:
+                spread = {**m.extra, "value": m.value, "n": m.n}
+                collapsed.append(f"{suite}: {collapse_sentence(spread)}")
     if baseline_dir:
         _add_forgetting(table, summaries, Path(baseline_dir), eval_dir)
     out.print(table)
