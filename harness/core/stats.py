@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -127,10 +128,40 @@ def cluster_count(clusters: Sequence[Any]) -> int:
     return len({str(c) for c in clusters})
 
 
-def _cluster_resample_means(values: Sequence[float], clusters: Sequence[Any] | None,
-                            n_boot: int, seed: int) -> tuple[np.ndarray, int]:
-    """The pooled mean of each of `n_boot` resamples of whole clusters, and the cluster
-    count; one place for the resampling so intervals, bounds and design effects agree."""
+@dataclass(frozen=True)
+class ClusterResample:
+    """Resamples of whole clusters: the pooled mean of each resample, kept once, so an
+    interval, a one-sided bound and a design effect read the same resamples."""
+
+    means: np.ndarray
+    mean: float
+    n_clusters: int
+    n_records: int
+
+    def interval(self, confidence: float = CONFIDENCE) -> tuple[float, float]:
+        alpha = (1 - confidence) / 2
+        return (float(np.quantile(self.means, alpha)),
+                float(np.quantile(self.means, 1 - alpha)))
+
+    def lower_bound(self, confidence: float = CONFIDENCE) -> float:
+        """One-sided lower bound at `confidence`: the (1 - confidence) quantile."""
+        return float(np.quantile(self.means, 1 - confidence))
+
+    def design_effect(self) -> float | None:
+        """Cluster-bootstrap variance of the pooled share over its binomial variance
+        p(1-p)/records: how many records one independent record is worth, inverted (1 when
+        records are independent, up to the records per cluster when a cluster's records all
+        agree). None when the share is 0 or 1: no variance to compare, no estimate."""
+        p = self.mean
+        if p <= 0.0 or p >= 1.0:
+            return None
+        return float(self.means.var(ddof=1) / (p * (1 - p) / self.n_records))
+
+
+def cluster_resample(values: Sequence[float], clusters: Sequence[Any] | None, *,
+                     n_boot: int = 2000, seed: int = 0) -> ClusterResample:
+    """`n_boot` resamples of whole clusters (each record its own cluster when None), each
+    summarised by its pooled mean: the sum of its records over their count."""
     x = np.asarray(values, dtype=float)
     index = _cluster_index(clusters, x.size)
     n_clusters = int(index.max()) + 1
@@ -138,7 +169,8 @@ def _cluster_resample_means(values: Sequence[float], clusters: Sequence[Any] | N
     sizes = np.bincount(index, minlength=n_clusters).astype(float)
     rng = np.random.default_rng(seed)
     draw = rng.integers(0, n_clusters, size=(n_boot, n_clusters))
-    return sums[draw].sum(axis=1) / sizes[draw].sum(axis=1), n_clusters
+    return ClusterResample(sums[draw].sum(axis=1) / sizes[draw].sum(axis=1), float(x.mean()),
+                           n_clusters, int(x.size))
 
 
 def cluster_bootstrap_mean(values: Sequence[float], clusters: Sequence[Any] | None = None, *,
@@ -151,58 +183,47 @@ def cluster_bootstrap_mean(values: Sequence[float], clusters: Sequence[Any] | No
     counts items, not records. Returns (mean, lo, hi, number of clusters); the mean is the
     pooled record mean, each resample's the ratio of its records' sum to their count.
     """
-    x = np.asarray(values, dtype=float)
-    if x.size == 0:
+    if len(values) == 0:
         return (math.nan, math.nan, math.nan, 0)
-    means, n_clusters = _cluster_resample_means(x, clusters, n_boot, seed)
-    alpha = (1 - confidence) / 2
-    return (float(x.mean()), float(np.quantile(means, alpha)),
-            float(np.quantile(means, 1 - alpha)), n_clusters)
+    boot = cluster_resample(values, clusters, n_boot=n_boot, seed=seed)
+    return (boot.mean, *boot.interval(confidence), boot.n_clusters)
 
 
 def cluster_lower_bound(values: Sequence[float], clusters: Sequence[Any] | None = None, *,
                         n_boot: int = 2000, seed: int = 0,
                         confidence: float = CONFIDENCE) -> float:
-    """One-sided lower bound of the pooled mean at `confidence`: the (1 - confidence)
-    quantile of the cluster-bootstrap means (the same resamples as the two-sided CI)."""
+    """One-sided lower bound of the pooled mean at `confidence` (see ClusterResample)."""
     if len(values) == 0:
         return math.nan
-    means, _ = _cluster_resample_means(values, clusters, n_boot, seed)
-    return float(np.quantile(means, 1 - confidence))
+    return cluster_resample(values, clusters, n_boot=n_boot, seed=seed).lower_bound(confidence)
 
 
 def design_effect(values: Sequence[float], clusters: Sequence[Any], *, n_boot: int = 2000,
                   seed: int = 0) -> float | None:
-    """Cluster-bootstrap variance of the pooled share over its binomial variance
-    p(1-p)/records: how many records one independent record is worth, inverted (1 when
-    records are independent, up to the records per cluster when a cluster's records all
-    agree). None when the share is 0 or 1: no variance to compare, no estimate."""
-    x = np.asarray(values, dtype=float)
-    if x.size == 0:
+    """The design effect of the pooled share (see ClusterResample.design_effect)."""
+    if len(values) == 0:
         return None
-    p = float(x.mean())
-    if p <= 0.0 or p >= 1.0:
-        return None
-    means, _ = _cluster_resample_means(x, clusters, n_boot, seed)
-    return float(means.var(ddof=1) / (p * (1 - p) / x.size))
+    return cluster_resample(values, clusters, n_boot=n_boot, seed=seed).design_effect()
 
 
 def clustered_proportion_entry(correct: Sequence[bool], clusters: Sequence[Any], *,
                                n_boot: int = 2000, seed: int = 0,
-                               confidence: float = CONFIDENCE) -> dict[str, Any]:
+                               confidence: float = CONFIDENCE,
+                               resample: ClusterResample | None = None) -> dict[str, Any]:
     """A share over records of which several may belong to one item (on-disk form).
 
     Independent records (every cluster label distinct) get proportion_entry's Wilson
     interval. Otherwise the value is the pooled record share and the interval a cluster
     bootstrap over items, n counts items (what the evidence is worth) and n_records the
     records pooled: a share over 20 items x 8 variants is not 160 independent trials.
+    `resample`, when the caller has drawn it, is used instead of drawing again.
     """
     flags = [float(bool(c)) for c in correct]
     if cluster_count(clusters) == len(flags):
         return proportion_entry(correct, confidence)
-    value, lo, hi, n_items = cluster_bootstrap_mean(flags, clusters, n_boot=n_boot, seed=seed,
-                                                    confidence=confidence)
-    return metric(value, (lo, hi), n_items, n_records=len(flags), confidence=confidence,
+    boot = resample or cluster_resample(flags, clusters, n_boot=n_boot, seed=seed)
+    return metric(boot.mean, boot.interval(confidence), boot.n_clusters,
+                  n_records=len(flags), confidence=confidence,
                   method=f"cluster bootstrap over items ({n_boot} resamples)").to_json()
 
 

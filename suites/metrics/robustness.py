@@ -26,9 +26,8 @@ from harness.core.records import CLEAN, Record
 from harness.core.stats import (
     CONFIDENCE,
     cluster_count,
-    cluster_lower_bound,
+    cluster_resample,
     clustered_proportion_entry,
-    design_effect,
     mcnemar_exact,
     n_needed,
     paired_bootstrap_diff,
@@ -88,8 +87,13 @@ def with_target(flags: Sequence[bool], items: Sequence[str], target: float, *, s
     effect from, and it is taken as the records per item: as if each item's records
     always agreed, the case in which pooling them adds nothing.
     """
+    values = [float(bool(f)) for f in flags]
+    independent = cluster_count(items) == len(flags)
+    # One set of resamples for the interval, the one-sided bound and the design effect.
+    boot = None if independent or not values else cluster_resample(values, items,
+                                                                   n_boot=N_BOOT, seed=seed)
     entry = clustered_proportion_entry(flags, items, n_boot=N_BOOT, seed=seed,
-                                       confidence=confidence)
+                                       confidence=confidence, resample=boot)
     n_records = len(flags)
     misses = n_records - sum(bool(f) for f in flags)
     entry["target"] = target
@@ -100,12 +104,10 @@ def with_target(flags: Sequence[bool], items: Sequence[str], target: float, *, s
         entry["lower95"] = (1 - upper_bound(misses, n_records, confidence)) if n_records else None
         entry["n_needed"] = binomial
         return as_entry(entry, "consistency")
-    values = [float(bool(f)) for f in flags]
     per_item = n_records / n_items
-    deff = design_effect(values, items, n_boot=N_BOOT, seed=seed)
+    deff = boot.design_effect()
     deff = per_item if deff is None else max(1.0, deff)
-    entry["lower95"] = cluster_lower_bound(values, items, n_boot=N_BOOT, seed=seed,
-                                           confidence=confidence)
+    entry["lower95"] = boot.lower_bound(confidence)
     entry["design_effect"] = deff
     entry["n_needed"] = None if binomial is None else math.ceil(binomial * deff / per_item)
     return as_entry(entry, "consistency")
