@@ -55,6 +55,11 @@ class SuiteSpec:
     suites.registry.TAGS): reports, checklists and tables find suites by role, never by
     name, so a suite added by a YAML file alone takes its place in them. `path` is the
     spec file, which a relative `default_data` of a user's spec resolves against.
+
+    `lmeval_task` is the lm-evaluation-harness task the suite reproduces (`{subject}` in
+    it stands for an item's subject, as lm-eval has one MMLU task per subject), and
+    `lmeval_dataset` the hub dataset that task reads: results written in lm-eval's shape
+    and the model card's model-index name them, so leaderboard tooling finds its own task.
     """
 
     name: str
@@ -68,6 +73,8 @@ class SuiteSpec:
     options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     cls: str | None = None
     tags: tuple[str, ...] = ()
+    lmeval_task: str | None = None
+    lmeval_dataset: str | None = None
     path: Path | None = field(default=None, compare=False)
 
 
