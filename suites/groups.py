@@ -1,0 +1,162 @@
+"""Suite groups: several suites run together and summarised as one published number.
+
+A group is declared in YAML like a suite (suites/specs/groups/<name>.yaml, or a user's
+spec file with `kind: group`): its member suites, and the tasks whose scores it combines,
+each a `suite.metric` of a member. The bundled `medical-leaderboard` is the Open
+Medical-LLM Leaderboard: lm-eval's nine medical tasks, zero-shot, scored by `acc`, and
+their unweighted average.
+
+The group's result is computed from the members' summaries after they ran; it is
+written beside summary.json (`groups.json`), never into it. A task without a score (its
+suite failed or was not run, its metric is absent because the data lacked a subject, a
+NaN) makes the average absent, naming the task: an average over fewer tasks is not the
+leaderboard's number. So do members scored on bundled demo data, or under other
+conditions than the group declares (the leaderboard is zero-shot, no chat template).
+A run-wide `--limit` keeps the average but says it covers only the first items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.core.errors import BadInputError
+from harness.core.summaries import SuiteSummary, finite
+
+GROUP_KIND = "group"
+_KEYS = {"name", "kind", "description", "members", "tasks", "conditions"}
+# Run settings a group may pin; each is read from a member's summary info.
+_CONDITIONS = {"num_fewshot": int, "apply_chat_template": bool}
+
+
+@dataclass(frozen=True)
+class GroupTask:
+    """One scored task of a group: its published name and where its score is."""
+
+    name: str
+    suite: str
+    metric: str
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """A declared group: member suites (run in this order) and the tasks it averages."""
+
+    name: str
+    description: str
+    members: tuple[str, ...]
+    tasks: tuple[GroupTask, ...]
+    conditions: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    path: Path | None = field(default=None, compare=False)
+
+
+def parse_group(raw: Any, path: Path) -> GroupSpec:
+    """A group spec from its YAML mapping; every fault names the file and key."""
+    where = str(path)
+    if not isinstance(raw, dict):
+        raise BadInputError("a group spec must be a mapping", where=where)
+    unknown = set(raw) - _KEYS
+    if unknown:
+        raise BadInputError(f"unknown key(s) {sorted(unknown)} in a group (known: "
+                            f"{sorted(_KEYS)})", where=where)
+    for key in ("name", "description"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise BadInputError(f"missing key '{key}'", where=where)
+    members = raw.get("members")
+    if (not isinstance(members, list) or not members
+            or not all(isinstance(m, str) and m for m in members)):
+        raise BadInputError("key 'members' must be a non-empty list of suite names",
+                            where=where)
+    if len(set(members)) != len(members):
+        raise BadInputError("key 'members' names a suite twice", where=where)
+    tasks_raw = raw.get("tasks")
+    if not isinstance(tasks_raw, dict) or not tasks_raw:
+        raise BadInputError("key 'tasks' must map each task name to 'suite.metric'",
+                            where=where)
+    tasks = []
+    for task, ref in tasks_raw.items():
+        suite, dot, metric = str(ref).partition(".")
+        if not isinstance(ref, str) or not dot or not metric:
+            raise BadInputError(f"task '{task}' must name 'suite.metric', got {ref!r}",
+                                where=f"{where}: tasks.{task}")
+        if suite not in members:
+            raise BadInputError(f"task '{task}' reads suite '{suite}', which is not a member "
+                                f"({', '.join(members)})", where=f"{where}: tasks.{task}")
+        tasks.append(GroupTask(name=str(task), suite=suite, metric=metric))
+    conditions = raw.get("conditions") or {}
+    if not isinstance(conditions, dict):
+        raise BadInputError("key 'conditions' must be a mapping", where=where)
+    for key, value in conditions.items():
+        kind = _CONDITIONS.get(key)
+        if kind is None or type(value) is not kind:
+            raise BadInputError(f"condition '{key}' is not one of "
+                                f"{', '.join(f'{k} ({t.__name__})' for k, t in _CONDITIONS.items())}",
+                                where=f"{where}: conditions.{key}")
+    return GroupSpec(name=raw["name"], description=" ".join(raw["description"].split()),
+                     members=tuple(members), tasks=tuple(tasks), conditions=dict(conditions),
+                     path=path)
+
+
+def _task_entry(task: GroupTask, summaries: Mapping[str, SuiteSummary]) -> dict[str, Any]:
+    """The task's score and n, or `missing` saying why there is none."""
+    entry: dict[str, Any] = {"suite": task.suite, "metric": task.metric, "value": None,
+                             "n": None}
+    summary = summaries.get(task.suite)
+    if summary is None:
+        entry["missing"] = f"suite '{task.suite}' was not evaluated"
+    elif summary.failed:
+        entry["missing"] = f"suite '{task.suite}' failed: {summary.error}"
+    elif task.metric not in summary.metrics:
+        entry["missing"] = (f"suite '{task.suite}' has no metric '{task.metric}' (no items "
+                            "of it in the data?)")
+    else:
+        m = summary.metrics[task.metric]
+        entry.update(value=finite(m.value), n=m.n, data=summary.info.data)
+        if entry["value"] is None or not m.n:
+            entry["missing"] = f"'{task.suite}.{task.metric}' has no value"
+    return entry
+
+
+def _condition_faults(group: GroupSpec, summaries: Mapping[str, SuiteSummary]) -> list[str]:
+    """Why members' numbers are not the group's published number, member by member."""
+    faults = []
+    for suite in group.members:
+        summary = summaries.get(suite)
+        if summary is None or summary.failed:
+            continue  # said by the task entries
+        info = summary.info
+        if info.demo:
+            faults.append(f"{suite} was scored on bundled demo data, not the benchmark: "
+                          f"pass --data {suite}=PATH")
+        for key, wanted in group.conditions.items():
+            got = info.extra.get(key)
+            if got != wanted:
+                faults.append(f"{suite} ran with {key}={got!r}; the group's number needs "
+                              f"{key}={wanted!r}")
+    return faults
+
+
+def group_result(group: GroupSpec, summaries: Mapping[str, SuiteSummary]) -> dict[str, Any]:
+    """The group's tasks with value and n, and their unweighted mean when every task has
+    a score under the group's conditions; else `average` is None and `average_absent`
+    says why, task by task."""
+    tasks = {task.name: _task_entry(task, summaries) for task in group.tasks}
+    absent = [f"{name}: {entry['missing']}" for name, entry in tasks.items()
+              if "missing" in entry]
+    absent += _condition_faults(group, summaries)
+    limits = sorted({s.info.limit for name in group.members
+                     if (s := summaries.get(name)) is not None and s.info.limit is not None})
+    average = None
+    if not absent:
+        values = [entry["value"] for entry in tasks.values()]
+        average = {"value": sum(values) / len(values), "n_tasks": len(values),
+                   "method": "unweighted mean of the task scores"}
+    notes = []
+    if limits:
+        notes.append(f"--limit {', '.join(map(str, limits))}: only the first items of each "
+                     "suite were scored, not the whole files")
+    return {"description": group.description, "members": list(group.members),
+            "conditions": dict(group.conditions), "tasks": tasks, "average": average,
+            "average_absent": absent, "notes": notes}
