@@ -12,7 +12,10 @@ suite failed or was not run, its metric is absent because the data lacked a subj
 NaN) makes the average absent, naming the task: an average over fewer tasks is not the
 leaderboard's number. So do members scored on bundled demo data, or under other
 conditions than the group declares (the leaderboard is zero-shot, no chat template).
-A run-wide `--limit` keeps the average but says it covers only the first items.
+A run-wide `--limit` keeps the average but says it covers only the first items; a task
+may state the item count of the split the published number is over (`items`), and a
+different count is noted (e.g. PubMedQA's ori_pqal.json holds 1000 labelled questions,
+the leaderboard scores the 500 of the test split).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class GroupTask:
     name: str
     suite: str
     metric: str
+    items: int | None = None  # items in the split the published number is over
 
 
 @dataclass(frozen=True)
@@ -75,16 +79,8 @@ def parse_group(raw: Any, path: Path) -> GroupSpec:
     if not isinstance(tasks_raw, dict) or not tasks_raw:
         raise BadInputError("key 'tasks' must map each task name to 'suite.metric'",
                             where=where)
-    tasks = []
-    for task, ref in tasks_raw.items():
-        suite, dot, metric = str(ref).partition(".")
-        if not isinstance(ref, str) or not dot or not metric:
-            raise BadInputError(f"task '{task}' must name 'suite.metric', got {ref!r}",
-                                where=f"{where}: tasks.{task}")
-        if suite not in members:
-            raise BadInputError(f"task '{task}' reads suite '{suite}', which is not a member "
-                                f"({', '.join(members)})", where=f"{where}: tasks.{task}")
-        tasks.append(GroupTask(name=str(task), suite=suite, metric=metric))
+    tasks = [_parse_task(str(task), value, members, f"{where}: tasks.{task}")
+             for task, value in tasks_raw.items()]
     conditions = raw.get("conditions") or {}
     if not isinstance(conditions, dict):
         raise BadInputError("key 'conditions' must be a mapping", where=where)
@@ -99,10 +95,33 @@ def parse_group(raw: Any, path: Path) -> GroupSpec:
                      path=path)
 
 
+def _parse_task(task: str, value: Any, members: list[str], where: str) -> GroupTask:
+    """`task: suite.metric`, or `task: {score: suite.metric, items: N}`."""
+    items = None
+    if isinstance(value, dict):
+        unknown = set(value) - {"score", "items"}
+        if unknown:
+            raise BadInputError(f"unknown key(s) {sorted(unknown)} (known: items, score)",
+                                where=where)
+        items = value.get("items")
+        if items is not None and (type(items) is not int or items < 1):
+            raise BadInputError(f"'items' must be a positive integer, got {items!r}",
+                                where=where)
+        value = value.get("score")
+    suite, dot, metric = value.partition(".") if isinstance(value, str) else ("", "", "")
+    if not dot or not suite or not metric:
+        raise BadInputError(f"task '{task}' must name 'suite.metric', got {value!r}",
+                            where=where)
+    if suite not in members:
+        raise BadInputError(f"task '{task}' reads suite '{suite}', which is not a member "
+                            f"({', '.join(members)})", where=where)
+    return GroupTask(name=task, suite=suite, metric=metric, items=items)
+
+
 def _task_entry(task: GroupTask, summaries: Mapping[str, SuiteSummary]) -> dict[str, Any]:
     """The task's score and n, or `missing` saying why there is none."""
     entry: dict[str, Any] = {"suite": task.suite, "metric": task.metric, "value": None,
-                             "n": None}
+                             "n": None, "published_items": task.items}
     summary = summaries.get(task.suite)
     if summary is None:
         entry["missing"] = f"suite '{task.suite}' was not evaluated"
@@ -157,6 +176,11 @@ def group_result(group: GroupSpec, summaries: Mapping[str, SuiteSummary]) -> dic
     if limits:
         notes.append(f"--limit {', '.join(map(str, limits))}: only the first items of each "
                      "suite were scored, not the whole files")
+    else:
+        notes += [f"{task.name}: {tasks[task.name]['n']} items scored; the published split "
+                  f"has {task.items}: a different file or split gives a different number"
+                  for task in group.tasks if task.items is not None
+                  and tasks[task.name]["n"] not in (None, task.items)]
     return {"description": group.description, "members": list(group.members),
             "conditions": dict(group.conditions), "tasks": tasks, "average": average,
             "average_absent": absent, "notes": notes}

@@ -84,6 +84,8 @@ def test_a_users_group_file_is_read_beside_the_bundled_one(tmp_path):
     ({"name": "medqa"}, "group 'medqa' is declared twice (also as a suite"),
     ({"conditions": {"num_fewshot": "zero"}}, "condition 'num_fewshot' is not one of"),
     ({"weights": [1, 2]}, "unknown key(s) ['weights']"),
+    ({"tasks": {"x": {"score": "medqa.accuracy", "items": 0}}}, "'items' must be a positive"),
+    ({"tasks": {"x": {"scor": "medqa.accuracy"}}}, "unknown key(s) ['scor']"),
 ])
 def test_a_bad_group_names_its_file_and_key(fields, message, tmp_path):
     path = _write_group(tmp_path / "specs", **fields)
@@ -160,6 +162,18 @@ def test_other_conditions_than_the_leaderboards_leave_no_average(info, reason):
     result = group_result(find_group("medical-leaderboard"), _summaries(VALUES, **info))
     assert result["average"] is None
     assert len(result["average_absent"]) == 4 and reason in result["average_absent"][0]
+
+
+def test_a_file_of_another_size_than_the_published_split_is_noted():
+    summaries = _summaries(VALUES)
+    summaries["pubmedqa"].metrics["accuracy"] = MetricEntry(value=0.7, n=1000)
+    summaries["medqa"].metrics["accuracy"] = MetricEntry(value=0.4, n=1273)
+    result = group_result(find_group("medical-leaderboard"), summaries)
+    assert result["average"] is not None
+    assert result["tasks"]["pubmedqa"]["published_items"] == 500
+    notes = [n for n in result["notes"] if n.startswith(("pubmedqa", "medqa"))]
+    assert notes == [("pubmedqa: 1000 items scored; the published split has 500: a different "
+                     "file or split gives a different number")]
 
 
 def test_a_limit_keeps_the_average_and_says_so():
@@ -245,6 +259,7 @@ def test_suites_command_lists_the_group(capsys, monkeypatch):
     entries = {e["name"]: e for e in json.loads(capsys.readouterr().out)}
     group = entries["medical-leaderboard"]
     assert group["kind"] == "group" and group["members"] == MEMBERS
-    assert list(group["tasks"]) == NINE and group["tasks"]["pubmedqa"] == "pubmedqa.accuracy"
+    assert list(group["tasks"]) == NINE
+    assert group["tasks"]["pubmedqa"] == {"score": "pubmedqa.accuracy", "items": 500}
     assert main(["suites"]) == 0
     assert "medical-leaderboard" in capsys.readouterr().out

@@ -54,14 +54,15 @@ def spec_json(spec: SuiteSpec) -> dict[str, Any]:
 
 def group_json(group: GroupSpec) -> dict[str, Any]:
     """A group in the shape of a suite entry (scripts read one list), plus its members
-    and tasks ({task: "suite.metric"})."""
+    and tasks ({task: {"score": "suite.metric", "items": published item count}})."""
     return {
         "name": group.name, "kind": "group", "tags": [], "metrics": [], "loader": None,
         "prompt_format": None, "default_data": None, "demo": False,
         "description": group.description, "class": None, "options": {},
         "accepted_options": {}, "spec_file": str(group.path) if group.path else None,
         "members": list(group.members),
-        "tasks": {t.name: f"{t.suite}.{t.metric}" for t in group.tasks},
+        "tasks": {t.name: {"score": f"{t.suite}.{t.metric}", "items": t.items}
+                  for t in group.tasks},
         "conditions": dict(group.conditions),
     }
 
