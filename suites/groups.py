@@ -12,7 +12,7 @@ suite failed or was not run, its metric is absent because the data lacked a subj
 NaN) makes the average absent, naming the task: an average over fewer tasks is not the
 leaderboard's number. So do members scored on bundled demo data, or under other
 conditions than the group declares (the leaderboard is zero-shot, no chat template).
-A run-wide `--limit` keeps the average but says it covers only the first items; a task
+A `--limit` that cut a member keeps the average but says it covers only the first items; a task
 may state the item count of the split the published number is over (`items`), and a
 different count is noted (e.g. PubMedQA's ori_pqal.json holds 1000 labelled questions,
 the leaderboard scores the 500 of the test split).
@@ -165,22 +165,21 @@ def group_result(group: GroupSpec, summaries: Mapping[str, SuiteSummary]) -> dic
     absent = [f"{name}: {entry['missing']}" for name, entry in tasks.items()
               if "missing" in entry]
     absent += _condition_faults(group, summaries)
-    limits = sorted({s.info.limit for name in group.members
-                     if (s := summaries.get(name)) is not None and s.info.limit is not None})
+    # members a --limit may have cut: as many items scored as the limit allowed
+    cut = {name: s.info.limit for name in group.members
+           if (s := summaries.get(name)) is not None and s.info.limit is not None
+           and (s.info.n_items is None or s.info.n_items >= s.info.limit)}
     average = None
     if not absent:
         values = [entry["value"] for entry in tasks.values()]
         average = {"value": sum(values) / len(values), "n_tasks": len(values),
                    "method": "unweighted mean of the task scores"}
-    notes = []
-    if limits:
-        notes.append(f"--limit {', '.join(map(str, limits))}: only the first items of each "
-                     "suite were scored, not the whole files")
-    else:
-        notes += [f"{task.name}: {tasks[task.name]['n']} items scored; the published split "
-                  f"has {task.items}: a different file or split gives a different number"
-                  for task in group.tasks if task.items is not None
-                  and tasks[task.name]["n"] not in (None, task.items)]
+    notes = [f"{name}: --limit {limit} scored only the first {limit} items, not the whole "
+             "file" for name, limit in cut.items()]
+    notes += [f"{task.name}: {tasks[task.name]['n']} items scored; the published split has "
+              f"{task.items}: a different file or split gives a different number"
+              for task in group.tasks if task.items is not None and task.suite not in cut
+              and tasks[task.name]["n"] not in (None, task.items)]
     return {"description": group.description, "members": list(group.members),
             "conditions": dict(group.conditions), "tasks": tasks, "average": average,
             "average_absent": absent, "notes": notes}

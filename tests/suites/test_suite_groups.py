@@ -176,11 +176,16 @@ def test_a_file_of_another_size_than_the_published_split_is_noted():
                      "file or split gives a different number")]
 
 
-def test_a_limit_keeps_the_average_and_says_so():
-    result = group_result(find_group("medical-leaderboard"), _summaries(VALUES, limit=20))
+def test_a_limit_that_cut_a_member_keeps_the_average_and_says_so():
+    summaries = _summaries(VALUES, limit=20, n_items=20)
+    summaries["pubmedqa"].info.n_items = 4  # a file shorter than the limit was not cut
+    result = group_result(find_group("medical-leaderboard"), summaries)
     assert result["average"] is not None
-    assert result["notes"] == [("--limit 20: only the first items of each suite were scored, "
-                               "not the whole files")]
+    assert result["notes"][:3] == [
+        f"{s}: --limit 20 scored only the first 20 items, not the whole file"
+        for s in ("medmcqa", "medqa", "mmlu-medical")]
+    assert result["notes"][3].startswith("pubmedqa: 18 items scored; the published split "
+                                         "has 500")
 
 
 def _eval(tmp_path: Path, model: Path, data: dict[str, Path], *extra: str) -> int:
@@ -237,7 +242,7 @@ def test_cli_mmlu_folder_missing_a_subject_prints_no_average(tiny_model_dir, tmp
         ("mmlu_professional_medicine: suite 'mmlu-medical' has no metric "
         "'accuracy.professional_medicine' (no items of it in the data?)")]
     assert "no medical-leaderboard average: mmlu_professional_medicine" in console
-    assert "absent" in console and "--limit 50" in console
+    assert "absent" in console and "--limit" not in console  # 50 cut nothing
 
 
 def test_cli_demo_data_members_print_no_leaderboard_average(tiny_model_dir, tmp_path, capsys,

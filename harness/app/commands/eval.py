@@ -239,8 +239,7 @@ def _print_group(name: str, result: dict[str, Any]) -> None:
         table.add_row(task, entry["suite"], entry["metric"], value, _fmt(entry["n"]))
     average = result["average"]
     table.add_row(f"[bold]average of {len(result['tasks'])} tasks[/]", "", "unweighted mean",
-                  _fmt(average["value"]) if average else "[red]absent[/]",
-                  _fmt(average["n_tasks"]) if average else "")
+                  _fmt(average["value"]) if average else "[red]absent[/]", "")
     out.print(table)
     for reason in result["average_absent"]:
         out.print(f"[bold red]no {name} average[/]: {reason}", highlight=False)
