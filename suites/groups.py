@@ -118,8 +118,10 @@ def _parse_task(task: str, value: Any, members: list[str], where: str) -> GroupT
     return GroupTask(name=task, suite=suite, metric=metric, items=items)
 
 
-def _task_entry(task: GroupTask, summaries: Mapping[str, SuiteSummary]) -> dict[str, Any]:
-    """The task's score and n, or `missing` saying why there is none."""
+def _task_entry(task: GroupTask, summaries: Mapping[str, SuiteSummary],
+                cut: Mapping[str, int]) -> dict[str, Any]:
+    """The task's score and n, or `missing` saying why there is none (`cut`: the members a
+    --limit cut, and the limit)."""
     entry: dict[str, Any] = {"suite": task.suite, "metric": task.metric, "value": None,
                              "n": None, "published_items": task.items}
     summary = summaries.get(task.suite)
@@ -127,6 +129,10 @@ def _task_entry(task: GroupTask, summaries: Mapping[str, SuiteSummary]) -> dict[
         entry["missing"] = f"suite '{task.suite}' was not evaluated"
     elif summary.failed:
         entry["missing"] = f"suite '{task.suite}' failed: {summary.error}"
+    elif task.metric not in summary.metrics and task.suite in cut:
+        entry["missing"] = (f"suite '{task.suite}' has no metric '{task.metric}': none of its "
+                            f"items among the first {cut[task.suite]} scored (--limit counts "
+                            "the suite's items, not each subject's)")
     elif task.metric not in summary.metrics:
         entry["missing"] = (f"suite '{task.suite}' has no metric '{task.metric}' (no items "
                             "of it in the data?)")
@@ -161,14 +167,14 @@ def group_result(group: GroupSpec, summaries: Mapping[str, SuiteSummary]) -> dic
     """The group's tasks with value and n, and their unweighted mean when every task has
     a score under the group's conditions; else `average` is None and `average_absent`
     says why, task by task."""
-    tasks = {task.name: _task_entry(task, summaries) for task in group.tasks}
-    absent = [f"{name}: {entry['missing']}" for name, entry in tasks.items()
-              if "missing" in entry]
-    absent += _condition_faults(group, summaries)
     # members a --limit may have cut: as many items scored as the limit allowed
     cut = {name: s.info.limit for name in group.members
            if (s := summaries.get(name)) is not None and s.info.limit is not None
            and (s.info.n_items is None or s.info.n_items >= s.info.limit)}
+    tasks = {task.name: _task_entry(task, summaries, cut) for task in group.tasks}
+    absent = [f"{name}: {entry['missing']}" for name, entry in tasks.items()
+              if "missing" in entry]
+    absent += _condition_faults(group, summaries)
     average = None
     if not absent:
         values = [entry["value"] for entry in tasks.values()]

@@ -186,6 +186,13 @@ def test_a_limit_that_cut_a_member_keeps_the_average_and_says_so():
         for s in ("medmcqa", "medqa", "mmlu-medical")]
     assert result["notes"][3].startswith("pubmedqa: 18 items scored; the published split "
                                          "has 500")
+    del summaries["mmlu-medical"].metrics["accuracy.anatomy"]  # past the limit
+    result = group_result(find_group("medical-leaderboard"), summaries)
+    assert result["average"] is None
+    assert result["average_absent"] == [
+        ("mmlu_anatomy: suite 'mmlu-medical' has no metric 'accuracy.anatomy': none of its "
+        "items among the first 20 scored (--limit counts the suite's items, not each "
+        "subject's)")]
 
 
 def _eval(tmp_path: Path, model: Path, data: dict[str, Path], *extra: str) -> int:
