@@ -19,8 +19,10 @@ import numpy as np
 import pytest
 from leaderboard_files import LEADERBOARD_SUBJECTS, write_all
 
-# log-likelihoods from the same HFLM on the same requests; batching may move the last bits
-ATOL = 1e-4
+# The same float32 model on the same requests: batch composition moves the last bits (the
+# largest difference seen is under 1e-6, against differences of 1e-2 and more between
+# prompts that differ by one space).
+ATOL = 1e-5
 
 
 def _tasks_dir() -> Path:
