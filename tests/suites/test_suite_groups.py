@@ -237,7 +237,8 @@ def test_cli_mmlu_folder_missing_a_subject_prints_no_average(tiny_model_dir, tmp
     monkeypatch.setenv("MEDGATE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("COLUMNS", "200")
     files = write_all(tmp_path / "data")
-    five, _ = write_mmlu(tmp_path / "five", subjects=LEADERBOARD_SUBJECTS[:-1])
+    five, _ = write_mmlu(tmp_path / "five", subjects=LEADERBOARD_SUBJECTS[:-1],
+                         extra_subject="virology")
     data = {"medmcqa": files["medmcqa"], "medqa": files["medqa"], "mmlu-medical": five,
             "pubmedqa": files["pubmedqa"]}
     assert _eval(tmp_path, tiny_model_dir, data, "--limit", "50") == 0
@@ -250,6 +251,8 @@ def test_cli_mmlu_folder_missing_a_subject_prints_no_average(tiny_model_dir, tmp
         "'accuracy.professional_medicine' (no items of it in the data?)")]
     assert "no medical-leaderboard average: mmlu_professional_medicine" in console
     assert "absent" in console and "--limit" not in console  # 50 cut nothing
+    assert ("not scored mmlu-medical: rows of subjects outside the suite's `subjects` "
+            "option: virology 2") in console
 
 
 def test_cli_demo_data_members_print_no_leaderboard_average(tiny_model_dir, tmp_path, capsys,

@@ -195,6 +195,12 @@ def _print_table(summaries: dict[str, SuiteSummary], baseline_dir: str | None,
     out.print(table)
     for line in collapsed:
         out.print(f"[bold yellow]degenerate[/] {line}", highlight=False)
+    for suite, summary in summaries.items():
+        excluded = summary.info.extra.get("excluded_subjects")
+        if isinstance(excluded, dict) and excluded:
+            counts = ", ".join(f"{subject} {n}" for subject, n in excluded.items())
+            out.print(f"[yellow]not scored[/] {suite}: rows of subjects outside the suite's "
+                      f"`subjects` option: {counts}", highlight=False)
     if demo_used:
         out.print("[yellow]demo data[/]: bundled items written for this project, not a "
                   "benchmark; point --data at real files for real numbers")
