@@ -13,6 +13,11 @@ Data resolution: `--data SUITE=PATH` / config `evaluation.data` overrides the sp
 `default_data`; a relative `default_data` is bundled demo data under suites/data/ for the
 bundled specs and resolves against the spec file's folder for the user's specs.
 
+Groups: a file with `kind: group` (bundled in suites/specs/groups/, or among the user's
+spec files) names member suites and the tasks it averages (suites.groups). A group's name
+is accepted wherever a list of suites is (`--suites`, `evaluation.suites`) and stands for
+its members, in order (`expand_suites`); group and suite names share one namespace.
+
 Options: a spec's `options:` are the suite's defaults; `evaluation.suite_options` in the
 config overrides them per suite. Each suite class declares the options it accepts and
 their types in `OPTIONS` ({name: type}), and so does a loader that reads options
@@ -35,10 +40,12 @@ from harness.core.config import EvaluationConfig
 from harness.core.errors import BadInputError
 from harness.core.io import read_yaml
 from suites.base import RunContext, Suite, SuiteSpec
+from suites.groups import GROUP_KIND, GroupSpec, parse_group
 from suites.loaders import LOADER_OPTIONS
 from suites.metrics import check_metric_names
 
 SPECS_DIR = Path(__file__).parent / "specs"
+GROUPS_DIR = SPECS_DIR / "groups"
 DATA_DIR = Path(__file__).parent / "data"
 SPEC_PATH_ENV = "MEDGATE_SUITE_PATH"
 OPTIONS_KEY = "evaluation.suite_options"
@@ -64,6 +71,7 @@ TAGS: dict[str, str] = {
 # Spec files or folders from the loaded config: (path, the config key that named it).
 _config_paths: tuple[tuple[Path, str], ...] = ()
 _cache: dict[tuple[tuple[Path, str], ...], dict[str, SuiteSpec]] = {}
+_group_cache: dict[tuple[tuple[Path, str], ...], dict[str, GroupSpec]] = {}
 # The config's evaluation.suite_options, kept by apply_config for the steps that read a
 # suite's data before a run context exists (the train/test overlap check).
 _config_options: dict[str, dict[str, Any]] = {}
@@ -124,18 +132,78 @@ def _specs() -> dict[str, SuiteSpec]:
     extra = _config_paths + _env_paths()
     if extra not in _cache:
         specs: dict[str, SuiteSpec] = {}
-        files = sorted(SPECS_DIR.glob("*.yaml"))
+        groups: dict[str, GroupSpec] = {}
+        files = sorted(SPECS_DIR.glob("*.yaml")) + sorted(GROUPS_DIR.glob("*.yaml"))
         for entry, where in extra:
             files += [p for p in _spec_files(entry, where) if p not in files]
         for path in files:
+            raw = read_yaml(path, what="suite spec")
+            if isinstance(raw, dict) and raw.get("kind") == GROUP_KIND:
+                group = parse_group(raw, path)
+                _check_new_name("group", group.name, path, specs, groups)
+                groups[group.name] = group
+                continue
             spec = _parse_spec(path)
-            if spec.name in specs:
-                raise BadInputError(f"suite '{spec.name}' is declared twice (also in "
-                                    f"{specs[spec.name].path})", where=str(path))
+            _check_new_name("suite", spec.name, path, specs, groups)
             specs[spec.name] = spec
+        for group in groups.values():
+            unknown = [m for m in group.members if m not in specs]
+            if unknown:
+                raise BadInputError(f"group '{group.name}' names unknown suite(s) "
+                                    f"{', '.join(unknown)}", where=str(group.path))
         _cache.clear()  # one include list at a time: a command has one config
+        _group_cache.clear()
         _cache[extra] = specs
+        _group_cache[extra] = groups
     return _cache[extra]
+
+
+def _check_new_name(kind: str, name: str, path: Path, specs: dict[str, SuiteSpec],
+                    groups: dict[str, GroupSpec]) -> None:
+    """Suites and groups share one namespace: `--suites NAME` must mean one thing."""
+    earlier = specs.get(name) or groups.get(name)
+    if earlier is not None:
+        what = "suite" if name in specs else "group"
+        raise BadInputError(f"{kind} '{name}' is declared twice (also as a {what} in "
+                            f"{earlier.path})", where=str(path))
+
+
+def _groups() -> dict[str, GroupSpec]:
+    _specs()
+    return _group_cache[_config_paths + _env_paths()]
+
+
+def list_groups() -> list[GroupSpec]:
+    """Every declared group (bundled first, then the user's)."""
+    return list(_groups().values())
+
+
+def find_group(name: str) -> GroupSpec | None:
+    return _groups().get(name)
+
+
+def expand_suites(names: Sequence[str]) -> list[str]:
+    """Suite names with each group name replaced by its members, in order, each suite
+    once (a suite named directly and through a group runs once). Unknown names are an
+    error listing both suites and groups."""
+    out: list[str] = []
+    for name in names:
+        group = find_group(name)
+        if group is None:
+            if name not in _specs():
+                raise BadInputError(f"unknown suite '{name}' (known: "
+                                    f"{', '.join(sorted(_specs()))}; groups: "
+                                    f"{', '.join(sorted(_groups())) or 'none'})")
+            members = [name]
+        else:
+            members = list(group.members)
+        out += [m for m in members if m not in out]
+    return out
+
+
+def requested_groups(names: Sequence[str]) -> list[GroupSpec]:
+    """The groups named among `names`, in order."""
+    return [g for name in dict.fromkeys(names) if (g := find_group(name)) is not None]
 
 
 def use_spec_paths(paths: Sequence[str | Path], key: str = "evaluation.suite_specs") -> None:
@@ -244,8 +312,15 @@ def check_suite_options(options: Mapping[str, Mapping[str, Any]]) -> None:
 
 
 def apply_config(evaluation: EvaluationConfig) -> None:
-    """Make a config's suites known and check its suite options, before any work starts."""
+    """Make a config's suites known and check its suite options, before any work starts.
+
+    Group names in `evaluation.suites` are replaced by their members here, so every step
+    that reads the list (preflight, evaluation, gates) sees suites only.
+    """
     use_spec_paths(evaluation.suite_specs)
+    expanded = expand_suites(evaluation.suites)
+    if expanded != evaluation.suites:
+        evaluation.suites = expanded
     check_suite_options(evaluation.suite_options)
     _config_options.clear()
     _config_options.update({name: dict(given) for name, given in

@@ -29,9 +29,20 @@ MAX_FLOW_NESTING = 100
 
 
 def file_sha256(path: str | Path) -> str:
-    """sha256 of a file's bytes, read in 1 MiB blocks (weights do not fit in memory twice)."""
+    """sha256 of a file's bytes, read in 1 MiB blocks (weights do not fit in memory twice).
+
+    For a folder (a benchmark published as one file per subject, read as a whole), the
+    sha256 of its files' relative paths and sha256s in sorted order: it changes when any
+    file is added, removed, renamed or edited.
+    """
+    path = Path(path)
     digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
+    if path.is_dir():
+        for member in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(f"{member.relative_to(path).as_posix()}\0"
+                          f"{file_sha256(member)}\n".encode())
+        return digest.hexdigest()
+    with path.open("rb") as handle:
         for block in iter(lambda: handle.read(_BLOCK), b""):
             digest.update(block)
     return digest.hexdigest()

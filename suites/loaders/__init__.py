@@ -4,6 +4,9 @@ A loader is named in a suite spec (`loader: medqa`). Local paths are read with t
 format's own parser, which names file, line and field on bad data. `hf:ID[:CONFIG][@SPLIT]`
 reads a hub dataset through `datasets` when the hub is reachable; its rows go through
 the same parser, so the same checks apply.
+
+A folder is read only by the loaders in FOLDER_LOADERS (MMLU, published as one file per
+subject); any other loader given a folder is bad input that says to pass the file.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ LOADERS: dict[str, Loader] = {
 # the options of every suite that uses the loader (suites.registry.accepted_options).
 LOADER_OPTIONS: dict[str, dict[str, Any]] = {"medmcqa": medmcqa.OPTIONS}
 
+# Loaders that read a folder as a whole (the benchmark is published as several files).
+FOLDER_LOADERS = frozenset({"mmlu"})
+
 _ROW_PARSERS = {"medqa": medqa.parse_row, "pubmedqa": pubmedqa.parse_row, "mmlu": mmlu.parse_row}
 
 HUB_PREFIX = "hf:"
@@ -42,7 +48,12 @@ def load_items(loader: str, source: str | Path, options: dict[str, Any] | None =
     if isinstance(source, str) and source.startswith(HUB_PREFIX):
         items = _load_hub(loader, source)
     else:
-        items = LOADERS[loader](Path(source), options)
+        path = Path(source)
+        if path.is_dir() and loader not in FOLDER_LOADERS:
+            raise BadInputError(f"loader '{loader}' reads one data file, not a folder: pass "
+                                "the file itself (folders are read by: "
+                                f"{', '.join(sorted(FOLDER_LOADERS))})", where=str(path))
+        items = LOADERS[loader](path, options)
     if not items:  # an empty benchmark would score nothing and look like a result
         raise BadInputError(f"no items in the data (loader '{loader}')", where=str(source))
     return items

@@ -65,6 +65,24 @@ def load_json(path: Path) -> Any:
         raise BadInputError(f"not valid JSON ({_json_failure(exc)})", where=str(path)) from exc
 
 
+def _is_json_lines(path: Path) -> bool:
+    """A .json file that holds one JSON object per line rather than one JSON document: the
+    whole text stops parsing at its second line, and its first line is an object."""
+    text = _open_text(path)
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg != "Extra data" or exc.lineno < 2:
+            return False
+        try:
+            return isinstance(json.loads(text.split("\n", 1)[0]), dict)
+        except (ValueError, RecursionError):
+            return False
+    except (ValueError, RecursionError):
+        return False
+    return False
+
+
 def _json_failure(exc: Exception) -> str:
     """Why json.loads failed beyond a syntax error: nesting or a number too big to read."""
     if isinstance(exc, RecursionError):
@@ -72,10 +90,38 @@ def _json_failure(exc: Exception) -> str:
     return str(exc).split(";")[0][:120]
 
 
+def iter_parquet(path: Path) -> Iterator[Row]:
+    """Rows of a Parquet file (the Hugging Face hub's form of a dataset split), as plain
+    Python values; row numbers count from 0 like the dataset's own indices.
+
+    pyarrow reads it (pandas and datasets read Parquet through it too); imported here, as
+    the other heavy libraries are, so commands that read no Parquet do not pay for it.
+    """
+    if not path.is_file():
+        raise BadInputError("data file not found" if not path.exists()
+                            else "expected a file, got a folder", where=str(path))
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise BadInputError(f"not a readable Parquet file ({str(exc).splitlines()[0][:160]})",
+                            where=str(path)) from exc
+    for index, row in enumerate(table.to_pylist()):
+        yield f"{path}[{index}]", row
+
+
 def iter_rows(path: Path) -> Iterator[Row]:
-    """Rows of a .jsonl, a .json (list of objects, or {key: object}) or a .csv with header."""
+    """Rows of a .jsonl, a .json (list of objects, or {key: object}), a .csv with header
+    or a .parquet file."""
     suffix = path.suffix.lower()
-    if suffix == ".json":
+    if suffix == ".parquet":
+        yield from iter_parquet(path)
+    elif suffix == ".json" and _is_json_lines(path):
+        # MedMCQA's original release ships JSON lines named train.json / dev.json / test.json
+        yield from iter_jsonl(path)
+    elif suffix == ".json":
         data = load_json(path)
         if isinstance(data, list):
             for index, row in enumerate(data):

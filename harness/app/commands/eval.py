@@ -4,11 +4,16 @@ Writes evals/<tag>/<suite>.records.jsonl and evals/<tag>/summary.json under the 
 directory (default runs/<timestamp>) and prints a table of metrics with 95% CIs. Exit 0
 when every suite ran, 2 for bad input (unknown suite, broken data file), 3 when a suite
 failed inside.
+
+A group named in --suites (or evaluation.suites), e.g. medical-leaderboard, runs its
+member suites; its result (each task's score and n, their unweighted average or why
+there is none) is written to evals/<tag>/groups.json and printed after the table.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +23,35 @@ from gates.paired import forgetting_delta
 from gates.wording import collapse_sentence
 from harness.app.evaluation import evaluate_model
 from harness.app.judge_check import check_llm_judges
+from harness.core.atomic import write_json
 from harness.core.backends import open_model
 from harness.core.config import load_config
 from harness.core.console import err, out
 from harness.core.errors import BadInputError, InternalError
+from harness.core.io import read_text
 from harness.core.lock import RunLock
 from harness.core.records import read_records, records_path
 from harness.core.rundir import RunDir, is_model_tag
 from harness.core.summaries import SuiteSummary, read_summaries
-from suites.registry import apply_config, check_data_keys, effective_options, find_spec
+from suites.groups import GroupSpec, group_result
+from suites.registry import (
+    apply_config,
+    check_data_keys,
+    effective_options,
+    expand_suites,
+    find_spec,
+    requested_groups,
+)
+
+GROUPS_FILE = "groups.json"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="preset (smollm2-135m), local folder, .gguf file or hub id "
                         "(default: model.name of the config)")
     parser.add_argument("--adapter", help="PEFT adapter folder to apply on the model")
-    parser.add_argument("--suites", help="comma-separated suite names (default: evaluation.suites)")
+    parser.add_argument("--suites", help="comma-separated suite or group names, e.g. "
+                        "medical-leaderboard (default: evaluation.suites)")
     parser.add_argument("--data", action="append", default=[], metavar="SUITE=PATH",
                         help="data file of a suite (repeatable); overrides the bundled demo data")
     parser.add_argument("--limit", type=int, help="first N items of each suite")
@@ -68,6 +86,7 @@ def _parse_data(items: list[str]) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     overrides = list(args.set)
     config = load_config(args.config, overrides)
+    requested = list(config.evaluation.suites)  # before apply_config expands its groups
     apply_config(config.evaluation)  # the user's suite specs known, suite options checked
     ev = config.evaluation
     updates: dict[str, Any] = {}
@@ -87,7 +106,9 @@ def run(args: argparse.Namespace) -> int:
     data = {**ev.data, **given}
     updates["data"] = data
     if args.suites:
-        updates["suites"] = [s.strip() for s in args.suites.split(",") if s.strip()]
+        requested = [s.strip() for s in args.suites.split(",") if s.strip()]
+    groups = requested_groups(requested)
+    updates["suites"] = expand_suites(requested)
     ev = ev.model_validate({**ev.model_dump(), **updates})
     if not is_model_tag(args.tag):
         raise BadInputError(f"--tag must be base, final or checkpoint-N, got '{args.tag}'")
@@ -112,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
     summaries = read_summaries(eval_dir)
     _print_table({s: summaries[s] for s in ev.suites if s in summaries}, args.baseline_dir,
                  eval_dir)
+    if groups:
+        _write_groups(eval_dir, groups, summaries)
 
     out.print(f"records and summary: {eval_dir}", highlight=False)
     err.print(f"cached answers reused: {result['cache_hits']}; model loads: {handle.stats['loads']}",
@@ -172,6 +195,12 @@ def _print_table(summaries: dict[str, SuiteSummary], baseline_dir: str | None,
     out.print(table)
     for line in collapsed:
         out.print(f"[bold yellow]degenerate[/] {line}", highlight=False)
+    for suite, summary in summaries.items():
+        excluded = summary.info.extra.get("excluded_subjects")
+        if isinstance(excluded, dict) and excluded:
+            counts = ", ".join(f"{subject} {n}" for subject, n in excluded.items())
+            out.print(f"[yellow]not scored[/] {suite}: rows of subjects outside the suite's "
+                      f"`subjects` option: {counts}", highlight=False)
     if demo_used:
         out.print("[yellow]demo data[/]: bundled items written for this project, not a "
                   "benchmark; point --data at real files for real numbers")
@@ -189,3 +218,36 @@ def _add_forgetting(table: Table, summaries: dict[str, SuiteSummary], baseline_d
                                  read_records(records_path(eval_dir, suite)))
         table.add_row(suite, "forgetting", "forgetting Δ (base − model)", _fmt(delta.value),
                       _ci_text(delta.ci), _fmt(delta.n), str(baseline_dir))
+
+
+def _write_groups(eval_dir: Path, groups: list[GroupSpec],
+                  summaries: dict[str, SuiteSummary]) -> None:
+    """Each group's result into groups.json (other groups' entries kept), then printed."""
+    results = {g.name: group_result(g, summaries) for g in groups}
+    path = eval_dir / GROUPS_FILE
+    existing: Any = {}
+    if path.exists():
+        try:
+            existing = json.loads(read_text(path, what="group results"))
+        except json.JSONDecodeError as exc:
+            raise BadInputError(f"not valid JSON ({exc.msg})", where=str(path)) from exc
+    write_json(path, {**(existing if isinstance(existing, dict) else {}), **results})
+    for name, result in results.items():
+        _print_group(name, result)
+
+
+def _print_group(name: str, result: dict[str, Any]) -> None:
+    table = Table(title=f"{name} (zero-shot acc per task)")
+    for column in ("task", "suite", "metric", "value", "n"):
+        table.add_column(column, overflow="fold")
+    for task, entry in result["tasks"].items():
+        value = _fmt(entry["value"]) if "missing" not in entry else "[red]missing[/]"
+        table.add_row(task, entry["suite"], entry["metric"], value, _fmt(entry["n"]))
+    average = result["average"]
+    table.add_row(f"[bold]average of {len(result['tasks'])} tasks[/]", "", "unweighted mean",
+                  _fmt(average["value"]) if average else "[red]absent[/]", "")
+    out.print(table)
+    for reason in result["average_absent"]:
+        out.print(f"[bold red]no {name} average[/]: {reason}", highlight=False)
+    for note in result["notes"]:
+        out.print(f"[yellow]note[/] {name}: {note}", highlight=False)

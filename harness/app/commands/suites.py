@@ -2,7 +2,9 @@
 
 The bundled specs and the user's (MEDGATE_SUITE_PATH, a list of spec files or folders
 separated like PATH; `-c` reads a config's `evaluation.suite_specs` too). `--json` prints
-every field a script needs; `--tag T` keeps the suites with role T.
+every field a script needs; `--tag T` keeps the suites with role T. Groups (names that
+stand for several suites, e.g. medical-leaderboard) are listed after the suites; in
+`--json` they are entries of kind "group" with their members and tasks.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from rich.table import Table
 from harness.core.config import load_config
 from harness.core.console import out
 from suites.base import SuiteSpec
+from suites.groups import GroupSpec
 from suites.registry import (
     SPEC_PATH_ENV,
     TAGS,
     check_tag,
     default_data_path,
+    list_groups,
     list_specs,
     options_schema,
     use_spec_paths,
@@ -48,14 +52,31 @@ def spec_json(spec: SuiteSpec) -> dict[str, Any]:
     }
 
 
+def group_json(group: GroupSpec) -> dict[str, Any]:
+    """A group in the shape of a suite entry (scripts read one list), plus its members
+    and tasks ({task: {"score": "suite.metric", "items": published item count}})."""
+    return {
+        "name": group.name, "kind": "group", "tags": [], "metrics": [], "loader": None,
+        "prompt_format": None, "default_data": None, "demo": False,
+        "description": group.description, "class": None, "options": {},
+        "accepted_options": {}, "spec_file": str(group.path) if group.path else None,
+        "members": list(group.members),
+        "tasks": {t.name: {"score": f"{t.suite}.{t.metric}", "items": t.items}
+                  for t in group.tasks},
+        "conditions": dict(group.conditions),
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     if args.tag is not None:
         check_tag(args.tag)
     if args.config:
         use_spec_paths(load_config(args.config).evaluation.suite_specs)
     specs = list_specs(args.tag)
+    groups = list_groups() if args.tag is None else []
     if args.json:
-        out.print_json(json.dumps([spec_json(s) for s in specs]))
+        out.print_json(json.dumps([spec_json(s) for s in specs]
+                                  + [group_json(g) for g in groups]))
         return 0
     title = "medgate suites" + (f" tagged {args.tag}" if args.tag else "")
     table = Table(title=title)
@@ -74,6 +95,14 @@ def run(args: argparse.Namespace) -> int:
         table.add_row(", ".join(s.tags) or "—", s.name, s.kind, ", ".join(s.metrics), default,
                       _first_sentence(s.description))
     out.print(table)
+    if groups:
+        listing = Table(title="groups (--suites NAME runs the members)")
+        for column in ("group", "members", "tasks", "description"):
+            listing.add_column(column, overflow="fold")
+        for g in groups:
+            listing.add_row(g.name, ", ".join(g.members), ", ".join(t.name for t in g.tasks),
+                            _first_sentence(g.description))
+        out.print(listing)
     return 0
 
 
