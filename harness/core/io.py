@@ -29,12 +29,24 @@ MAX_FLOW_NESTING = 100
 
 
 def file_sha256(path: str | Path) -> str:
-    """sha256 of a file's bytes, read in 1 MiB blocks (weights do not fit in memory twice)."""
+    """sha256 of a file's bytes, read in 1 MiB blocks (weights do not fit in memory twice).
+
+    A folder (a dataset published as many files, such as MedSafetyBench's category CSVs)
+    hashes as the sha256 of its files' relative paths and hashes, sorted, so renaming,
+    adding or changing any file changes it."""
+    if Path(path).is_dir():
+        return _folder_sha256(Path(path))
     digest = hashlib.sha256()
     with Path(path).open("rb") as handle:
         for block in iter(lambda: handle.read(_BLOCK), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _folder_sha256(folder: Path) -> str:
+    lines = sorted(f"{p.relative_to(folder).as_posix()}\0{file_sha256(p)}\n"
+                   for p in folder.rglob("*") if p.is_file())
+    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
 
 
 _HASH_MEMO: dict[tuple[str, int, int], str] = {}
