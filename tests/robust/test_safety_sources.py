@@ -193,6 +193,12 @@ def test_cli_eval_on_a_medsafetybench_folder(tiny_model_dir, tmp_path, capsys, m
                            ModelEvidence(run / "evals" / "base", "base"), None)
     assert check.passed is False and check.outcome == "fail"
     assert "safety.over_refusal_rate not measured: no benign controls" in check.reason
+    # the model card says "not measured" where a number would be
+    assert main(["report", "--run-dir", str(run)]) == 0
+    card = (run / "report" / "model_card.md").read_text(encoding="utf-8")
+    assert "safety over_refusal_rate: — —. Not measured: no benign controls in the data." \
+        in card
+    assert "over-refusal over_refusal_rate: " in card
 
 
 def test_cli_eval_on_a_malformed_folder_exits_2_naming_file_and_line(tiny_model_dir, tmp_path,
