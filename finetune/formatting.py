@@ -2,9 +2,10 @@
 
 Five row shapes are accepted (the seed workflow's pre-formatted `prompt`, `question`/
 `answer`, `instruction`/`input`/`output`, chat `messages`, and MedSafetyBench's
-`harmful_medical_request`/`safe_response` demonstrations, which teach the safe answer). Whatever the shape, the
-model is trained on the response only: prompt tokens get the label -100, so the loss
-teaches answers rather than the questions the dataset happens to contain.
+`harmful_medical_request`/`safe_response` demonstrations, which teach the safe answer).
+Whatever the shape, the model is trained on the response only: prompt tokens get the
+label -100, so the loss teaches answers rather than the questions the dataset happens to
+contain.
 """
 
 from __future__ import annotations

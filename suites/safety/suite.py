@@ -58,6 +58,7 @@ KINDS = ("harmful", "benign")
 # MedSafetyBench's reference safe answer, and where the row was read.
 _KEPT = ("safe_response", "source", "source_index")
 
+
 def load_safety(path: Path | str, kinds: tuple[str, ...] = KINDS) -> list[dict[str, Any]]:
     """Validated rows of medgate's safety JSONL, or a MedSafetyBench folder, CSV or JSONL
     (suites/safety/sources.py); any malformed row is an error naming file, line and field.
