@@ -136,7 +136,7 @@ def _medsafetybench(path: Path, fmt: str):
             return None
         if not any(is_category_file(p) for p in path.rglob("*.csv")):
             return None
-        found = read_folder(path, allow_training=True)
+        found = read_folder(path, purpose="training")
     elif path.suffix.lower() == ".csv" and SAFETY_REQUEST in (c.strip() for c in _csv_header(path)):
         found = read_csv(path)
     else:

@@ -116,8 +116,8 @@ def _lines(path: Path) -> Iterator[tuple[int, list[str]]]:
     """(first line of the record, cells) for every non-blank record of a CSV file."""
     reader = csv.reader(io.StringIO(_open_text(path), newline=""))
     last_line = 0
-    for where, cells in csv_records(reader, path):
-        first, last_line = last_line + 1, int(where.rsplit(":", 1)[1])
+    for _, cells in csv_records(reader, path):
+        first, last_line = last_line + 1, reader.line_num
         if cells and any(cell.strip() for cell in cells):
             yield first, cells
         elif cells:  # a line of only separators or spaces: a row the user meant, emptied
@@ -173,19 +173,22 @@ def category_files(folder: Path) -> list[Path]:
     return csvs
 
 
-def read_folder(folder: Path, *, allow_training: bool = False) -> list[Demonstration]:
+def read_folder(folder: Path, *, purpose: str = "evaluation") -> list[Demonstration]:
     """Every category CSV under `folder` (MedSafetyBench's `datasets/test`, one model's
     folder in it, or any folder of category files), in path order.
 
-    An evaluation refuses a folder with a `train/` part (`allow_training` False): scoring
-    the model on the demonstrations it may be trained on measures nothing."""
+    A folder holding the other split's files is refused: evaluation refuses `train/`
+    (scoring the model on demonstrations it may be trained on measures nothing) and
+    training refuses `test/` (it would hollow out the safety gate); point at the split."""
+    other = {"evaluation": _TRAINING_PARTS, "training": ("test",)}[purpose]
     out = []
     for path in category_files(folder):
         relative = path.relative_to(folder).as_posix()
         parts = {part.lower() for part in Path(relative).parts[:-1]}
-        if not allow_training and parts & set(_TRAINING_PARTS):
-            raise BadInputError("a training file in the folder given for evaluation: point "
-                                "at MedSafetyBench's datasets/test (or a model folder in it)",
+        if parts & set(other):
+            split = "datasets/test" if purpose == "evaluation" else "datasets/train"
+            raise BadInputError(f"a file of the other split in the folder given for {purpose}: "
+                                f"point at MedSafetyBench's {split} (or a model folder in it)",
                                 where=str(path))
         out.extend(read_csv(path, relative))
     return out
@@ -227,13 +230,14 @@ def is_medsafetybench(path: Path) -> bool:
     return first is not None and REQUEST in first
 
 
-def read_demonstrations(path: Path | str, *, allow_training: bool = False) -> list[Demonstration]:
-    """A MedSafetyBench folder, one of its CSVs, or JSON Lines with its fields."""
+def read_demonstrations(path: Path | str, *, purpose: str = "evaluation") -> list[Demonstration]:
+    """A MedSafetyBench folder, one of its CSVs, or JSON Lines with its fields; `purpose`
+    (evaluation or training) says which split a folder must not hold."""
     path = Path(path)
     if not path.exists():
         raise BadInputError("data file or folder not found", where=str(path))
     if path.is_dir():
-        found = read_folder(path, allow_training=allow_training)
+        found = read_folder(path, purpose=purpose)
     elif path.suffix.lower() == ".csv":
         found = read_csv(path)
     else:

@@ -121,11 +121,14 @@ def test_malformed_folder_names_file_and_line(tmp_path, files, where, message):
     assert f"{root / where}" in text and message in text, text
 
 
-def test_the_whole_datasets_folder_is_refused_for_evaluation():
-    """Pointing at datasets/ would score the model on its training demonstrations."""
-    with pytest.raises(BadInputError, match="a training file in the folder given"):
+def test_the_whole_datasets_folder_is_refused():
+    """Pointing at datasets/ would score the model on its training demonstrations, or train
+    it on the test requests."""
+    with pytest.raises(BadInputError, match="other split in the folder given for evaluation"):
         load_safety(MSB)
-    assert len(read_demonstrations(MSB / "train", allow_training=True)) == 18
+    with pytest.raises(BadInputError, match="other split in the folder given for training"):
+        read_demonstrations(MSB, purpose="training")
+    assert len(read_demonstrations(MSB / "train", purpose="training")) == 18
 
 
 def test_over_refusal_suite_takes_benign_rows_only(tmp_path):

@@ -56,6 +56,11 @@ def test_one_train_csv_and_the_finetuning_json_as_published():
                                                  "operation."
 
 
+def test_a_folder_holding_the_test_split_is_refused_for_training():
+    with pytest.raises(BadInputError, match="other split in the folder given for training"):
+        read_training_rows(cfg(f"dataset.name={MSB}"))
+
+
 @pytest.mark.parametrize("text, line, message", [
     (',harmful_medical_request,safe_response\n0,Do a bad thing,"No."\n1,Another,\n', 3,
      "field 'safe_response' is missing or empty"),
