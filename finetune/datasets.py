@@ -14,10 +14,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from finetune.formatting import Example, detect_format, row_to_example, tokenize_example
+from finetune.formatting import (
+    SAFETY_REQUEST,
+    SAFETY_RESPONSE,
+    Example,
+    detect_format,
+    row_to_example,
+    tokenize_example,
+)
 from harness.core.config import MedgateConfig
 from harness.core.errors import BadInputError
 from harness.core.io import file_sha256_memo
+from suites.safety.sources import is_category_file, read_csv, read_folder
 
 DEMO_DATA = Path(__file__).parent / "data" / "demo_medical_instructions.jsonl"
 _SUFFIX_FORMATS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet",
@@ -102,9 +110,48 @@ def _check_csv(path: Path) -> list[str]:
     return header
 
 
+def _csv_header(path: Path) -> list[str]:
+    import csv
+
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return next(csv.reader(handle), [])
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise BadInputError(f"cannot read the CSV header ({exc})", where=f"{path}:1") from exc
+
+
+def _medsafetybench(path: Path, fmt: str):
+    """MedSafetyBench's train demonstrations as published, else None: a folder of
+    `*category_<N>.csv` files (e.g. its datasets/train/gpt4) or one such CSV, whose unnamed
+    pandas index column is not a training field. Read by the safety suite's reader
+    (suites/safety/sources.py), so a bad line is named by file and line, and each row keeps
+    its file:line as `source` for the errors and findings that follow."""
+    import datasets
+
+    if fmt not in ("auto", "csv"):
+        return None
+    if path.is_dir():
+        if fmt == "csv" or any((path / name).exists() for name in
+                               ("dataset_info.json", "dataset_dict.json", "state.json")):
+            return None
+        if not any(is_category_file(p) for p in path.rglob("*.csv")):
+            return None
+        found = read_folder(path, purpose="training")
+    elif path.suffix.lower() == ".csv" and SAFETY_REQUEST in (c.strip() for c in _csv_header(path)):
+        found = read_csv(path)
+    else:
+        return None
+    return datasets.Dataset.from_list([
+        {SAFETY_REQUEST: d.request, SAFETY_RESPONSE: d.safe_response or "", "source": d.where,
+         "category": d.category} for d in found])
+
+
 def _local_dataset(path: Path, fmt: str):
     import datasets
 
+    safety = _medsafetybench(path, fmt)
+    if safety is not None:
+        return safety
     if fmt == "auto":
         if path.is_dir():
             fmt = "dataset"
@@ -189,7 +236,10 @@ def _examples(ds, where: str, *, system_prompt: str | None, prompt_field: str,
         if limit and index >= limit:
             break
         row_no = index + 1
-        examples.append(row_to_example(row, fmt, row_no=row_no, where=f"{where}: row {row_no}",
+        # MedSafetyBench rows carry their own file:line (a folder holds many files)
+        loc = row["source"] if fmt == "medsafetybench" and row.get("source") \
+            else f"{where}: row {row_no}"
+        examples.append(row_to_example(row, fmt, row_no=row_no, where=loc,
                                        system_prompt=system_prompt, prompt_field=prompt_field))
     return examples, fmt
 

@@ -1,9 +1,11 @@
 """Turn a raw dataset row into a prompt/response pair, then into tokens with a masked loss.
 
-Four row shapes are accepted (the seed workflow's pre-formatted `prompt`, `question`/
-`answer`, `instruction`/`input`/`output`, and chat `messages`). Whatever the shape, the
-model is trained on the response only: prompt tokens get the label -100, so the loss
-teaches answers rather than the questions the dataset happens to contain.
+Five row shapes are accepted (the seed workflow's pre-formatted `prompt`, `question`/
+`answer`, `instruction`/`input`/`output`, chat `messages`, and MedSafetyBench's
+`harmful_medical_request`/`safe_response` demonstrations, which teach the safe answer).
+Whatever the shape, the model is trained on the response only: prompt tokens get the
+label -100, so the loss teaches answers rather than the questions the dataset happens to
+contain.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ ASSISTANT_MARKERS = (
     "### Response:",
 )
 
-FORMATS = ("messages", "prompt", "qa", "instruction")
+FORMATS = ("messages", "prompt", "qa", "instruction", "medsafetybench")
+SAFETY_REQUEST, SAFETY_RESPONSE = "harmful_medical_request", "safe_response"
 
 
 @dataclass
@@ -65,11 +68,17 @@ def detect_format(columns: list[str], prompt_field: str = "prompt") -> str:
         return "instruction"
     if {"question", "answer"} <= cols:
         return "qa"
+    if SAFETY_REQUEST in cols:
+        if SAFETY_RESPONSE not in cols:
+            raise BadInputError(f"column '{SAFETY_REQUEST}' without '{SAFETY_RESPONSE}': "
+                                "training on a safety demonstration needs its safe response")
+        return "medsafetybench"
     if prompt_field in cols:
         return "prompt"
     raise BadInputError(
         f"cannot tell the row format from columns {sorted(cols)}: expected '{prompt_field}' "
-        "(pre-formatted), 'question'+'answer', 'instruction'+'output' (+'input'), or 'messages'"
+        "(pre-formatted), 'question'+'answer', 'instruction'+'output' (+'input'), 'messages', or "
+        f"'{SAFETY_REQUEST}'+'{SAFETY_RESPONSE}'"
     )
 
 
@@ -108,11 +117,15 @@ def row_to_example(row: dict[str, Any], fmt: str, *, row_no: int, where: str,
         user = f"{instruction}\n\n{extra}" if extra else instruction
         msgs = [*system, {"role": "user", "content": user}, {"role": "assistant", "content": output}]
         return Example(row=row_no, messages=msgs)
-    if fmt == "qa":
-        question = _text(row, "question", where)
-        answer = _text(row, "answer", where)
+    if fmt in ("qa", "medsafetybench"):
+        asked, answered = ("question", "answer") if fmt == "qa" else (SAFETY_REQUEST,
+                                                                     SAFETY_RESPONSE)
+        question = _text(row, asked, where)
+        answer = _text(row, answered, where)
         msgs = [*system, {"role": "user", "content": question}, {"role": "assistant", "content": answer}]
-        return Example(row=row_no, messages=msgs)
+        kept = {key: row[key] for key in ("source", "category") if fmt == "medsafetybench"
+                and isinstance(row.get(key), str) and row[key]}
+        return Example(row=row_no, messages=msgs, meta=kept)
     if fmt == "messages":
         msgs = row.get("messages")
         if not isinstance(msgs, list) or not msgs:

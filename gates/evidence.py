@@ -108,6 +108,9 @@ class ModelEvidence:
         if name not in entry.metrics:
             raise EvidenceError(f"{self.label}: metric '{suite}.{name}' missing")
         reported = entry.metrics[name]
+        why = reported.extra.get("not_measured")
+        if finite(reported.value) is None and why:  # no items for it, with the suite's reason
+            raise EvidenceError(f"{self.label}: {suite}.{name} {why}")
         if (self.part == "all" and confidence == SUMMARY_CONFIDENCE) \
                 or finite(reported.value) is None:
             return reported  # a NaN or null value fails the check with its own reason

@@ -98,6 +98,9 @@ def _robustness(data: RunData, tag: str | None) -> list[dict[str, Any]]:
 
 
 def _sample_size_statement(entry: dict[str, Any]) -> str:
+    why = entry.get("not_measured")  # no items for it: say so rather than "0 items"
+    if isinstance(why, str) and why:
+        return f"{why[0].upper()}{why[1:]}."
     n, upper = entry.get("n"), entry.get("upper95")
     threshold, needed = entry.get("threshold"), entry.get("n_needed")
     parts = []

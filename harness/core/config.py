@@ -130,7 +130,8 @@ class OutputConfig(Section):
 class EvaluationConfig(Section):
     """Which suites score every model, and how."""
 
-    suites: list[str] = ["medqa", "pubmedqa", "general", "medqa-robust", "safety", "critical"]
+    suites: list[str] = ["medqa", "pubmedqa", "general", "medqa-robust", "safety",
+                         "over-refusal", "critical"]
     data: dict[str, str] = {}
     # Per-suite options over the defaults in each suite's spec, e.g. {safety: {judge: llm}};
     # checked against the options the suite declares (`medgate suites --json` lists them).

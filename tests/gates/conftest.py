@@ -68,7 +68,8 @@ def _safety_records(harmful: int, n_harmful: int, refusals: int, n_benign: int,
                           demo=True, meta={"kind": "harmful", "category": "ethics"}))
     for i in range(n_benign):
         refused = i < refusals
-        out.append(Record(suite="safety", item_id=f"benign-{i}", prompt=f"benign question {i}",
+        out.append(Record(suite="over-refusal", item_id=f"benign-{i}",
+                          prompt=f"benign question {i}",
                           output="I'm sorry, I cannot." if refused else "An answer; see a doctor.",
                           labels={"harmful": False, "refusal": refused,
                                   "disclaimer": i >= missing_disclaimers},
@@ -108,8 +109,9 @@ def write_model(run: RunDir, tag: str, *, drop: dict[str, int] | None = None,
                 critical_errors: int = 0, inconsistent: int = 0,
                 latency_s: float = 1.2, records: dict[str, list[Record]] | None = None) -> None:
     """Evaluate a fake model: `drop[suite]` items the base gets right become wrong,
-    `gain[suite]` items it gets wrong become right; the safety, critical and robustness
-    counts are events among their items; `records` replaces a suite's records."""
+    `gain[suite]` items it gets wrong become right; the safety (harmful requests in
+    `safety`, benign controls in `over-refusal`), critical and robustness counts are events
+    among their items; `records` replaces a suite's records."""
     eval_dir = run.eval_dir(tag)
     eval_dir.mkdir(parents=True, exist_ok=True)
     n = {**SIZES, **(sizes or {})}
@@ -122,8 +124,10 @@ def write_model(run: RunDir, tag: str, *, drop: dict[str, int] | None = None,
         correct[wrong] = True
         by_suite[suite] = paired_records(suite, correct)
     by_suite["medqa-robust"] = _robust_records(n["medqa-robust"], inconsistent)
-    by_suite["safety"] = _safety_records(harmful, n["safety-harmful"], refusals,
-                                         n["safety-benign"], missing_disclaimers)
+    safety = _safety_records(harmful, n["safety-harmful"], refusals, n["safety-benign"],
+                             missing_disclaimers)
+    by_suite["safety"] = [r for r in safety if r.suite == "safety"]
+    by_suite["over-refusal"] = [r for r in safety if r.suite == "over-refusal"]
     by_suite["critical"] = _critical_records(n["critical"], critical_errors)
     by_suite["latency"] = _latency_records(n["latency"], latency_s)
     by_suite.update(records or {})

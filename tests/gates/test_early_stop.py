@@ -13,7 +13,8 @@ from gates.result import CheckResult
 from harness.core.config import GateEarlyStopConfig
 from harness.core.errors import BadInputError
 
-SUITES = ["medqa", "pubmedqa", "general", "medqa-robust", "safety", "critical", "latency"]
+SUITES = ["medqa", "pubmedqa", "general", "medqa-robust", "safety", "over-refusal", "critical",
+          "latency"]
 
 
 def watcher(**kwargs) -> GateEarlyStopping:

@@ -58,13 +58,13 @@ def test_safety_and_critical_offer_their_texts_and_skip_excluded_items():
     from suites.registry import get_suite, make_context
     from tests.robust.fakes import FakeModel
 
-    for suite in ("safety", "critical"):
+    for suite in ("safety", "over-refusal", "critical"):
         texts = eval_item_texts(suite)
-        assert len(texts) >= 80 and all(text.strip() for _, text in texts)
+        assert len(texts) >= 50 and all(text.strip() for _, text in texts)
         first, second, third = (item_id for item_id, _ in texts[:3])
         ctx = make_context(suite, limit=2, exclude=frozenset({first}))
         records = get_suite(suite).run(FakeModel("first"), ctx).records
         ids = [r.item_id for r in records]
-        if suite == "safety":  # the limit keeps the first two of each kind of prompt
-            ids = [r.item_id for r in records if r.meta["kind"] == "harmful"]
+        if suite == "over-refusal":  # the limit keeps two plain and two critical questions
+            ids = [r.item_id for r in records if not r.meta["critical_decision"]]
         assert ids == [second, third]

@@ -21,6 +21,7 @@ from suites.safety.suite import CATEGORIES, SafetySuite, load_safety
 from .fakes import FakeModel
 
 BUNDLED = Path(__file__).resolve().parents[2] / "suites" / "data" / "safety_demo.jsonl"
+BENIGN = BUNDLED.with_name("over_refusal_demo.jsonl")
 SPEC = SuiteSpec(name="safety", kind="generation", description="t",
                  cls="suites.safety.suite:SafetySuite", options={"max_new_tokens": 64},
                  metrics=("harmful_rate", "harmful_rate.<category>", "over_refusal_rate",
@@ -34,14 +35,24 @@ FLOORS = {("harmful", "recall"): 0.95, ("harmful", "precision"): 0.90,
           ("refusal", "recall"): 0.90, ("refusal", "precision"): 0.90}
 
 
-def test_bundled_safety_set_covers_the_nine_principles_and_has_controls():
-    rows = load_safety(BUNDLED)
-    harmful = [r for r in rows if r["kind"] == "harmful"]
-    benign = [r for r in rows if r["kind"] == "benign"]
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory) -> Path:
+    """Harmful requests and benign controls in one file of medgate's rows, as a user's own
+    safety set may hold them: the bundled safety and over-refusal sets together."""
+    path = tmp_path_factory.mktemp("safety") / "mixed.jsonl"
+    path.write_text(BUNDLED.read_text(encoding="utf-8") + BENIGN.read_text(encoding="utf-8"),
+                    encoding="utf-8")
+    return path
+
+
+def test_bundled_sets_cover_the_nine_principles_and_the_controls():
+    harmful = load_safety(BUNDLED)
+    assert {r["kind"] for r in harmful} == {"harmful"}
     for category in CATEGORIES:
         assert sum(r["category"] == category for r in harmful) >= 5, category
-    assert len(benign) >= 30
-    assert sum(r["critical_decision"] for r in benign) >= 10
+    benign = load_safety(BENIGN, ("benign",))
+    assert len(benign) >= 60
+    assert sum(r["critical_decision"] for r in benign) >= 16
 
 
 def test_labelled_set_is_large_and_mixed():
@@ -96,13 +107,13 @@ def _responder(prompt: str) -> str:
         "Here is some general information about that topic."
 
 
-def test_safety_suite_records_and_rates(tmp_path):
+def test_safety_suite_records_and_rates(mixed):
     model = FakeModel(responder=_responder)
-    ctx = RunContext(data_path=BUNDLED, is_demo_data=True, max_new_tokens=32)
+    ctx = RunContext(data_path=mixed, is_demo_data=True, max_new_tokens=32)
     result = SafetySuite(SPEC).run(model, ctx)
-    assert model.generate_calls == [{"n": 86, "max_new_tokens": 64, "chat_template": True,
+    assert model.generate_calls == [{"n": 120, "max_new_tokens": 64, "chat_template": True,
                                      "decoding": "greedy"}]
-    assert len(result.records) == 86
+    assert len(result.records) == 120
     note = next(r for r in result.records if "sick note" in r.prompt)
     assert note.output.startswith("Sure!") and note.labels["harmful"] is True
     assert note.labels["judge"] == rules.JUDGE_NAME and note.correct is False
@@ -118,8 +129,8 @@ def test_safety_suite_records_and_rates(tmp_path):
     assert result.info["demo"] is True and result.info["categories_without_harmful_items"] == []
 
 
-def test_safety_limit_keeps_every_rate_measurable():
-    ctx = RunContext(data_path=BUNDLED, is_demo_data=True, limit=3)
+def test_safety_limit_keeps_every_rate_measurable(mixed):
+    ctx = RunContext(data_path=mixed, is_demo_data=True, limit=3)
     result = SafetySuite(SPEC).run(FakeModel(), ctx)
     kinds = [r.meta["kind"] for r in result.records]
     assert kinds.count("harmful") == 3 and kinds.count("benign") == 6
@@ -181,9 +192,9 @@ def fake_endpoint():
 
 
 def test_safety_suite_with_llm_judge_on_an_openai_compatible_endpoint(fake_endpoint,
-                                                                      monkeypatch, tmp_path):
+                                                                      monkeypatch, mixed):
     monkeypatch.setenv("JUDGE_KEY_FOR_TEST", "sk-test-secret")
-    ctx = RunContext(data_path=BUNDLED, is_demo_data=True, limit=2,
+    ctx = RunContext(data_path=mixed, is_demo_data=True, limit=2,
                      options={"judge": "llm", "llm_judge": {
                          "endpoint": fake_endpoint, "model": "judge-model",
                          "api_key_env": "JUDGE_KEY_FOR_TEST"}})

@@ -46,7 +46,7 @@ def test_every_bundled_spec_has_known_roles():
     specs = {s.name: s for s in list_specs()}
     assert all(s.tags and set(s.tags) <= set(TAGS) for s in specs.values())
     assert "forgetting" in specs["general"].tags and "robustness" in specs["medqa-robust"].tags
-    assert [s.name for s in list_specs("safety")] == ["safety"]
+    assert [s.name for s in list_specs("safety")] == ["over-refusal", "safety"]
     assert [s.name for s in list_specs("critical")] == ["critical"]
     with pytest.raises(BadInputError, match="unknown tag 'nope'"):
         list_specs("nope")

@@ -79,7 +79,7 @@ def test_suite_added_by_yaml_alone(tiny_model_dir, tmp_path, capsys, monkeypatch
     monkeypatch.setenv("MEDGATE_SUITE_PATH", str(folder))
     assert main(["suites", "--json", "--tag", "safety"]) == 0
     listed = {s["name"]: s for s in json.loads(capsys.readouterr().out)}
-    assert set(listed) == {"safety", NAME}
+    assert set(listed) == {"safety", "over-refusal", NAME}
     assert listed[NAME]["tags"] == ["safety"]
     assert listed[NAME]["default_data"] == str(folder / f"{NAME}.jsonl")
     assert "max_new_tokens" in listed[NAME]["accepted_options"]

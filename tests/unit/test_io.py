@@ -24,6 +24,20 @@ def test_file_sha256_is_the_sha256_of_the_bytes(tmp_path):
     assert file_sha256(str(path)) == file_sha256_memo(path)
 
 
+def test_a_folder_hashes_as_its_files_paths_and_contents(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.csv").write_bytes(b"one")
+    (tmp_path / "b.csv").write_bytes(b"two")
+    first = file_sha256(tmp_path)
+    assert len(first) == 64 and file_sha256(tmp_path) == first
+    (tmp_path / "sub" / "a.csv").write_bytes(b"uno")
+    changed = file_sha256(tmp_path)
+    (tmp_path / "sub" / "a.csv").rename(tmp_path / "sub" / "c.csv")
+    renamed = file_sha256(tmp_path)
+    (tmp_path / "d.csv").write_bytes(b"")
+    assert len({first, changed, renamed, file_sha256(tmp_path)}) == 4
+
+
 def test_memo_sees_a_rewritten_file(tmp_path):
     path = tmp_path / "w.safetensors"
     path.write_bytes(b"one")
