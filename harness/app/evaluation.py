@@ -9,6 +9,11 @@ model work starts.
 The evaluator alone writes a suite's info (what was scored, on which data and model, how
 long it took) beside the metrics the suite returned: a suite describes itself in
 `SuiteResult.info`, never in its metrics.
+
+Every multiple-choice suite whose spec names an lm-eval task is also written in
+lm-evaluation-harness's own files under <eval_dir>/lm-eval/<model>/ (results_<date>.json,
+samples_<task>_<date>.jsonl; suites.lmeval_results), so lm-eval's tooling reads medgate's
+results; a failure to write them fails the suite like any other error.
 """
 
 from __future__ import annotations
@@ -24,6 +29,16 @@ from harness.core.errors import BadInputError
 from harness.core.io import file_sha256
 from harness.core.records import records_path, write_records
 from harness.core.summaries import MetricEntry, SuiteInfo, SuiteSummary, write_suite_summary
+from suites.benchmark import load_spec_items
+from suites.lmeval_results import (
+    LMEVAL_DIR,
+    ModelRun,
+    TaskResult,
+    new_date_id,
+    suite_task_results,
+    write_results,
+    write_samples,
+)
 from suites.registry import get_spec, get_suite, make_context
 
 if TYPE_CHECKING:
@@ -76,6 +91,8 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
     eval_dir.mkdir(parents=True, exist_ok=True)
     out: dict[str, Any] = {"summary": {}, "failed": {}, "bad_input": [], "cache_hits": 0,
                            "seconds": {}}
+    lmeval_run, lmeval_tasks = _lmeval_run(handle, config, limit), []
+    date_id, started = new_date_id(), time.time()
     for name in suite_names:
         ctx = contexts[name]
         spec = get_spec(name)
@@ -112,6 +129,12 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
                 "seconds": round(time.perf_counter() - start, 3),
                 **result.info,
             }
+            tasks = _write_lmeval_samples(eval_dir, lmeval_run, date_id, spec, ctx,
+                                          result.records, info)
+            lmeval_tasks += tasks
+            if spec.lmeval_task:
+                info.update(lmeval_task=spec.lmeval_task, lmeval_dataset=spec.lmeval_dataset,
+                            lmeval_tasks=[t.task for t in tasks])
             summary = SuiteSummary(metrics=_metric_entries(result.metrics),
                                    info=SuiteInfo.model_validate(info))
         except Exception as exc:  # noqa: BLE001 - recorded, reported and returned, never hidden
@@ -130,8 +153,35 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
         out["seconds"][name] = round(time.perf_counter() - start, 3)
         write_suite_summary(eval_dir, name, summary)
         out["summary"][name] = summary
+    if lmeval_tasks:
+        out["lmeval_results"] = write_results(eval_dir / LMEVAL_DIR, lmeval_run, date_id,
+                                              lmeval_tasks, started=started)
     out["cache_hits"] = handle.stats["cache_hits"]
     return out
+
+
+def _lmeval_run(handle: ModelHandle, config: EvaluationConfig, limit: int | None) -> ModelRun:
+    """The model and settings lm-eval's results name (its `config` and model folder)."""
+    chat = handle.tokenizer.chat_template if config.apply_chat_template else None
+    return ModelRun(name=handle.name, adapter=str(handle.adapter) if handle.adapter else None,
+                    backend=handle.backend, fingerprint=handle.fingerprint, tag=handle.tag,
+                    num_fewshot=config.num_fewshot, seed=config.seed, limit=limit,
+                    chat_template=chat)
+
+
+def _write_lmeval_samples(eval_dir: Path, run: ModelRun, date_id: str, spec: Any, ctx: Any,
+                          records: list[Any], info: dict[str, Any]) -> list[TaskResult]:
+    """The suite's lm-eval tasks, their samples files written (none for suites that are
+    not lm-eval tasks: safety, robustness, generation, ...)."""
+    if not spec.lmeval_task or spec.kind != "multiple_choice":
+        return []
+    tasks = suite_task_results(spec, load_spec_items(spec, ctx), records,
+                               chat=ctx.apply_chat_template, data=info["data"],
+                               data_sha256=info["data_sha256"], demo=ctx.is_demo_data,
+                               num_fewshot=ctx.num_fewshot)
+    for task in tasks:
+        write_samples(eval_dir / LMEVAL_DIR, run, date_id, task)
+    return tasks
 
 
 def _metric_entries(metrics: dict[str, Any]) -> dict[str, MetricEntry]:
