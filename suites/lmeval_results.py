@@ -45,6 +45,9 @@ from suites.loaders import HUB_PREFIX
 
 # Where an evaluation folder keeps lm-eval's files: evals/<tag>/lm-eval/<model>/...
 LMEVAL_DIR = "lm-eval"
+# Demo data is not the benchmark: its tasks are written under their own name, so no tool
+# takes a demo number for lm-eval's task (e.g. medqa_4options_medgate_demo)
+DEMO_SUFFIX = "_medgate_demo"
 # lm-eval's multiple-choice metrics that read is_greedy, which records do not keep
 NEEDS_GREEDY = {"exact_match"}
 # lm-eval's default; the mean's standard error is closed-form, so it draws no bootstrap.
@@ -112,20 +115,22 @@ def task_name(spec: SuiteSpec, subject: str | None, item_id: str) -> str:
     return template.format(subject=subject)
 
 
-def _lmeval_task_files(name: str) -> list[Path]:
-    """lm-eval's YAML files that declare task `name`.
+@lru_cache(maxsize=1)
+def _lmeval_task_files() -> dict[str, list[Path]]:
+    """Task name -> lm-eval's YAML files that declare it.
 
     A text scan, not TaskManager(): indexing all of lm-eval's task files takes about 15 s
-    per process; the scan finds the file and TaskManager, pointed at its folder, still
-    resolves it (includes, templates, defaults).
+    per process; one scan (about 1 s) finds each task's file, and TaskManager, pointed at
+    its folder, still resolves it (includes, templates, defaults).
     """
     import lm_eval
 
-    pattern = re.compile(rf"""^["']?task["']?\s*:\s*["']?{re.escape(name)}["']?\s*$""",
-                         re.MULTILINE)
-    root = Path(lm_eval.__file__).parent / "tasks"
-    return [p for p in sorted(root.rglob("*.yaml"))
-            if pattern.search(p.read_text(encoding="utf-8", errors="replace"))]
+    pattern = re.compile(r"""^["']?task["']?\s*:\s*["']?([^"'\s#]+)["']?\s*$""", re.MULTILINE)
+    files: dict[str, list[Path]] = {}
+    for path in sorted((Path(lm_eval.__file__).parent / "tasks").rglob("*.yaml")):
+        for name in pattern.findall(path.read_text(encoding="utf-8", errors="replace")):
+            files.setdefault(name, []).append(path)
+    return files
 
 
 @lru_cache(maxsize=256)
@@ -135,7 +140,7 @@ def lmeval_task_config(name: str) -> dict[str, Any]:
     quiet_lmeval()
     from lm_eval.tasks import TaskManager
 
-    for path in _lmeval_task_files(name):
+    for path in _lmeval_task_files().get(name, []):
         index = TaskManager(include_path=str(path.parent), include_defaults=False).task_index
         if name in index:
             return dict(index[name].cfg)
@@ -236,7 +241,8 @@ def suite_task_results(spec: SuiteSpec, items: Sequence[MCItem], records: Sequen
     """The lm-eval tasks of one suite's clean records.
 
     `items` are all the items of the suite's data (lm-eval's `original` count and each
-    document's index come from them); `records` the scored ones. `chat` says a chat
+    document's index come from them); `records` the scored ones. Tasks on demo data are
+    named `<task>_medgate_demo`. `chat` says a chat
     template was applied (lm-eval then puts no delimiter before a choice).
     """
     if not spec.lmeval_task:
@@ -269,12 +275,17 @@ def suite_task_results(spec: SuiteSpec, items: Sequence[MCItem], records: Sequen
             samples.append(_sample(task, index, docs[index], record, arguments))
         config = dict(task.dump_config())
         config["num_fewshot"] = num_fewshot
+        written = name
+        if demo:
+            written = name + DEMO_SUFFIX
+            config["task"] = written
+            config["task_alias"] = f"{config.get('task_alias', name)} (medgate demo data)"
         config.update(dataset_fields(data))
         config["metadata"] = {**config.get("metadata", {}), "medgate": {
             "suite": spec.name, "data": data, "data_sha256": data_sha256, "demo": demo,
             "lmeval_dataset": spec.lmeval_dataset,
             "docs": "medgate's normalised rows of the data (each sample's `doc`)"}}
-        results.append(TaskResult(task=name, suite=spec.name, metrics=_aggregate(task, samples),
+        results.append(TaskResult(task=written, suite=spec.name, metrics=_aggregate(task, samples),
                                   config=config, version=task.VERSION,
                                   higher_is_better=task.higher_is_better(),
                                   n_original=len(group), samples=samples))

@@ -279,3 +279,26 @@ def test_manifest_hashes_lmeval_files(evaluated):
     written = [p for p in (eval_dir / "lm-eval").rglob("*") if p.is_file()]
     assert written and all(
         p.relative_to(eval_dir.parent.parent).as_posix() in hashes for p in written)
+
+
+def test_demo_data_is_written_under_its_own_task_name_with_the_limit(tiny_model_dir, tmp_path):
+    """Bundled demo data is not lm-eval's benchmark: its task is `<task>_medgate_demo`, so
+    no tool takes it for medqa_4options; --limit shows as lm-eval's effective < original."""
+    from harness.app.evaluation import evaluate_model
+    from harness.core.backends import open_model
+    from suites.registry import get_suite, make_context
+
+    out = evaluate_model(open_model(str(tiny_model_dir)), ["medqa"], tmp_path / "evals",
+                         limit=3, progress=False)
+    assert not out["failed"]
+    results, samples = read_like_lmeval_tooling(model_folder(tmp_path / "evals"))
+    assert list(results["results"]) == ["medqa_4options_medgate_demo"]
+    entry = results["results"]["medqa_4options_medgate_demo"]
+    assert entry["alias"] == "medqa_4options (medgate demo data)"
+    assert results["configs"]["medqa_4options_medgate_demo"]["metadata"]["medgate"]["demo"] is True
+    in_file = len(get_suite("medqa").items(make_context("medqa"))[0])
+    assert in_file > 3
+    assert results["n-samples"]["medqa_4options_medgate_demo"] == {"original": in_file,
+                                                                   "effective": 3}
+    assert results["config"]["limit"] == 3
+    assert [s["doc_id"] for s in samples["medqa_4options_medgate_demo"]] == [0, 1, 2]
