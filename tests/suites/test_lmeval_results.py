@@ -302,3 +302,33 @@ def test_demo_data_is_written_under_its_own_task_name_with_the_limit(tiny_model_
                                                                    "effective": 3}
     assert results["config"]["limit"] == 3
     assert [s["doc_id"] for s in samples["medqa_4options_medgate_demo"]] == [0, 1, 2]
+
+
+def test_fewshot_chat_samples_carry_the_requests_that_were_scored(evaluated, tiny_model_dir,
+                                                                  tmp_path):
+    """With few-shot examples and a chat template, each sample's arguments are the
+    requests lm-eval's task machinery built and the model scored (no delimiter before a
+    choice under a chat template, as lm-eval does)."""
+    from harness.app.evaluation import evaluate_model
+    from harness.core.backends import open_model
+    from harness.core.config import EvaluationConfig
+    from suites.formats import get_format
+    from suites.lmeval_tasks import task_requests
+    from suites.registry import get_suite, make_context
+
+    _, _, data = evaluated
+    handle = open_model(str(tiny_model_dir))
+    config = EvaluationConfig(num_fewshot=2, apply_chat_template=True, seed=7)
+    out = evaluate_model(handle, ["medqa"], tmp_path / "evals", data={"medqa": data["medqa"]},
+                         config=config, progress=False)
+    assert not out["failed"]
+    results, samples = read_like_lmeval_tooling(model_folder(tmp_path / "evals"))
+    items, _ = get_suite("medqa").items(make_context("medqa", {"medqa": data["medqa"]}))
+    built = task_requests(items, get_format("medqa"), num_fewshot=2,
+                          chat_template=handle.apply_chat_template, seed=7)
+    written = [[tuple(a.values()) for a in s["arguments"].values()] for s in samples["medqa_4options"]]
+    assert written == built
+    assert built[0][0][1] == "A"  # lm-eval drops the delimiter under a chat template
+    assert results["n-shot"]["medqa_4options"] == 2
+    assert results["configs"]["medqa_4options"]["num_fewshot"] == 2
+    assert results["chat_template"] and results["fewshot_as_multiturn"] is True
