@@ -144,7 +144,7 @@ def lmeval_task_config(name: str) -> dict[str, Any]:
         index = TaskManager(include_path=str(path.parent), include_defaults=False).task_index
         if name in index:
             return dict(index[name].cfg)
-    raise InternalError(f"lm-eval {metadata.version('lm_eval')} has no task '{name}': a suite "
+    raise BadInputError(f"lm-eval {metadata.version('lm_eval')} has no task '{name}': a suite "
                         "spec's lmeval_task must name one of lm-eval's tasks")
 
 
@@ -266,7 +266,11 @@ def suite_task_results(spec: SuiteSpec, items: Sequence[MCItem], records: Sequen
     for name, task_records in scored.items():
         group = by_task[name]
         docs = task_docs(group, fmt)
-        task = _build_task(name, docs, fmt)
+        try:
+            task = _build_task(name, docs, fmt)
+        except BadInputError as exc:
+            raise BadInputError(f"suite '{spec.name}', lmeval_task: {exc}",
+                                where=str(spec.path) if spec.path else None) from exc
         samples = []
         for record in task_records:
             index = position[record.item_id][1]

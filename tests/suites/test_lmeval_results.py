@@ -247,7 +247,7 @@ def test_suites_that_are_not_lmeval_tasks_are_not_written():
 
 
 def test_subject_task_needs_a_subject_and_task_must_exist():
-    from harness.core.errors import BadInputError, InternalError
+    from harness.core.errors import BadInputError
     from suites.lmeval_results import lmeval_task_config, task_name
     from suites.registry import get_spec
 
@@ -255,7 +255,7 @@ def test_subject_task_needs_a_subject_and_task_must_exist():
     assert task_name(spec, "anatomy", "1") == "mmlu_anatomy"
     with pytest.raises(BadInputError, match="item 'q7' has no subject"):
         task_name(spec, None, "q7")
-    with pytest.raises(InternalError, match="no task 'mmlu_not_a_subject'"):
+    with pytest.raises(BadInputError, match="no task 'mmlu_not_a_subject'"):
         lmeval_task_config("mmlu_not_a_subject")
     assert lmeval_task_config("medqa_4options")["metric_list"][1]["metric"] == "acc_norm"
 
@@ -332,3 +332,25 @@ def test_fewshot_chat_samples_carry_the_requests_that_were_scored(evaluated, tin
     assert results["n-shot"]["medqa_4options"] == 2
     assert results["configs"]["medqa_4options"]["num_fewshot"] == 2
     assert results["chat_template"] and results["fewshot_as_multiturn"] is True
+
+
+def test_a_spec_naming_no_lmeval_task_is_bad_input_naming_the_spec(tmp_path):
+    """A user's spec whose lmeval_task is not one of lm-eval's tasks fails the suite as bad
+    input that names the spec file (the evaluator records it; the gate fails closed)."""
+    from dataclasses import replace
+
+    from harness.core.errors import BadInputError
+    from harness.core.records import Record
+    from suites.lmeval_results import suite_task_results
+    from suites.registry import get_spec, get_suite, make_context
+
+    data = tmp_path / "medqa.jsonl"
+    data.write_text(json.dumps({"question": "q?", "options": {"A": "a", "B": "b"},
+                                "answer_idx": "A"}) + "\n")
+    spec = replace(get_spec("medqa"), lmeval_task="medqa_no_such_task",
+                   path=tmp_path / "my-medqa.yaml")
+    items, _ = get_suite("medqa").items(make_context("medqa", {"medqa": str(data)}))
+    record = Record(suite="medqa", item_id=items[0].item_id, prompt="p", choice_logprobs=[-1.0, -2.0])
+    with pytest.raises(BadInputError, match="my-medqa.yaml: suite 'medqa', lmeval_task: .*"
+                                            "no task 'medqa_no_such_task'"):
+        suite_task_results(spec, items, [record])
