@@ -296,14 +296,27 @@ def suite_task_results(spec: SuiteSpec, items: Sequence[MCItem], records: Sequen
     return results
 
 
+def remove_samples(out_dir: Path, run: ModelRun, tasks: Sequence[str]) -> list[Path]:
+    """Delete the model's samples files of `tasks` (an earlier evaluation's), so none is
+    left from a run whose records were replaced or whose suite failed."""
+    from lm_eval.utils import get_file_task_name
+
+    folder = model_dir(out_dir, run)
+    if not folder.is_dir():
+        return []
+    removed = [p for p in folder.glob("samples_*.jsonl") if get_file_task_name(p.name) in tasks]
+    for path in removed:
+        path.unlink()
+    return removed
+
+
 def write_samples(out_dir: Path, run: ModelRun, date_id: str, result: TaskResult) -> Path:
     """`samples_<task>_<date>.jsonl`, replacing earlier samples files of the same task."""
     from lm_eval.utils import handle_non_serializable
 
     folder = model_dir(out_dir, run)
     folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob(f"samples_{result.task}_*.jsonl"):
-        old.unlink()
+    remove_samples(out_dir, run, [result.task])
     lines = "".join(json.dumps(s, default=handle_non_serializable, ensure_ascii=False) + "\n"
                     for s in result.samples)
     return write_text(folder / f"samples_{result.task}_{date_id}.jsonl", lines)

@@ -27,14 +27,22 @@ from harness.core.config import EvaluationConfig
 from harness.core.console import err
 from harness.core.errors import BadInputError
 from harness.core.io import file_sha256
-from harness.core.records import records_path, write_records
-from harness.core.summaries import MetricEntry, SuiteInfo, SuiteSummary, write_suite_summary
+from harness.core.records import Record, records_path, write_records
+from harness.core.summaries import (
+    MetricEntry,
+    SuiteInfo,
+    SuiteSummary,
+    read_summaries,
+    write_suite_summary,
+)
+from suites.base import RunContext, SuiteSpec
 from suites.benchmark import load_spec_items
 from suites.lmeval_results import (
     LMEVAL_DIR,
     ModelRun,
     TaskResult,
     new_date_id,
+    remove_samples,
     suite_task_results,
     write_results,
     write_samples,
@@ -93,9 +101,13 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
                            "seconds": {}}
     lmeval_run, lmeval_tasks = _lmeval_run(handle, config, limit), []
     date_id, started = new_date_id(), time.time()
+    previous = read_summaries(eval_dir)
     for name in suite_names:
         ctx = contexts[name]
         spec = get_spec(name)
+        if name in previous:  # this run's files replace them, or the suite failed: no stale files
+            remove_samples(eval_dir / LMEVAL_DIR, lmeval_run,
+                           previous[name].info.extra.get("lmeval_tasks") or [])
         if progress:
             source = "demo data" if ctx.is_demo_data else str(ctx.data_path)
             err.print(f"[bold]{name}[/] on {handle.tag} ({source})", highlight=False)
@@ -169,8 +181,9 @@ def _lmeval_run(handle: ModelHandle, config: EvaluationConfig, limit: int | None
                     chat_template=chat)
 
 
-def _write_lmeval_samples(eval_dir: Path, run: ModelRun, date_id: str, spec: Any, ctx: Any,
-                          records: list[Any], info: dict[str, Any]) -> list[TaskResult]:
+def _write_lmeval_samples(eval_dir: Path, run: ModelRun, date_id: str, spec: SuiteSpec,
+                          ctx: RunContext, records: list[Record],
+                          info: dict[str, Any]) -> list[TaskResult]:
     """The suite's lm-eval tasks, their samples files written (none for suites that are
     not lm-eval tasks: safety, robustness, generation, ...)."""
     if not spec.lmeval_task or spec.kind != "multiple_choice":

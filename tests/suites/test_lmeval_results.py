@@ -354,3 +354,32 @@ def test_a_spec_naming_no_lmeval_task_is_bad_input_naming_the_spec(tmp_path):
     with pytest.raises(BadInputError, match="my-medqa.yaml: suite 'medqa', lmeval_task: .*"
                                             "no task 'medqa_no_such_task'"):
         suite_task_results(spec, items, [record])
+
+
+def test_a_suite_that_fails_on_a_rerun_leaves_no_samples_behind(tiny_model_dir, tmp_path,
+                                                                monkeypatch):
+    """As its records are removed, so are its lm-eval samples: nothing stale to read."""
+    from harness.app.evaluation import evaluate_model
+    from harness.core.backends import open_model
+    from suites.benchmark import MultipleChoiceSuite
+
+    data = write_data(tmp_path)
+    handle = open_model(str(tiny_model_dir))
+    suites = {"medqa": data["medqa"], "pubmedqa": data["pubmedqa"]}
+    evaluate_model(handle, list(suites), tmp_path / "evals", data=suites, progress=False)
+    folder = model_folder(tmp_path / "evals")
+    assert len(list(folder.glob("samples_medqa_4options_*.jsonl"))) == 1
+
+    def broken(self, model, ctx):
+        if self.spec.name == "medqa":
+            raise RuntimeError("scoring crashed")
+        return original(self, model, ctx)
+
+    original = MultipleChoiceSuite.run
+    monkeypatch.setattr(MultipleChoiceSuite, "run", broken)
+    out = evaluate_model(handle, list(suites), tmp_path / "evals", data=suites, progress=False)
+    assert "scoring crashed" in out["failed"]["medqa"]
+    assert not list(folder.glob("samples_medqa_4options_*.jsonl"))
+    assert len(list(folder.glob("samples_pubmedqa_*.jsonl"))) == 1  # rewritten, one file
+    results, _ = read_like_lmeval_tooling(folder)
+    assert list(results["results"]) == ["pubmedqa"]
