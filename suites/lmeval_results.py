@@ -367,14 +367,50 @@ def results_document(run: ModelRun, results: Sequence[TaskResult], *,
     }
 
 
+# The entries of a results JSON that are per task ({task: ...})
+PER_TASK_KEYS = ("results", "configs", "versions", "n-shot", "higher_is_better", "n-samples",
+                 "task_hashes")
+
+
+def _carried_over(folder: Path, date_id: str, written: set[str]) -> dict[str, dict[str, Any]]:
+    """Per-task entries of the folder's latest earlier results file for the tasks whose
+    samples are still there and that this evaluation does not write again (suites a
+    resumed run or an earlier `medgate eval` finished), found as lm-eval's tooling finds
+    them, so the latest results file describes every samples file beside it."""
+    from lm_eval.utils import (
+        get_file_task_name,
+        get_latest_filename,
+        get_results_filenames,
+        get_sample_results_filenames,
+    )
+
+    files = [p.as_posix() for p in folder.iterdir() if p.is_file()]
+    earlier = [f for f in get_results_filenames(files) if not f.endswith(f"_{date_id}.json")]
+    if not earlier:
+        return {}
+    latest = Path(get_latest_filename(earlier))
+    try:
+        document = json.loads(latest.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise BadInputError(f"not valid JSON ({exc.msg}, line {exc.lineno})",
+                            where=str(latest)) from exc
+    present = {get_file_task_name(Path(f).name) for f in get_sample_results_filenames(files)}
+    keep = [t for t in document.get("results", {}) if t in present and t not in written]
+    return {key: {t: document[key][t] for t in keep if t in document.get(key, {})}
+            for key in PER_TASK_KEYS}
+
+
 def write_results(out_dir: Path, run: ModelRun, date_id: str, results: Sequence[TaskResult], *,
                   started: float) -> Path:
-    """`results_<date>.json` over `results` (every task this evaluation wrote)."""
+    """`results_<date>.json` over `results` (every task this evaluation wrote so far) and
+    the tasks earlier evaluations left samples of (see _carried_over)."""
     from lm_eval.utils import handle_non_serializable
 
     folder = model_dir(out_dir, run)
     folder.mkdir(parents=True, exist_ok=True)
     document = results_document(run, results, started=started)
+    for key, entries in _carried_over(folder, date_id, {r.task for r in results}).items():
+        document[key] = {**entries, **document[key]}
     return write_text(folder / f"results_{date_id}.json",
                       json.dumps(document, indent=2, default=handle_non_serializable,
                                  ensure_ascii=False))

@@ -76,7 +76,8 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
     training data); how many were removed is in the suite's info.
 
     Returns {"summary": {suite: SuiteSummary}, "failed": {suite: message},
-    "bad_input": [suites], "cache_hits": int, "seconds": {suite: s}}.
+    "bad_input": [suites], "cache_hits": int, "seconds": {suite: s}}, and "lmeval_results"
+    (the path of lm-eval's results JSON) when a suite was written as lm-eval tasks.
     """
     config = config or EvaluationConfig()
     data = {**config.data, **(data or {})}
@@ -105,9 +106,11 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
     for name in suite_names:
         ctx = contexts[name]
         spec = get_spec(name)
-        if name in previous:  # this run's files replace them, or the suite failed: no stale files
-            remove_samples(eval_dir / LMEVAL_DIR, lmeval_run,
-                           previous[name].info.extra.get("lmeval_tasks") or [])
+        stale: list[Path] = []  # this run's files replace them, or the suite fails: none stay
+        if name in previous:
+            stale = remove_samples(eval_dir / LMEVAL_DIR, lmeval_run,
+                                   previous[name].info.extra.get("lmeval_tasks") or [])
+        tasks: list[TaskResult] = []
         if progress:
             source = "demo data" if ctx.is_demo_data else str(ctx.data_path)
             err.print(f"[bold]{name}[/] on {handle.tag} ({source})", highlight=False)
@@ -142,19 +145,20 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
                 **result.info,
             }
             tasks = _write_lmeval_samples(eval_dir, lmeval_run, date_id, spec, ctx,
-                                          result.records, info)
-            lmeval_tasks += tasks
+                                          result.records, info, lmeval_tasks)
             if spec.lmeval_task:
                 info.update(lmeval_task=spec.lmeval_task, lmeval_dataset=spec.lmeval_dataset,
                             lmeval_tasks=[t.task for t in tasks])
             summary = SuiteSummary(metrics=_metric_entries(result.metrics),
                                    info=SuiteInfo.model_validate(info))
+            lmeval_tasks += tasks
         except Exception as exc:  # noqa: BLE001 - recorded, reported and returned, never hidden
             message = f"{type(exc).__name__}: {exc}"
             summary = SuiteSummary(error=message, info=SuiteInfo(
                 data=str(ctx.data_path) if ctx.data_path else None, demo=ctx.is_demo_data,
                 backend=handle.backend, tag=handle.tag, tags=list(spec.tags)))
             records_path(eval_dir, name).unlink(missing_ok=True)  # no stale records to trust
+            stale += remove_samples(eval_dir / LMEVAL_DIR, lmeval_run, [t.task for t in tasks])
             out["failed"][name] = str(exc) if isinstance(exc, BadInputError) else message
             if isinstance(exc, BadInputError):
                 out["bad_input"].append(name)
@@ -165,9 +169,9 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
         out["seconds"][name] = round(time.perf_counter() - start, 3)
         write_suite_summary(eval_dir, name, summary)
         out["summary"][name] = summary
-    if lmeval_tasks:
-        out["lmeval_results"] = write_results(eval_dir / LMEVAL_DIR, lmeval_run, date_id,
-                                              lmeval_tasks, started=started)
+        if tasks or stale:  # after every suite: a killed run leaves results for its samples
+            out["lmeval_results"] = write_results(eval_dir / LMEVAL_DIR, lmeval_run, date_id,
+                                                  lmeval_tasks, started=started)
     out["cache_hits"] = handle.stats["cache_hits"]
     return out
 
@@ -182,16 +186,22 @@ def _lmeval_run(handle: ModelHandle, config: EvaluationConfig, limit: int | None
 
 
 def _write_lmeval_samples(eval_dir: Path, run: ModelRun, date_id: str, spec: SuiteSpec,
-                          ctx: RunContext, records: list[Record],
-                          info: dict[str, Any]) -> list[TaskResult]:
+                          ctx: RunContext, records: list[Record], info: dict[str, Any],
+                          written: list[TaskResult]) -> list[TaskResult]:
     """The suite's lm-eval tasks, their samples files written (none for suites that are
-    not lm-eval tasks: safety, robustness, generation, ...)."""
+    not lm-eval tasks: safety, robustness, generation, ...). `written` are the tasks
+    earlier suites of this evaluation wrote: two suites may not write the same task."""
     if not spec.lmeval_task or spec.kind != "multiple_choice":
         return []
     tasks = suite_task_results(spec, load_spec_items(spec, ctx), records,
                                chat=ctx.apply_chat_template, data=info["data"],
                                data_sha256=info["data_sha256"], demo=ctx.is_demo_data,
                                num_fewshot=ctx.num_fewshot)
+    owners = {t.task: t.suite for t in written}
+    for task in tasks:
+        if task.task in owners:
+            raise BadInputError(f"suites '{owners[task.task]}' and '{spec.name}' both reproduce "
+                                f"lm-eval's task '{task.task}': evaluate them separately")
     for task in tasks:
         write_samples(eval_dir / LMEVAL_DIR, run, date_id, task)
     return tasks

@@ -383,3 +383,26 @@ def test_a_suite_that_fails_on_a_rerun_leaves_no_samples_behind(tiny_model_dir, 
     assert len(list(folder.glob("samples_pubmedqa_*.jsonl"))) == 1  # rewritten, one file
     results, _ = read_like_lmeval_tooling(folder)
     assert list(results["results"]) == ["pubmedqa"]
+
+
+def test_latest_results_cover_suites_an_earlier_evaluation_finished(tiny_model_dir, tmp_path):
+    """A resumed run (or a second `medgate eval` into the same folder) evaluates only some
+    suites: its results file still lists the tasks whose samples the earlier one left."""
+    from harness.app.evaluation import evaluate_model
+    from harness.core.backends import open_model
+
+    data = write_data(tmp_path)
+    handle = open_model(str(tiny_model_dir))
+    first = evaluate_model(handle, ["medqa"], tmp_path / "evals", data={"medqa": data["medqa"]},
+                           progress=False)
+    second = evaluate_model(handle, ["pubmedqa"], tmp_path / "evals",
+                            data={"pubmedqa": data["pubmedqa"]}, progress=False)
+    assert second["lmeval_results"] != first["lmeval_results"]
+    results, samples = read_like_lmeval_tooling(model_folder(tmp_path / "evals"))
+    assert set(results["results"]) == {"medqa_4options", "pubmedqa"}
+    earlier = json.loads(Path(first["lmeval_results"]).read_text())
+    for key in ("results", "configs", "n-samples", "task_hashes"):
+        assert results[key]["medqa_4options"] == earlier[key]["medqa_4options"]
+    assert results["results"]["medqa_4options"]["acc,none"] == pytest.approx(
+        first["summary"]["medqa"].metrics["accuracy"].value)
+    assert len(samples["medqa_4options"]) == 7
