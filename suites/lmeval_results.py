@@ -26,7 +26,7 @@ import json
 import re
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -148,6 +148,20 @@ def lmeval_task_config(name: str) -> dict[str, Any]:
                         "spec's lmeval_task must name one of lm-eval's tasks")
 
 
+def _quietly(load: Callable[[], Any]) -> Any:
+    """`load()` without the datasets progress bar ("Generating test split") on the
+    terminal: building a task here reads a temporary file, not the user's data."""
+    import datasets
+
+    shown = not datasets.utils.are_progress_bars_disabled()
+    datasets.utils.disable_progress_bars()
+    try:
+        return load()
+    finally:
+        if shown:
+            datasets.utils.enable_progress_bars()
+
+
 def _build_task(name: str, docs: list[dict[str, Any]], fmt: PromptFormat) -> Any:
     """lm-eval's ConfigurableTask for `name` over `docs`, with the prompt format's fields and
     the metric list, alias and version of lm-eval's own task of that name."""
@@ -165,7 +179,7 @@ def _build_task(name: str, docs: list[dict[str, Any]], fmt: PromptFormat) -> Any
             if key in theirs:
                 config[key] = theirs[key]
         config["metadata"] = dict(theirs.get("metadata") or {"version": 1.0})
-        task = TaskManager(include_defaults=False).load([config])["tasks"][name]
+        task = _quietly(lambda: TaskManager(include_defaults=False).load([config]))["tasks"][name]
     if NEEDS_GREEDY & set(task.aggregation()):
         raise InternalError(f"lm-eval's task '{name}' reports {sorted(NEEDS_GREEDY)}, which "
                             "needs whether each choice was the greedy continuation; medgate's "
