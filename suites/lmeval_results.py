@@ -175,10 +175,9 @@ def _build_task(name: str, docs: list[dict[str, Any]], fmt: PromptFormat) -> Any
                              encoding="utf-8")
         config = task_config(name, data_file, fmt)
         config.pop("metric_list")  # lm-eval's defaults for multiple choice, unless the task names its own
-        for key in ("metric_list", "task_alias"):
+        for key in ("metric_list", "task_alias", "metadata"):  # absent: lm-eval's defaults
             if key in theirs:
                 config[key] = theirs[key]
-        config["metadata"] = dict(theirs.get("metadata") or {"version": 1.0})
         task = _quietly(lambda: TaskManager(include_defaults=False).load([config]))["tasks"][name]
     if NEEDS_GREEDY & set(task.aggregation()):
         raise InternalError(f"lm-eval's task '{name}' reports {sorted(NEEDS_GREEDY)}, which "

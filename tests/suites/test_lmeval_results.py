@@ -196,6 +196,9 @@ def test_acc_equals_lmeval_simple_evaluate_on_same_file(evaluated, tiny_model_di
     ours, theirs = results["results"]["medqa_4options"], expected["results"]["medqa_4options"]
     for key in ("acc,none", "acc_stderr,none", "acc_norm,none", "acc_norm_stderr,none"):
         assert ours[key] == pytest.approx(theirs[key]), key
+    assert ours["alias"] == theirs["alias"] and ours["sample_len"] == theirs["sample_len"]
+    for key in ("versions", "higher_is_better", "n-shot", "n-samples"):
+        assert results[key]["medqa_4options"] == expected[key]["medqa_4options"], key
     their_samples = sorted(expected["samples"]["medqa_4options"], key=lambda s: s["doc_id"])
     for mine, other in zip(samples["medqa_4options"], their_samples, strict=True):
         assert mine["doc_id"] == other["doc_id"]
@@ -228,6 +231,8 @@ def test_cloze_suite_writes_continuation_task_with_acc_norm_as_lmeval(tiny_model
     task = "mmlu_astronomy_continuation"
     for key in ("acc,none", "acc_stderr,none", "acc_norm,none", "acc_norm_stderr,none"):
         assert results["results"][task][key] == pytest.approx(expected["results"][task][key])
+    for key in ("versions", "higher_is_better", "n-shot", "n-samples"):
+        assert results[key][task] == expected[key][task], key
     # the suite's own accuracy is lm-eval's acc_norm (cloze scoring)
     assert results["results"][task]["acc_norm,none"] == pytest.approx(
         out["summary"]["general"].metrics["accuracy"].value)
