@@ -12,8 +12,9 @@ long it took) beside the metrics the suite returned: a suite describes itself in
 
 Every multiple-choice suite whose spec names an lm-eval task is also written in
 lm-evaluation-harness's own files under <eval_dir>/lm-eval/<model>/ (results_<date>.json,
-samples_<task>_<date>.jsonl; suites.lmeval_results), so lm-eval's tooling reads medgate's
-results; a failure to write them fails the suite like any other error.
+samples_<task>_<date>.jsonl; suites.lmeval_results computes them, suites.lmeval_files
+writes them), so lm-eval's tooling reads medgate's results; a failure to write them fails
+the suite like any other error.
 """
 
 from __future__ import annotations
@@ -37,16 +38,15 @@ from harness.core.summaries import (
 )
 from suites.base import RunContext, SuiteSpec
 from suites.benchmark import load_spec_items
-from suites.lmeval_results import (
+from suites.lmeval_files import (
     LMEVAL_DIR,
     ModelRun,
-    TaskResult,
     new_date_id,
     remove_samples,
-    suite_task_results,
     write_results,
     write_samples,
 )
+from suites.lmeval_results import TaskResult, suite_task_results
 from suites.registry import get_spec, get_suite, make_context
 
 if TYPE_CHECKING:
