@@ -17,12 +17,12 @@ from gates.wording import LEGEND, NO_INFORMATION, needed, outcome_of
 from harness.core.rundir import BASE_TAG
 from harness.core.summaries import MetricEntry
 from reports import plots, verdict
+from reports.model_index import model_index
 from reports.rundata import SAFETY_ROLES, RunData
 from reports.signoff import SignoffStatus
 
 ROBUST_PREFIXES = ("accuracy.", "accuracy_drop.", "consistency.", "flips.")
 RATE_METRICS = ("harmful_rate", "over_refusal_rate", "disclaimer_rate", "critical_error_rate")
-HF_TASK = {"pubmedqa": "question-answering"}
 
 ETHICS = [
     ("Clinical harm from wrong answers",
@@ -260,6 +260,8 @@ def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any
         "training": cfg.get("training") or {}, "peft": cfg.get("peft") or {},
         "train_result": data.train_result or {},
         "results": results, "robustness": _robustness(data, tag),
+        "model_index": model_index(title, results, {s: data.suite_info(s) for s in data.suites()},
+                                   run_id=data.run.root.resolve().name, tag=tag),
         "forgetting": _forgetting(data, tag), "safety": _safety(data, tag),
         "flagged": _flagged(data, tag),
         "latency": [{"suite": s, "metrics": {n: e.value for n, e in data.metrics(tag, s).items()}}
@@ -322,23 +324,11 @@ def _markdown_gate(ctx: dict[str, Any]) -> list[str]:
 
 def to_markdown(ctx: dict[str, Any]) -> str:
     """README.md with `model-index` front matter, readable on the Hub and in the bundle."""
-    by_suite: dict[str, dict[str, Any]] = {}
-    for row in ctx["results"]:
-        if row["value"] is None or row["metric"] == "answer_spread":  # not a score
-            continue
-        entry = by_suite.setdefault(row["suite"], {
-            "task": {"type": HF_TASK.get(row["suite"], "multiple-choice"), "name": row["suite"]},
-            "dataset": {"name": row["suite"] + (" (demo data)" if row["demo"] else ""),
-                        "type": row["suite"]},
-            "metrics": []})
-        entry["metrics"].append({"type": row["metric"], "value": round(row["value"], 4),
-                                 "name": f"{row['suite']} {row['metric']}", "verified": False})
-    results = list(by_suite.values())
     lineage = ctx["lineage"]
     front = {"base_model": lineage["base_model"], "library_name": "peft"
              if lineage["method"] not in (None, "full") else "transformers",
              "tags": ["medical", "medgate", str(lineage["method"])],
-             "model-index": [{"name": ctx["title"], "results": results}]}
+             "model-index": ctx["model_index"]}
     lines = ["---", yaml.safe_dump(front, sort_keys=False).rstrip(), "---", "",
              f"# {ctx['title']}", ""]
     if ctx["demo_suites"]:

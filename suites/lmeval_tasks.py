@@ -56,6 +56,16 @@ def task_config(task: str, data_file: Path, fmt: PromptFormat) -> dict[str, Any]
     return config
 
 
+def task_docs(items: list[MCItem], fmt: PromptFormat) -> list[dict[str, Any]]:
+    """The rows lm-eval's task reads for `items`: the normalised doc, and the format's
+    description as a field where the format has one (the task config names that field)."""
+    docs = [to_doc(i) for i in items]
+    if fmt.description is not None:
+        for doc in docs:
+            doc["description"] = fmt.description(doc)
+    return docs
+
+
 def task_requests(items: list[MCItem], fmt: PromptFormat, *, num_fewshot: int = 0,
                   chat_template: ChatTemplate | None = None,
                   seed: int = 1234) -> list[list[tuple[str, str]]]:
@@ -70,10 +80,7 @@ def task_requests(items: list[MCItem], fmt: PromptFormat, *, num_fewshot: int = 
     quiet_lmeval()
     from lm_eval.tasks import TaskManager
 
-    docs = [to_doc(i) for i in items]
-    if fmt.description is not None:
-        for doc in docs:
-            doc["description"] = fmt.description(doc)
+    docs = task_docs(items, fmt)
     digest = hashlib.sha256(json.dumps(docs, sort_keys=True).encode()).hexdigest()[:12]
     name = f"medgate_{fmt.name}_{digest}"
     with tempfile.TemporaryDirectory(prefix="medgate-lmeval-") as tmp:

@@ -9,6 +9,12 @@ model work starts.
 The evaluator alone writes a suite's info (what was scored, on which data and model, how
 long it took) beside the metrics the suite returned: a suite describes itself in
 `SuiteResult.info`, never in its metrics.
+
+Every multiple-choice suite whose spec names an lm-eval task is also written in
+lm-evaluation-harness's own files under <eval_dir>/lm-eval/<model>/ (results_<date>.json,
+samples_<task>_<date>.jsonl; suites.lmeval_results computes them, suites.lmeval_files
+writes them), so lm-eval's tooling reads medgate's results; a failure to write them fails
+the suite like any other error.
 """
 
 from __future__ import annotations
@@ -22,8 +28,25 @@ from harness.core.config import EvaluationConfig
 from harness.core.console import err
 from harness.core.errors import BadInputError
 from harness.core.io import file_sha256
-from harness.core.records import records_path, write_records
-from harness.core.summaries import MetricEntry, SuiteInfo, SuiteSummary, write_suite_summary
+from harness.core.records import Record, records_path, write_records
+from harness.core.summaries import (
+    MetricEntry,
+    SuiteInfo,
+    SuiteSummary,
+    read_summaries,
+    write_suite_summary,
+)
+from suites.base import RunContext, SuiteSpec
+from suites.benchmark import load_spec_items
+from suites.lmeval_files import (
+    LMEVAL_DIR,
+    ModelRun,
+    new_date_id,
+    remove_samples,
+    write_results,
+    write_samples,
+)
+from suites.lmeval_results import TaskResult, suite_task_results
 from suites.registry import get_spec, get_suite, make_context
 
 if TYPE_CHECKING:
@@ -53,7 +76,8 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
     training data); how many were removed is in the suite's info.
 
     Returns {"summary": {suite: SuiteSummary}, "failed": {suite: message},
-    "bad_input": [suites], "cache_hits": int, "seconds": {suite: s}}.
+    "bad_input": [suites], "cache_hits": int, "seconds": {suite: s}}, and "lmeval_results"
+    (the path of lm-eval's results JSON) when a suite was written as lm-eval tasks.
     """
     config = config or EvaluationConfig()
     data = {**config.data, **(data or {})}
@@ -76,9 +100,17 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
     eval_dir.mkdir(parents=True, exist_ok=True)
     out: dict[str, Any] = {"summary": {}, "failed": {}, "bad_input": [], "cache_hits": 0,
                            "seconds": {}}
+    lmeval_run, lmeval_tasks = _lmeval_run(handle, config, limit), []
+    date_id, started = new_date_id(), time.time()
+    previous = read_summaries(eval_dir)
     for name in suite_names:
         ctx = contexts[name]
         spec = get_spec(name)
+        stale: list[Path] = []  # this run's files replace them, or the suite fails: none stay
+        if name in previous:
+            stale = remove_samples(eval_dir / LMEVAL_DIR, lmeval_run,
+                                   previous[name].info.extra.get("lmeval_tasks") or [])
+        tasks: list[TaskResult] = []
         if progress:
             source = "demo data" if ctx.is_demo_data else str(ctx.data_path)
             err.print(f"[bold]{name}[/] on {handle.tag} ({source})", highlight=False)
@@ -112,14 +144,21 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
                 "seconds": round(time.perf_counter() - start, 3),
                 **result.info,
             }
+            tasks = _write_lmeval_samples(eval_dir, lmeval_run, date_id, spec, ctx,
+                                          result.records, info, lmeval_tasks)
+            if spec.lmeval_task:
+                info.update(lmeval_task=spec.lmeval_task, lmeval_dataset=spec.lmeval_dataset,
+                            lmeval_tasks=[t.task for t in tasks])
             summary = SuiteSummary(metrics=_metric_entries(result.metrics),
                                    info=SuiteInfo.model_validate(info))
+            lmeval_tasks += tasks
         except Exception as exc:  # noqa: BLE001 - recorded, reported and returned, never hidden
             message = f"{type(exc).__name__}: {exc}"
             summary = SuiteSummary(error=message, info=SuiteInfo(
                 data=str(ctx.data_path) if ctx.data_path else None, demo=ctx.is_demo_data,
                 backend=handle.backend, tag=handle.tag, tags=list(spec.tags)))
             records_path(eval_dir, name).unlink(missing_ok=True)  # no stale records to trust
+            stale += remove_samples(eval_dir / LMEVAL_DIR, lmeval_run, [t.task for t in tasks])
             out["failed"][name] = str(exc) if isinstance(exc, BadInputError) else message
             if isinstance(exc, BadInputError):
                 out["bad_input"].append(name)
@@ -130,8 +169,42 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
         out["seconds"][name] = round(time.perf_counter() - start, 3)
         write_suite_summary(eval_dir, name, summary)
         out["summary"][name] = summary
+        if tasks or stale:  # after every suite: a killed run leaves results for its samples
+            out["lmeval_results"] = write_results(eval_dir / LMEVAL_DIR, lmeval_run, date_id,
+                                                  lmeval_tasks, started=started)
     out["cache_hits"] = handle.stats["cache_hits"]
     return out
+
+
+def _lmeval_run(handle: ModelHandle, config: EvaluationConfig, limit: int | None) -> ModelRun:
+    """The model and settings lm-eval's results name (its `config` and model folder)."""
+    chat = handle.tokenizer.chat_template if config.apply_chat_template else None
+    return ModelRun(name=handle.name, adapter=str(handle.adapter) if handle.adapter else None,
+                    backend=handle.backend, fingerprint=handle.fingerprint, tag=handle.tag,
+                    num_fewshot=config.num_fewshot, seed=config.seed, limit=limit,
+                    chat_template=chat)
+
+
+def _write_lmeval_samples(eval_dir: Path, run: ModelRun, date_id: str, spec: SuiteSpec,
+                          ctx: RunContext, records: list[Record], info: dict[str, Any],
+                          written: list[TaskResult]) -> list[TaskResult]:
+    """The suite's lm-eval tasks, their samples files written (none for suites that are
+    not lm-eval tasks: safety, robustness, generation, ...). `written` are the tasks
+    earlier suites of this evaluation wrote: two suites may not write the same task."""
+    if not spec.lmeval_task or spec.kind != "multiple_choice":
+        return []
+    tasks = suite_task_results(spec, load_spec_items(spec, ctx), records,
+                               chat=ctx.apply_chat_template, data=info["data"],
+                               data_sha256=info["data_sha256"], demo=ctx.is_demo_data,
+                               num_fewshot=ctx.num_fewshot)
+    owners = {t.task: t.suite for t in written}
+    for task in tasks:
+        if task.task in owners:
+            raise BadInputError(f"suites '{owners[task.task]}' and '{spec.name}' both reproduce "
+                                f"lm-eval's task '{task.task}': evaluate them separately")
+    for task in tasks:
+        write_samples(eval_dir / LMEVAL_DIR, run, date_id, task)
+    return tasks
 
 
 def _metric_entries(metrics: dict[str, Any]) -> dict[str, MetricEntry]:

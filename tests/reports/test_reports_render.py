@@ -92,7 +92,7 @@ def test_markdown_has_model_index_and_json_has_card_fields(rendered: Path) -> No
     md = _page(rendered, "model_card.md")
     front = yaml.safe_load(md.split("---")[1])
     results = front["model-index"][0]["results"]
-    assert any(r["dataset"]["type"] == "medqa" and r["metrics"][0]["type"] == "accuracy"
+    assert any(r["dataset"]["type"] == "medgate-demo-medqa" and r["metrics"][0]["type"] == "accuracy"
                for r in results)
     assert "Demo data" in md
     card = json.loads(_page(rendered, "model_card.json"))
