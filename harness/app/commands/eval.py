@@ -137,6 +137,9 @@ def run(args: argparse.Namespace) -> int:
         _write_groups(eval_dir, groups, summaries)
 
     out.print(f"records and summary: {eval_dir}", highlight=False)
+    if result.get("lmeval_results"):
+        out.print(f"lm-eval results and samples: {Path(result['lmeval_results']).parent}",
+                  highlight=False)
     err.print(f"cached answers reused: {result['cache_hits']}; model loads: {handle.stats['loads']}",
               style="dim")
     if result["bad_input"]:
@@ -186,7 +189,9 @@ def _print_table(summaries: dict[str, SuiteSummary], baseline_dir: str | None,
             table.add_row(suite, tags, "[red]error[/]", "", "", "", (summary.error or "")[:120])
             continue
         for name, m in summary.metrics.items():
-            table.add_row(suite, tags, name, _fmt(m.value), _ci_text(m.ci), _fmt(m.n), data)
+            unmeasured = m.extra.get("not_measured")
+            value = f"[yellow]{unmeasured}[/]" if unmeasured and m.value is None else _fmt(m.value)
+            table.add_row(suite, tags, name, value, _ci_text(m.ci), _fmt(m.n), data)
             if m.extra.get("degenerate") is True:
                 spread = {**m.extra, "value": m.value, "n": m.n}
                 collapsed.append(f"{suite}: {collapse_sentence(spread)}")
