@@ -310,3 +310,27 @@ def mcnemar_exact(only_a: int, only_b: int) -> float:
         return 1.0
     tail = _scipy_stats().binom.cdf(min(only_a, only_b), total, 0.5)
     return float(min(1.0, 2 * tail))
+
+
+def mcnemar_one_sided(fewer: int, more: int) -> float:
+    """One-sided exact McNemar p-value that the side with `fewer` discordant events has
+    the lower rate: P(X <= fewer) for X ~ Binomial(fewer + more, 1/2).
+
+    `fewer` counts the pairs where only the side claimed lower had the event, `more` those
+    where only the other side had it; 1.0 when no pair is discordant.
+    """
+    total = fewer + more
+    if total == 0:
+        return 1.0
+    return float(_scipy_stats().binom.cdf(fewer, total, 0.5))
+
+
+def mcnemar_n_needed(only_lower: float, only_other: float, alpha: float) -> int | None:
+    """Pairs for the one-sided exact McNemar test to show the lower rate at `alpha` if the
+    discordant shares stayed at `only_lower` and `only_other` (of all pairs). None when the
+    shares show no difference to find (only_lower >= only_other). An approximation: the
+    counts are the shares times n, rounded."""
+    if only_lower >= only_other or not 0 < alpha < 1:
+        return None
+    return _smallest_n(lambda n: mcnemar_one_sided(round(only_lower * n),
+                                                   round(only_other * n)) <= alpha, 1)

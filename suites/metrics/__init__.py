@@ -18,12 +18,14 @@ from suites.metrics.registry import (
     MetricInput,
     check_metric_names,
     compute_metrics,
+    event_metrics,
     known_metrics,
     recompute_metric,
+    record_events,
     register,
 )
 from suites.metrics.text import bleu4, perplexity, rouge_l
 
 __all__ = ["MetricInput", "accuracy", "agreement", "answer_spread", "bleu4", "brier", "check_metric_names",
-           "choice_probs", "compute_metrics", "ece", "harm_score", "known_metrics", "macro_f1", "perplexity",
-           "recompute_metric", "register", "robustness", "rouge_l", "safety", "timing"]
+           "choice_probs", "compute_metrics", "ece", "event_metrics", "harm_score", "known_metrics", "macro_f1", "perplexity",
+           "recompute_metric", "record_events", "register", "robustness", "rouge_l", "safety", "timing"]
