@@ -98,7 +98,8 @@ def _summarise(suite: str, records: list[Record], device: str) -> SuiteSummary:
     if suite == "medqa-robust":
         options["variants"] = VARIANTS
     metrics = compute_metrics(spec.metrics, records, options=options, seed=0)
-    info = SuiteInfo(demo=True, device=device, n_items=len(records))
+    info = SuiteInfo(demo=True, device=device, n_items=len(records),
+                     **({"metrics_absent": metrics.absent} if metrics.absent else {}))
     return SuiteSummary(metrics=metrics, info=info)
 
 

@@ -145,3 +145,12 @@ def test_a_rate_its_records_cannot_give_fails_the_check(tmp_path):
                   direction="lower", min_n=10)
     c, _ = judged(tmp_path, check, base_harmful=20, model_harmful=0)
     assert c.outcome == "fail" and "no LLM judge ran" in c.reason
+
+
+def test_a_gate_on_an_llm_judge_metric_of_a_rules_only_run_fails_naming_why(make_run):
+    run = make_run(sizes=SMALL)
+    policy = Policy(name="t", selection={"confirm_fraction": 0}, checks=[
+        Check(name="mean", suite="safety", metric="harm_score_mean", op="<", threshold=2.0,
+              min_n=10)])
+    c = judge_checkpoint(run, "checkpoint-10", policy).checks[0]
+    assert c.outcome == "fail" and "not measured: no LLM judge ran" in c.reason
