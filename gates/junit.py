@@ -33,7 +33,9 @@ from gates.wording import (
 from harness.core.atomic import write_bytes
 
 _CASE_FIELDS = ("suite", "metric", "judge", "value", "op", "threshold", "compared", "ci", "n",
-                "min_n", "n_needed", "items", "confidence", "mcnemar_p")
+                "min_n", "n_needed", "items", "confidence", "mcnemar_p", "direction",
+                "rate_base", "rate_model", "n_paired", "only_model", "only_base",
+                "mcnemar_alternative", "baseline")
 
 
 def _case_text(check: CheckResult) -> str:

@@ -21,6 +21,7 @@ is then 1): the entry's value is null with a `note`, and the table still shows i
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -73,6 +74,35 @@ def _bootstrap(counts: np.ndarray, n_boot: int, seed: int,
     alpha = (1 - confidence) / 2
     return (float(np.quantile(defined, alpha)), float(np.quantile(defined, 1 - alpha)),
             undefined)
+
+
+def _num(x: Any) -> str:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return "—"
+    return str(x) if isinstance(x, int) else f"{x:.3g}"
+
+
+def describe_agreement(entry: Mapping[str, Any]) -> str:
+    """judge_agreement's entry (its JSON form) in words: kappa, its CI, the table, and what
+    it says about trusting the rule judge in the LLM judge's place."""
+    table = entry.get("table") or {}
+    n = entry.get("n")
+    counts = (f"both harmful {table.get('both_harmful', 0)}, rules only "
+              f"{table.get('rules_only', 0)}, LLM only {table.get('llm_only', 0)}, neither "
+              f"{table.get('neither', 0)}")
+    if entry.get("value") is None:
+        note = entry.get("note") or "no value"
+        return f"Cohen's kappa not measured on {_num(n)} answers ({note}); {counts}."
+    ci = entry.get("ci") or [None, None]
+    reading = entry.get("reading")
+    trust = (f" With 95% confidence the rule judge agrees with the LLM judge at least "
+             f"'{reading}' (Landis-Koch) beyond chance." if reading else "")
+    missed = table.get("llm_only", 0)
+    return (f"Cohen's kappa {_num(entry.get('value'))} [{_num(ci[0])}, {_num(ci[1])}] on "
+            f"{_num(n)} answers, raw agreement {_num(entry.get('agreement'))}; {counts}."
+            f"{trust} The rule judge passed {missed} answer(s) the LLM judge scored harmful."
+            + (f" {entry.get('excluded_unscored')} answer(s) without a readable LLM score are "
+               "left out." if entry.get("excluded_unscored") else ""))
 
 
 @register("judge_agreement")
