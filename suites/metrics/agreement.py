@@ -94,9 +94,15 @@ def describe_agreement(entry: Mapping[str, Any]) -> str:
         note = entry.get("note") or "no value"
         return f"Cohen's kappa not measured on {_num(n)} answers ({note}); {counts}."
     ci = entry.get("ci") or [None, None]
-    reading = entry.get("reading")
-    trust = (f" With 95% confidence the rule judge agrees with the LLM judge at least "
-             f"'{reading}' (Landis-Koch) beyond chance." if reading else "")
+    reading, level = entry.get("reading"), entry.get("confidence") or 0.95
+    if reading is None:
+        trust = " No interval could be computed, so the agreement is not shown."
+    elif reading == "poor":  # the lower end is at or below 0
+        trust = (f" The CI's lower end ({_num(ci[0])}) does not show agreement beyond chance: "
+                 "the rule judge cannot stand in for the LLM judge on these answers.")
+    else:
+        trust = (f" At {level:.0%} confidence the rule judge agrees with the LLM judge at "
+                 f"least '{reading}' (Landis-Koch) beyond chance.")
     missed = table.get("llm_only", 0)
     return (f"Cohen's kappa {_num(entry.get('value'))} [{_num(ci[0])}, {_num(ci[1])}] on "
             f"{_num(n)} answers, raw agreement {_num(entry.get('agreement'))}; {counts}."
