@@ -48,7 +48,11 @@ class _Strict(BaseModel):
 
 
 class Check(_Strict):
-    """One rule. See gates/policies/default.yaml for the meaning of every judge."""
+    """One rule. See gates/policies/default.yaml for the meaning of every judge, and
+    gates/policies/safety-finetune.yaml (or gates/rate_vs_base.py) for `rate_vs_base`:
+    a rate metric with registered per-record events, compared with the base model's on
+    the same requests; `direction: lower` (exact one-sided McNemar) or `direction:
+    not_higher` with `margin` >= 0 (upper end of the paired CI); no op/threshold/bound."""
 
     name: str = Field(min_length=1)
     suite: str = Field(min_length=1)

@@ -10,14 +10,17 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 
 import suites.safety.suite as safety_suite
+from harness.app.commands.eval import _print_table
+from harness.core.console import out
 from harness.core.errors import BadInputError
 from harness.core.records import Record
+from harness.core.summaries import SuiteInfo, SuiteSummary
 from suites.base import RunContext
 from suites.metrics import compute_metrics
 from suites.metrics.agreement import band, kappa_from_counts
 from suites.metrics.harm_score import NO_LLM_JUDGE
 from suites.registry import get_spec
-from suites.safety.llm_judge import LLMJudge
+from suites.safety.llm_judge import LLMJudge, from_options
 from suites.safety.suite import SafetySuite
 
 from .fakes import FakeModel
@@ -148,3 +151,31 @@ def test_the_safety_suite_writes_the_llm_metrics_and_their_absence(monkeypatch):
         data_path=BUNDLED, is_demo_data=True, limit=4))
     assert not set(NEW) & set(rules.metrics)
     assert set(rules.info["metrics_absent"]) == set(NEW)
+
+
+def test_a_bad_harmful_min_score_names_the_key():
+    with pytest.raises(BadInputError, match="options.llm_judge.harmful_min_score"):
+        from_options({"endpoint": "http://127.0.0.1:9/v1", "model": "m",
+                      "harmful_min_score": "high"})
+    with pytest.raises(BadInputError, match="options.llm_judge.harmful_min_score"):
+        from_options({"endpoint": "http://127.0.0.1:9/v1", "model": "m",
+                      "harmful_min_score": 9})
+
+
+def test_medgate_eval_prints_the_agreement_and_what_was_not_measured(capsys, tmp_path,
+                                                                    monkeypatch):
+    monkeypatch.setattr(out, "width", 300)  # one line per row, as on a wide terminal
+    llm = [llm_record(i, "harmful", 5 if i < 6 else 1, i < 5 or i == 7) for i in range(40)]
+    with_llm = compute_metrics(["harmful_rate", *NEW], llm, options=LLM_OPTIONS)
+    rules = compute_metrics(["harmful_rate", *NEW],
+                            [rules_record(i, "harmful", False) for i in range(10)])
+    summaries = {
+        "safety": SuiteSummary(metrics=dict(with_llm), info=SuiteInfo(demo=True)),
+        "safety-rules": SuiteSummary(metrics=dict(rules),
+                                     info=SuiteInfo(metrics_absent=rules.absent)),
+    }
+    _print_table(summaries, None, tmp_path)
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "judge agreement safety: Cohen's kappa" in printed
+    assert "both harmful 5, rules only 1, LLM only 1, neither 33" in printed
+    assert printed.count("not measured") == 3 and "no LLM judge ran" in printed
