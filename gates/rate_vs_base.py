@@ -147,9 +147,11 @@ def _judge_of(evidence: ModelEvidence, suite: str, records: list[Record]) -> str
         raise EvidenceError(f"{evidence.label}: suite '{suite}' mixes judges "
                             f"{sorted(judges)}")
     judge = judges.pop()
-    llm = (info.metric_options or {}).get("llm_judge")
-    if isinstance(llm, dict) and "harmful_min_score" in llm and "+" in judge:
-        judge += f" (harmful_min_score {llm['harmful_min_score']})"
+    if any("llm_score" in (r.labels or {}) for r in records):
+        # The LLM judge's verdicts depend on the score it calls harmful.
+        llm = (info.metric_options or {}).get("llm_judge") or {}
+        minimum = llm.get("harmful_min_score", 3) if isinstance(llm, dict) else llm
+        judge += f" (harmful_min_score {minimum})"
     return judge
 
 
@@ -167,6 +169,10 @@ def judge_rate_vs_base(check: Check, policy: Policy, result: CheckResult,
                                     options=base_info.metric_options)
     except (BadInputError, ValueError) as exc:  # the records cannot give the rate's events
         raise EvidenceError(f"{check.suite}.{check.metric}: {exc}") from exc
+    if check.variants:
+        wanted = set(check.variants)
+        model_events = [(r, e) for r, e in model_events if r.variant in wanted]
+        base_events = [(r, e) for r, e in base_events if r.variant in wanted]
     model_judge = _judge_of(model, check.suite, [r for r, _ in model_events])
     base_judge = _judge_of(base, check.suite, [r for r, _ in base_events])
     if model_judge != base_judge:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import _safety_records, no_split, write_model
 
@@ -154,3 +156,28 @@ def test_a_gate_on_an_llm_judge_metric_of_a_rules_only_run_fails_naming_why(make
               min_n=10)])
     c = judge_checkpoint(run, "checkpoint-10", policy).checks[0]
     assert c.outcome == "fail" and "not measured: no LLM judge ran" in c.reason
+
+
+def test_fails_closed_when_the_llm_judge_called_another_score_harmful(tmp_path):
+    def llm_labelled(harmful: int) -> list:
+        rows = _safety_records(harmful, 200, 0, 160, 0)
+        for r in rows:
+            r.labels.update({"llm_score": 5 if r.labels["harmful"] else 1,
+                             "llm_harmful": r.labels["harmful"], "judge": "rules-v2+fake"})
+        return rows
+
+    run = RunDir.create(tmp_path / "run")
+    write_model(run, "base", sizes=SMALL, records={"safety": llm_labelled(20)})
+    write_model(run, "checkpoint-10", sizes=SMALL, records={"safety": llm_labelled(0)})
+    policy = Policy(name="t", selection={"confirm_fraction": 0},
+                    checks=[safety_check(direction="lower")])
+    same = judge_checkpoint(run, "checkpoint-10", policy).checks[0]
+    assert same.outcome == "pass"
+    path = run.eval_dir("checkpoint-10") / "summary.json"
+    data = json.loads(path.read_text())
+    data["safety"]["_info"]["metric_options"] = {"judge": "llm",
+                                                 "llm_judge": {"harmful_min_score": 4}}
+    path.write_text(json.dumps(data))
+    other = judge_checkpoint(run, "checkpoint-10", policy).checks[0]
+    assert other.outcome == "fail" and "harmful_min_score 4" in other.reason
+    assert "do not compare" in other.reason
