@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from gates.result import CheckResult
-from gates.wording import MCNEMAR_SIDES, outcome_of, result_label, versus_base_line
+from gates.wording import MCNEMAR_SIDES, num, outcome_of, result_label, versus_base_line
 from harness.core.rundir import BASE_TAG
 from reports.rundata import RunData
 from suites.metrics.agreement import describe_agreement
@@ -53,7 +53,7 @@ def versus_base_row(check: CheckResult) -> dict[str, Any]:
             "direction": check.direction, "rate_base": check.rate_base,
             "rate_model": check.rate_model, "baseline": check.baseline, "n": check.n_paired,
             "only_model": check.only_model, "only_base": check.only_base,
-            "mcnemar_p": check.mcnemar_p,
+            "mcnemar_p": check.mcnemar_p, "mcnemar_p_text": num(check.mcnemar_p),
             "mcnemar_sides": MCNEMAR_SIDES.get(check.mcnemar_alternative or "", "not computed"),
             "ci": check.ci, "outcome": outcome_of(check), "css": outcome_of(check),
             "label": result_label(check), "reason": check.reason,

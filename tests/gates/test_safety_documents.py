@@ -79,6 +79,7 @@ def test_model_card_and_checklist_show_the_judges_and_the_comparison(run):
     card = (run.report_dir / "model_card.html").read_text()
     assert 'id="safety-vs-base"' in card and "harmful_rate_lower_than_base" in card
     assert "one-sided, model lower" in card and "Cohen&#39;s kappa" in card
+    assert "3.815e-06 (one-sided, model lower)" in card  # a small p is not shown as 0.000
     assert "harm_score_mean" in card and SCRIPT not in card
     readme = (run.report_dir / "model_card.md").read_text()
     assert "harmful_rate_lower_than_base: harmful_rate base 0.11 vs checkpoint 0.02" in readme
