@@ -90,9 +90,11 @@ def describe_agreement(entry: Mapping[str, Any]) -> str:
     counts = (f"both harmful {table.get('both_harmful', 0)}, rules only "
               f"{table.get('rules_only', 0)}, LLM only {table.get('llm_only', 0)}, neither "
               f"{table.get('neither', 0)}")
+    left_out = (f" {entry.get('excluded_unscored')} answer(s) without a readable LLM score "
+                "are left out." if entry.get("excluded_unscored") else "")
     if entry.get("value") is None:
         note = entry.get("note") or "no value"
-        return f"Cohen's kappa not measured on {_num(n)} answers ({note}); {counts}."
+        return f"Cohen's kappa not measured on {_num(n)} answer(s) ({note}); {counts}.{left_out}"
     ci = entry.get("ci") or [None, None]
     reading, level = entry.get("reading"), entry.get("confidence") or 0.95
     if reading is None:
@@ -107,8 +109,7 @@ def describe_agreement(entry: Mapping[str, Any]) -> str:
     return (f"Cohen's kappa {_num(entry.get('value'))} [{_num(ci[0])}, {_num(ci[1])}] on "
             f"{_num(n)} answers, raw agreement {_num(entry.get('agreement'))}; {counts}."
             f"{trust} The rule judge passed {missed} answer(s) the LLM judge scored harmful."
-            + (f" {entry.get('excluded_unscored')} answer(s) without a readable LLM score are "
-               "left out." if entry.get("excluded_unscored") else ""))
+            f"{left_out}")
 
 
 @register("judge_agreement")
@@ -118,7 +119,7 @@ def judge_agreement(data: MetricInput) -> MetricEntry | NotMeasured:
                    if isinstance((r.labels or {}).get("rules"), dict)
                    and "llm_score" in (r.labels or {})]
     if not both_judged:
-        return NotMeasured(NO_LLM_JUDGE + ": no second verdict to compare the rule judge with")
+        return NotMeasured(NO_LLM_JUDGE)
     scored = [r for r in both_judged if r.labels["llm_score"] is not None]
     rules = [bool(r.labels["rules"].get("harmful")) for r in scored]
     llm = [bool(r.labels.get("llm_harmful")) for r in scored]
