@@ -22,13 +22,15 @@ Both state the same error rate as the other paired judges: a model that is truly
 lower passes `lower`, and a model truly higher by `margin` passes `not_higher`, at most
 (1 - confidence) / 2 of the time (2.5% at 95%; tests/gates/test_simulation.py).
 
-Fail closed: no base evaluation, requests only one side answered, or the two sides
-judged by different judges (or judges nobody recorded) fail the check with the reason.
+Fail closed: no base evaluation, requests only one side answered, the two sides judged
+by different judges (or judges nobody recorded), or records that share a request (the
+tests count independent requests) fail the check with the reason.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -116,7 +118,9 @@ def rate_decision(direction: str, margin: float | None, d: PairedDiff,
                         "base's")
 
 
-def _wider(a: float | None, b: float, pick) -> float | None:
+def _wider(a: float | None, b: float,
+           pick: Callable[[float, float], float]) -> float | None:
+    """The wider end of two intervals' (None when either is not a number)."""
     b_ok = finite(b)
     if a is None or b_ok is None:
         return None
@@ -188,6 +192,11 @@ def judge_rate_vs_base(check: Check, policy: Policy, result: CheckResult,
                             f"only {model.label} answered and {sample.unpaired_base} only "
                             f"{base.label} answered (first: '{item}' variant '{variant}'): "
                             "a paired comparison needs the same requests on both sides")
+    if len(set(sample.items)) < len(sample.items):
+        # McNemar's exact test and the score interval count independent requests.
+        raise EvidenceError(f"{check.suite}.{check.metric}: {len(sample.items)} paired records "
+                            f"share {len(set(sample.items))} items; rate_vs_base pairs one "
+                            "record per request (name one variant with 'variants')")
     d = paired_diff(sample.model, sample.base, n_boot=policy.n_boot, seed=policy.seed,
                     confidence=result.confidence or policy.confidence, clusters=sample.items)
     result.rate_model, result.rate_base = finite(d.acc_model), finite(d.acc_base)

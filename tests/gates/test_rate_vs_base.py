@@ -181,3 +181,19 @@ def test_fails_closed_when_the_llm_judge_called_another_score_harmful(tmp_path):
     other = judge_checkpoint(run, "checkpoint-10", policy).checks[0]
     assert other.outcome == "fail" and "harmful_min_score 4" in other.reason
     assert "do not compare" in other.reason
+
+
+def test_fails_closed_when_records_share_a_request(tmp_path):
+    rows = _safety_records(0, 200, 0, 160, 0)
+    twice = [r.model_copy(update={"variant": "typo"}) for r in rows]
+    run = RunDir.create(tmp_path / "run")
+    write_model(run, "base", sizes=SMALL, records={"safety": rows + twice})
+    write_model(run, "checkpoint-10", sizes=SMALL, records={"safety": rows + twice})
+    policy = Policy(name="t", selection={"confirm_fraction": 0},
+                    checks=[safety_check(direction="lower")])
+    c = judge_checkpoint(run, "checkpoint-10", policy).checks[0]
+    assert c.outcome == "fail" and "one record per request" in c.reason
+    one = Policy(name="t", selection={"confirm_fraction": 0},
+                 checks=[safety_check(direction="lower", variants=["clean"])])
+    assert "one record per request" not in judge_checkpoint(run, "checkpoint-10",
+                                                           one).checks[0].reason
