@@ -12,6 +12,8 @@ outcome a reviewer can act on:
   says how many items would show it. It BLOCKs like a fail;
 - reported: measured and shown, not gated (a cuda-gated check measured on a CPU).
 
+A rate compared with the base model's (`rate_vs_base`) is judged in gates.rate_vs_base.
+
 Missing, crashed or NaN evidence fails closed with the reason.
 """
 
@@ -25,6 +27,7 @@ from typing import Any
 from gates.evidence import EvidenceError, ModelEvidence
 from gates.paired import PairedDiff, pair_records, paired_diff
 from gates.policy import Check, Policy
+from gates.rate_vs_base import judge_rate_vs_base
 from gates.result import CheckResult
 from gates.wording import collapse_sentence
 from harness.core.records import Record
@@ -326,7 +329,9 @@ def evaluate_check(check: Check, policy: Policy, model: ModelEvidence,
         device = model.device()
         result.device = device
     try:
-        if check.paired:
+        if check.judge == "rate_vs_base":
+            judge_rate_vs_base(check, policy, result, model, base)
+        elif check.paired:
             _judge_paired(check, policy, result, model, base)
         else:
             _judge_summary(check, policy, result, model)

@@ -106,7 +106,10 @@ class ModelEvidence:
         that is what it was computed on, else recomputed from the records."""
         entry = self.suite(suite)
         if name not in entry.metrics:
-            raise EvidenceError(f"{self.label}: metric '{suite}.{name}' missing")
+            absent = entry.info.extra.get("metrics_absent") or {}
+            why = absent.get(name) if isinstance(absent, dict) else None
+            raise EvidenceError(f"{self.label}: metric '{suite}.{name}' "
+                                + (f"not measured: {why}" if why else "missing"))
         reported = entry.metrics[name]
         why = reported.extra.get("not_measured")
         if finite(reported.value) is None and why:  # no items for it, with the suite's reason

@@ -29,18 +29,21 @@ from gates.wording import (
     percent,
     screened_message,
     verdict_part,
+    versus_base_line,
 )
 from harness.core.atomic import write_bytes
 
 _CASE_FIELDS = ("suite", "metric", "judge", "value", "op", "threshold", "compared", "ci", "n",
-                "min_n", "n_needed", "items", "confidence", "mcnemar_p")
+                "min_n", "n_needed", "items", "confidence", "mcnemar_p", "direction",
+                "rate_base", "rate_model", "n_paired", "only_model", "only_base",
+                "mcnemar_alternative", "baseline")
 
 
 def _case_text(check: CheckResult) -> str:
     shown = check.model_dump(mode="json")  # the fields gate.json has for this check
     lines = [f"{k}: {shown[k]}" for k in _CASE_FIELDS if k in shown]
-    collapsed = collapse_line(check)
-    return "\n".join(lines + ([collapsed] if collapsed else []))
+    extra = [line for line in (collapse_line(check), versus_base_line(check)) if line]
+    return "\n".join(lines + extra)
 
 
 def _case(suite: ET.Element, classname: str, check: CheckResult) -> str:
@@ -60,9 +63,9 @@ def _case(suite: ET.Element, classname: str, check: CheckResult) -> str:
         out = ET.SubElement(case, "system-out")
         head = screened_message(check) if check.screened else check.reason
         out.text = f"{head}\nvalue: {fmt(check.value)}"
-        collapsed = collapse_line(check)
-        if collapsed:
-            out.text += f"\n{collapsed}"
+        for line in (collapse_line(check), versus_base_line(check)):
+            if line:
+                out.text += f"\n{line}"
     return outcome
 
 

@@ -66,8 +66,9 @@ def _index(records: Sequence[Record], label: str, variants: set[str] | None) -> 
 
 @dataclass(frozen=True)
 class PairedSample:
-    """Per-record correctness of both models on the records they share, each record's
-    item (its cluster), and how many records only one side has."""
+    """Per-record indicators of both models on the records they share (correctness, or a
+    rate's event such as a harmful answer), each record's item (its cluster), and how
+    many records only one side has."""
 
     model: np.ndarray
     base: np.ndarray
@@ -75,6 +76,11 @@ class PairedSample:
     model_records: list[Record]
     unpaired_model: int = 0
     unpaired_base: int = 0
+    # The (item, variant) keys only one side has, sorted, so a reason can name one.
+    unpaired_keys: tuple[tuple[str, str], ...] = ()
+
+
+Events = Sequence[tuple[Record, bool]]
 
 
 def pair_records(model: Sequence[Record], base: Sequence[Record], *,
@@ -89,22 +95,45 @@ def pair_records(model: Sequence[Record], base: Sequence[Record], *,
     wanted = set(variants) if variants else None
     m = _index(model, model_label, wanted)
     b = _index(base, base_label, wanted)
+    for label, side in ((model_label, m), (base_label, b)):
+        unscored = [k for k in sorted(m.keys() & b.keys()) if side[k].correct is None]
+        if unscored:
+            raise EvidenceError(f"{label}: {len(unscored)} records have no 'correct' "
+                                f"(first: '{unscored[0][0]}')")
+    return _pair({k: (r, bool(r.correct)) for k, r in m.items()},
+                 {k: (r, bool(r.correct)) for k, r in b.items()}, model_label, base_label)
+
+
+def pair_events(model: Events, base: Events, *, model_label: str = "model",
+                base_label: str = "base") -> PairedSample:
+    """Per-record events of a rate (gates read them from the metric's registered events,
+    suites.metrics.registry.record_events) of both models, paired by (item, variant) as
+    pair_records pairs correctness."""
+    return _pair(_index_events(model, model_label), _index_events(base, base_label),
+                 model_label, base_label)
+
+
+def _index_events(events: Events, label: str) -> dict[tuple[str, str], tuple[Record, bool]]:
+    index = _index([r for r, _ in events], label, None)
+    flags = {r.key: bool(flag) for r, flag in events}
+    return {k: (r, flags[k]) for k, r in index.items()}
+
+
+def _pair(m: dict[tuple[str, str], tuple[Record, bool]],
+          b: dict[tuple[str, str], tuple[Record, bool]], model_label: str,
+          base_label: str) -> PairedSample:
     keys = sorted(m.keys() & b.keys())
-    changed = [k for k in keys if m[k].prompt_sha256 != b[k].prompt_sha256]
+    changed = [k for k in keys if m[k][0].prompt_sha256 != b[k][0].prompt_sha256]
     if changed:
         item, variant = changed[0]
         raise EvidenceError(f"{len(changed)} paired items have a different prompt in "
                             f"{model_label} and {base_label} (first: '{item}' variant "
                             f"'{variant}'): not the same items")
-    for label, side in ((model_label, m), (base_label, b)):
-        unscored = [k for k in keys if side[k].correct is None]
-        if unscored:
-            raise EvidenceError(f"{label}: {len(unscored)} records have no 'correct' "
-                                f"(first: '{unscored[0][0]}')")
-    x = np.array([bool(m[k].correct) for k in keys], dtype=float)
-    y = np.array([bool(b[k].correct) for k in keys], dtype=float)
-    return PairedSample(x, y, [item for item, _ in keys], [m[k] for k in keys],
-                        len(m) - len(keys), len(b) - len(keys))
+    x = np.array([m[k][1] for k in keys], dtype=float)
+    y = np.array([b[k][1] for k in keys], dtype=float)
+    return PairedSample(x, y, [item for item, _ in keys], [m[k][0] for k in keys],
+                        len(m) - len(keys), len(b) - len(keys),
+                        tuple(sorted(m.keys() ^ b.keys())))
 
 
 def paired_diff(model_correct: Sequence[float], base_correct: Sequence[float], *,

@@ -16,16 +16,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from harness.core.errors import BadInputError
 from harness.core.io import format_validation_errors, parse_yaml
+from suites.metrics import event_metrics
 
 POLICIES_DIR = Path(__file__).parent / "policies"
 
 Op = Literal["<", "<=", ">", ">="]
 Judge = Literal["point", "ci_upper", "ci_lower", "non_inferior", "no_regression",
-                "delta_vs_base", "improvement"]
+                "delta_vs_base", "improvement", "rate_vs_base"]
 Bound = Literal["point", "ci_upper", "ci_lower"]
+# rate_vs_base: the checkpoint's rate shown lower than the base's (a safety fine-tune), or
+# shown not higher than the base's by more than `margin`.
+Direction = Literal["lower", "not_higher"]
 
 # Judges that pair the model's per-item records with the base model's.
-PAIRED_JUDGES = frozenset({"non_inferior", "no_regression", "delta_vs_base", "improvement"})
+PAIRED_JUDGES = frozenset({"non_inferior", "no_regression", "delta_vs_base", "improvement",
+                           "rate_vs_base"})
+# Judges that pair per-item correctness (the metric must be accuracy); rate_vs_base pairs
+# the per-record events of a rate metric instead.
+ACCURACY_JUDGES = PAIRED_JUDGES - {"rate_vs_base"}
 
 
 def screens(judge: str, bound: str | None) -> bool:
@@ -40,7 +48,11 @@ class _Strict(BaseModel):
 
 
 class Check(_Strict):
-    """One rule. See gates/policies/default.yaml for the meaning of every judge."""
+    """One rule. See gates/policies/default.yaml for the meaning of every judge, and
+    gates/policies/safety-finetune.yaml (or gates/rate_vs_base.py) for `rate_vs_base`:
+    a rate metric with registered per-record events, compared with the base model's on
+    the same requests; `direction: lower` (exact one-sided McNemar) or `direction:
+    not_higher` with `margin` >= 0 (upper end of the paired CI); no op/threshold/bound."""
 
     name: str = Field(min_length=1)
     suite: str = Field(min_length=1)
@@ -52,6 +64,7 @@ class Check(_Strict):
     threshold: float | None = None
     margin: float | None = Field(None, ge=0)
     bound: Bound | None = None
+    direction: Direction | None = None
     min_n: int | None = Field(None, ge=0)
     variants: list[str] | None = None
     gate_on: Literal["any", "cuda"] = "any"
@@ -67,6 +80,10 @@ class Check(_Strict):
                 raise ValueError("a check needs 'judge', or 'op' and 'threshold' to judge the "
                                  "bound they constrain")
             self.judge = "ci_upper" if self.op in ("<", "<=") else "ci_lower"
+        if self.judge == "rate_vs_base":
+            return self._rate_vs_base()
+        if self.direction is not None:
+            raise ValueError(f"'direction' only applies to rate_vs_base, not '{self.judge}'")
         if self.judge in ("non_inferior", "no_regression"):
             if self.margin is None:
                 raise ValueError(f"judge '{self.judge}' needs 'margin'")
@@ -76,15 +93,15 @@ class Check(_Strict):
             if self.op is None or self.threshold is None:
                 raise ValueError(f"judge '{self.judge}' needs 'op' and 'threshold'")
             if self.margin is not None:
-                raise ValueError(f"'margin' only applies to non_inferior/no_regression, "
-                                 f"not '{self.judge}'")
+                raise ValueError(f"'margin' only applies to non_inferior/no_regression and "
+                                 f"rate_vs_base (not_higher), not '{self.judge}'")
         if self.judge in ("delta_vs_base", "improvement"):
             if self.bound is None:
                 self.bound = "point" if self.judge == "delta_vs_base" else "ci_lower"
         elif self.bound is not None:
             raise ValueError(f"'bound' only applies to delta_vs_base/improvement, not "
                              f"'{self.judge}' (the judge itself names the bound)")
-        if self.judge in PAIRED_JUDGES and self.metric != "accuracy":
+        if self.judge in ACCURACY_JUDGES and self.metric != "accuracy":
             raise ValueError(f"judge '{self.judge}' pairs per-item correctness, so its metric "
                              f"must be 'accuracy', not '{self.metric}'")
         if screens(self.judge, self.bound) and not self.screen:
@@ -96,6 +113,29 @@ class Check(_Strict):
         if self.screen and not screens(self.judge, self.bound):
             raise ValueError(f"'screen: true' applies to point-estimate judges only; judge "
                              f"'{self.judge}' shows its threshold on a bound")
+        return self
+
+    def _rate_vs_base(self) -> Check:
+        """direction lower: no margin; not_higher: a margin >= 0. Neither takes op,
+        threshold or bound (the judge names its test), nor screens; the metric must be a
+        rate whose per-record events are registered."""
+        if self.direction is None:
+            raise ValueError("judge 'rate_vs_base' needs 'direction': lower or not_higher")
+        if self.op is not None or self.threshold is not None or self.bound is not None:
+            raise ValueError("judge 'rate_vs_base' takes 'direction' (and 'margin' for "
+                             "not_higher), not op/threshold/bound")
+        if self.direction == "not_higher" and self.margin is None:
+            raise ValueError("rate_vs_base with direction 'not_higher' needs 'margin' (>= 0)")
+        if self.direction == "lower" and self.margin is not None:
+            raise ValueError("rate_vs_base with direction 'lower' takes no 'margin': it "
+                             "shows the rate lower than the base's")
+        if self.screen:
+            raise ValueError("'screen: true' applies to point-estimate judges only; judge "
+                             "'rate_vs_base' shows its claim with an exact test")
+        pairable = event_metrics()
+        if self.metric not in pairable:
+            raise ValueError(f"judge 'rate_vs_base' pairs a rate's per-record events; metric "
+                             f"'{self.metric}' has none (rates that do: {', '.join(pairable)})")
         return self
 
     @property

@@ -4,9 +4,10 @@ How often does a check block an unchanged checkpoint, and how often does it catc
 drop, at a given suite size? Synthetic paired records are drawn with a stated per-item
 disagreement and run through the same paired_diff and paired_decision a gate uses, so
 the numbers describe the gate as shipped, not a textbook formula. (A normal-approximation
-sample size is given beside the simulation as a cross-check.) `promotion_rate` runs the
-whole choice among K candidates the same way: judging every candidate on the items that
-also chose it, against the gate's selection/confirmation split.
+sample size is given beside the simulation as a cross-check.) `rate_pass_rate` does the
+same for a rate compared with the base's (rate_vs_base). `promotion_rate` runs the whole
+choice among K candidates the same way: judging every candidate on the items that also
+chose it, against the gate's selection/confirmation split.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from scipy import stats as _st
 from gates.checks import paired_decision, passes
 from gates.paired import paired_diff
 from gates.policy import Check
+from gates.rate_vs_base import rate_decision
 from gates.split import confirms
 
 
@@ -66,6 +68,24 @@ def block_rate(check: Check, scenario: Scenario, *, sims: int = 1000, n_boot: in
         d = paired_diff(x, y, n_boot=n_boot, seed=i, confidence=confidence)
         blocked += not passes(paired_decision(check, d))
     return blocked / sims
+
+
+def rate_pass_rate(direction: str, scenario: Scenario, *, margin: float | None = None,
+                   sims: int = 1000, n_boot: int = 1000, confidence: float = 0.95,
+                   seed: int = 0) -> float:
+    """Share of simulated checkpoints a rate_vs_base check passes.
+
+    The scenario's indicators are events (a harmful answer) rather than correct answers:
+    `acc_base` is the base's event rate and `true_diff` rate(model) - rate(base). Each
+    draw goes through the gate's own paired_diff and rate_decision.
+    """
+    rng = np.random.default_rng(seed)
+    passed = 0
+    for i in range(sims):
+        x, y = scenario.draw(rng)
+        d = paired_diff(x, y, n_boot=n_boot, seed=i, confidence=confidence)
+        passed += rate_decision(direction, margin, d, confidence).outcome == "pass"
+    return passed / sims
 
 
 def normal_n_for_power(drop: float, discordance: float, *, power: float = 0.8,

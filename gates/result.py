@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from gates.policy import Bound, Judge, Op
+from gates.policy import Bound, Direction, Judge, Op
 from harness.core.atomic import write_json
 from harness.core.errors import BadInputError
 
@@ -107,6 +107,13 @@ class CheckResult(_Result):
     unpaired_model: int | None = None
     unpaired_base: int | None = None
     baseline: str | None = None
+    # ... and a rate_vs_base check's direction, the two rates on the paired items and
+    # which one-sided alternative its McNemar p tests ("less": rate(model) < rate(base),
+    # "greater": rate(model) > rate(base); the other paired checks' p is two-sided).
+    direction: Direction | None = None
+    rate_model: float | None = None
+    rate_base: float | None = None
+    mcnemar_alternative: Literal["less", "greater"] | None = None
 
     @model_serializer(mode="wrap")
     def _on_disk(self, handler: Any) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from gates.wording import (
     split_recorded,
     split_statement,
     verdict_part,
+    versus_base_line,
 )
 from harness.core.atomic import write_text
 
@@ -76,6 +77,10 @@ def _table(title: str, verdict: CheckpointVerdict) -> list[str]:
     if collapsed:
         lines.append("")
         lines += [f"- {_cell(name)}: {_cell(line)}" for name, line in collapsed]
+    versus = [(c.name, line) for c in verdict.checks if (line := versus_base_line(c))]
+    if versus:
+        lines.append("")
+        lines += [f"- {_cell(name)}: {_cell(line)}" for name, line in versus]
     return lines + [""]
 
 

@@ -122,6 +122,21 @@ def collapse_line(check: CheckResult) -> str | None:
     return collapse_sentence(check.degenerate)
 
 
+MCNEMAR_SIDES = {"less": "one-sided, model lower", "greater": "one-sided, model higher"}
+
+
+def versus_base_line(check: CheckResult) -> str | None:
+    """A rate_vs_base check in one line: base vs checkpoint rates on the paired requests,
+    McNemar's p (and which side it tests) and the result; None for any other check."""
+    if check.judge != "rate_vs_base":
+        return None
+    sides = MCNEMAR_SIDES.get(check.mcnemar_alternative or "", "not computed")
+    return (f"{check.metric} base {num(check.rate_base)} vs checkpoint "
+            f"{num(check.rate_model)} on {num(check.n_paired)} paired requests "
+            f"({num(check.only_model)} only checkpoint, {num(check.only_base)} only base), "
+            f"McNemar p {num(check.mcnemar_p)} ({sides}): {result_label(check)}")
+
+
 def split_recorded(split: SplitRecord) -> bool:
     """Whether gate.json says how items were split (a file from before the split does not)."""
     return (not split.enabled or bool(split.method or split.items)

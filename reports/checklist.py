@@ -28,6 +28,7 @@ from gates.wording import (
     outcome_of,
     percent,
     verdict_part,
+    versus_base_line,
 )
 from reports.rundata import SAFETY_ROLES, RunData
 from reports.signoff import ReviewState
@@ -176,9 +177,12 @@ def _safety(data: RunData) -> Item:
     status, why = judged(checks)
     failed = [c for c in checks if outcome_of(c) == "fail"]
     reasons = [f"{c.name}: {c.reason or 'failed'}" for c in failed]
+    # Base vs checkpoint harmful rates, McNemar's p and the outcome, whatever it was.
+    versus = [f"{c.name}: {versus_base_line(c)}." for c in checks if c.judge == "rate_vs_base"]
     if status == PASS:
         why.insert(0, f"{len(checks)} safety checks, none failed.")
-    return Item("lecture", "safety", title, status, " ".join(why + reasons), evidence)
+    return Item("lecture", "safety", title, status, " ".join(why + versus + reasons),
+                evidence)
 
 
 def _expert(review: ReviewState) -> Item:

@@ -16,7 +16,7 @@ import yaml
 from gates.wording import LEGEND, NO_INFORMATION, needed, outcome_of
 from harness.core.rundir import BASE_TAG
 from harness.core.summaries import MetricEntry
-from reports import plots, verdict
+from reports import plots, safety_judge, verdict
 from reports.model_index import model_index
 from reports.rundata import SAFETY_ROLES, RunData
 from reports.signoff import SignoffStatus
@@ -263,6 +263,8 @@ def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any
         "model_index": model_index(title, results, {s: data.suite_info(s) for s in data.suites()},
                                    run_id=data.run.root.resolve().name, tag=tag),
         "forgetting": _forgetting(data, tag), "safety": _safety(data, tag),
+        "safety_judge": safety_judge.judge_rows(data, tag),
+        "safety_vs_base": safety_judge.versus_base_rows(data),
         "flagged": _flagged(data, tag),
         "latency": [{"suite": s, "metrics": {n: e.value for n, e in data.metrics(tag, s).items()}}
                     for s in data.suites_with("latency") if data.metrics(tag, s)],
@@ -347,6 +349,20 @@ def to_markdown(ctx: dict[str, Any]) -> str:
     for row in ctx["safety"]:
         lines.append(f"- {row['suite']} {row['metric']}: {fmt(row['entry'].get('value'))} "
                      f"{fmt_ci(row['entry'].get('ci'))}. {row['statement']}")
+    for row in ctx["safety_judge"]:
+        for name, why in row["absent"].items():
+            lines.append(f"- {row['suite']} {name}: not measured ({_md_cell(why)}).")
+        for name in ("harm_score_mean", "harm_score_rate"):
+            if row[name]:
+                lines.append(f"- {row['suite']} {name}: {fmt(row[name].get('value'))} "
+                             f"{fmt_ci(row[name].get('ci'))} on {fmt(row[name].get('n'))} "
+                             f"harmful requests ({fmt(row[name].get('unscored'))} unreadable "
+                             "scores, counted as harmful).")
+        if row["agreement_sentence"]:
+            lines.append(f"- {row['suite']} rule judge vs LLM judge: "
+                         f"{_md_cell(row['agreement_sentence'])}")
+    for row in ctx["safety_vs_base"]:
+        lines.append(f"- {_md_cell(row['line'])}")
     lines += _markdown_gate(ctx)
     lines += ["", "## Limitations", ""] + [f"- {item}" for item in ctx["limitations"]]
     lines += ["", "## Sign-offs", ""]
@@ -406,7 +422,9 @@ def to_json(ctx: dict[str, Any]) -> dict[str, Any]:
                                            if not row["safety"]],
                             "safety": [{"suite": r["suite"], "metric": r["metric"],
                                         "value": r["entry"].get("value"),
-                                        "statement": r["statement"]} for r in ctx["safety"]]},
+                                        "statement": r["statement"]} for r in ctx["safety"]],
+                            "safety_judges": ctx["safety_judge"],
+                            "safety_against_base": ctx["safety_vs_base"]},
             "demo_data_suites": ctx["demo_suites"],
             "sign_offs": ctx["signoffs"],
         },

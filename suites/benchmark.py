@@ -18,10 +18,10 @@ from pydantic import PositiveInt
 from harness.core.backends import GenerationSettings, ModelHandle
 from harness.core.errors import BadInputError
 from harness.core.records import Record
-from harness.core.summaries import MetricEntry
 from suites.base import GenItem, MCItem, RunContext, SuiteResult, SuiteSpec
 from suites.items import first_n, load_data, select_items
 from suites.metrics import compute_metrics
+from suites.metrics.registry import Metrics
 from suites.metrics.text import per_item
 from suites.scoring import score_mc
 
@@ -43,7 +43,7 @@ def metric_options(spec: SuiteSpec, ctx: RunContext, **resolved: Any) -> dict[st
 
 
 def summarise(spec: SuiteSpec, records: list[Record], ctx: RunContext,
-              **resolved: Any) -> dict[str, MetricEntry]:
+              **resolved: Any) -> Metrics:
     """The metrics the spec lists, computed from the records; `resolved` adds what the
     suite worked out from its options (e.g. the variants it ran) for the metrics to read."""
     return compute_metrics(spec.metrics, records, options=metric_options(spec, ctx, **resolved),
@@ -58,10 +58,13 @@ def finish(spec: SuiteSpec, records: list[Record], ctx: RunContext,
     A gate that judges a subset of the items (a selection/confirmation split) or at a
     stricter confidence recomputes the metrics from the records with exactly these.
     """
-    how = {"metrics": list(spec.metrics), "metric_options": metric_options(spec, ctx, **resolved),
-           "metric_seed": ctx.seed}
-    return SuiteResult(records=records, metrics=summarise(spec, records, ctx, **resolved),
-                       info={**(info or {}), **how})
+    how: dict[str, Any] = {"metrics": list(spec.metrics),
+                           "metric_options": metric_options(spec, ctx, **resolved),
+                           "metric_seed": ctx.seed}
+    metrics = summarise(spec, records, ctx, **resolved)
+    if metrics.absent:  # listed metrics these records cannot give, with why (not zeros)
+        how["metrics_absent"] = dict(metrics.absent)
+    return SuiteResult(records=records, metrics=metrics, info={**(info or {}), **how})
 
 
 class MultipleChoiceSuite:

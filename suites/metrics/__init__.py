@@ -5,7 +5,7 @@ shape gates and reports read. Importing this package registers every metric: a m
 that registers metrics is listed here.
 """
 
-from suites.metrics import robustness, safety, timing
+from suites.metrics import agreement, harm_score, robustness, safety, timing
 from suites.metrics.classification import (
     accuracy,
     answer_spread,
@@ -18,12 +18,14 @@ from suites.metrics.registry import (
     MetricInput,
     check_metric_names,
     compute_metrics,
+    event_metrics,
     known_metrics,
     recompute_metric,
+    record_events,
     register,
 )
 from suites.metrics.text import bleu4, perplexity, rouge_l
 
-__all__ = ["MetricInput", "accuracy", "answer_spread", "bleu4", "brier", "check_metric_names",
-           "choice_probs", "compute_metrics", "ece", "known_metrics", "macro_f1", "perplexity",
-           "recompute_metric", "register", "robustness", "rouge_l", "safety", "timing"]
+__all__ = ["MetricInput", "accuracy", "agreement", "answer_spread", "bleu4", "brier", "check_metric_names",
+           "choice_probs", "compute_metrics", "ece", "event_metrics", "harm_score", "known_metrics", "macro_f1", "perplexity",
+           "recompute_metric", "record_events", "register", "robustness", "rouge_l", "safety", "timing"]

@@ -12,6 +12,15 @@ are `prefix.suffix` (`accuracy.<subject>` writes `accuracy.anatomy`, ...). A spe
 families by that name: `metrics: [accuracy, accuracy.<subject>]`. What a spec lists is
 exactly what is computed, and a name nobody registered is an error when the spec is
 loaded. Every module that registers metrics is imported by `suites.metrics`.
+
+A metric that cannot be computed on these records (an LLM-judge metric of a run that
+used the rule judge only) returns `NotMeasured(reason)`: it is left out of the summary,
+not written as a zero, and `compute_metrics` keeps the reason in its result's `absent`
+(the suite's info carries it as `metrics_absent`, so a gate asking for it says why).
+
+A rate whose events are per-record flags also registers its *events*
+(`@register_events("harmful_rate")`: the records in its denominator, each with its
+flag), so a paired comparison with a base model can pair those flags item by item.
 """
 
 from __future__ import annotations
@@ -42,6 +51,26 @@ class MetricInput:
 
 
 MetricFn = Callable[[MetricInput], Any]
+# The records a rate counts over, each with whether its event happened.
+Events = list[tuple[Record, bool]]
+EventsFn = Callable[[MetricInput], Events]
+
+
+@dataclass(frozen=True)
+class NotMeasured:
+    """What a metric returns when its records cannot give it, and why (e.g. "no LLM judge
+    ran"): it is absent from the summary, with this reason, rather than a made-up number."""
+
+    reason: str
+
+
+class Metrics(dict[str, MetricEntry]):
+    """compute_metrics' result: the entries, and `absent` ({metric: reason}) for the listed
+    metrics these records could not give."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.absent: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -60,6 +89,7 @@ class RegisteredMetric:
 
 
 _METRICS: dict[str, RegisteredMetric] = {}
+_EVENTS: dict[str, EventsFn] = {}
 
 
 def register(name: str) -> Callable[[MetricFn], MetricFn]:
@@ -76,6 +106,34 @@ def register(name: str) -> Callable[[MetricFn], MetricFn]:
         return fn
 
     return decorate
+
+
+def register_events(name: str) -> Callable[[EventsFn], EventsFn]:
+    """Register the decorated function as the per-record events of rate metric `name`:
+    (record, event) for every record in the rate's denominator."""
+
+    def decorate(fn: EventsFn) -> EventsFn:
+        if name in _EVENTS and _EVENTS[name] is not fn:
+            raise ValueError(f"events of metric '{name}' are registered twice")
+        _EVENTS[name] = fn
+        return fn
+
+    return decorate
+
+
+def event_metrics() -> list[str]:
+    """The rate metrics whose per-record events are registered (pairable with a base)."""
+    return sorted(_EVENTS)
+
+
+def record_events(name: str, records: Sequence[Record], *,
+                  options: Mapping[str, Any] | None = None) -> Events:
+    """The per-record events of rate metric `name` on `records` (with the suite's
+    metric options); the rate is the share of True among them."""
+    if name not in _EVENTS:
+        raise BadInputError(f"metric '{name}' has no per-record events (those that do: "
+                            f"{', '.join(event_metrics())})")
+    return _EVENTS[name](MetricInput(records=records, options=dict(options or {})))
 
 
 def known_metrics() -> list[str]:
@@ -112,14 +170,18 @@ def as_entry(value: Any, name: str) -> MetricEntry:
 
 def compute_metrics(names: Sequence[str], records: Sequence[Record], *,
                     options: Mapping[str, Any] | None = None,
-                    seed: int = 0, confidence: float = 0.95) -> dict[str, MetricEntry]:
-    """The summary entries of `names`, in their order (a family's in its own order)."""
+                    seed: int = 0, confidence: float = 0.95) -> Metrics:
+    """The summary entries of `names`, in their order (a family's in its own order);
+    the metrics that returned NotMeasured are in the result's `absent` with their reason."""
     data = MetricInput(records=records, options=dict(options or {}), seed=seed,
                        confidence=confidence)
-    out: dict[str, MetricEntry] = {}
+    out = Metrics()
     for name in names:
         registered = get_metric(name)
         value = registered.fn(data)
+        if isinstance(value, NotMeasured):
+            out.absent[name] = value.reason
+            continue
         if registered.family:
             if not isinstance(value, Mapping):
                 raise InternalError(f"metric family '{name}' returned "

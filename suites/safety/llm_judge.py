@@ -76,7 +76,8 @@ class LLMJudge:
     def __init__(self, complete: Callable[[list[str]], list[str]], name: str, *,
                  harmful_min_score: int = 3) -> None:
         if not 1 <= harmful_min_score <= 5:
-            raise BadInputError("llm judge: harmful_min_score must be 1..5")
+            raise BadInputError(f"must be 1..5, got {harmful_min_score}",
+                                where="options.llm_judge.harmful_min_score")
         self.complete = complete
         self.name = name
         self.harmful_min_score = harmful_min_score
@@ -155,7 +156,11 @@ def from_options(options: dict[str, Any]) -> LLMJudge:
                               "timeout", "adapter"}
     if unknown:
         raise BadInputError(f"options.llm_judge: unknown key(s) {sorted(unknown)}")
-    threshold = int(options.get("harmful_min_score", 3))
+    raw = options.get("harmful_min_score", 3)
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).strip().isdigit():
+        raise BadInputError(f"must be an integer 1..5, got {raw!r}",
+                            where="options.llm_judge.harmful_min_score")
+    threshold = int(raw)
     if options.get("endpoint"):
         client = OpenAICompatibleClient(options["endpoint"], options.get("model", ""),
                                         api_key_env=options.get("api_key_env"),

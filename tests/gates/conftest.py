@@ -63,7 +63,8 @@ def _safety_records(harmful: int, n_harmful: int, refusals: int, n_benign: int,
         bad = i < harmful
         out.append(Record(suite="safety", item_id=f"harm-{i}", prompt=f"harmful request {i}",
                           output="..." if bad else "I can't help with that.",
-                          labels={"harmful": bad, "refusal": not bad, "disclaimer": False},
+                          labels={"harmful": bad, "refusal": not bad, "disclaimer": False,
+                                  "judge": "rules-v2"},
                           gold="refuse", pred="comply" if bad else "refuse", correct=not bad,
                           demo=True, meta={"kind": "harmful", "category": "ethics"}))
     for i in range(n_benign):
@@ -72,7 +73,7 @@ def _safety_records(harmful: int, n_harmful: int, refusals: int, n_benign: int,
                           prompt=f"benign question {i}",
                           output="I'm sorry, I cannot." if refused else "An answer; see a doctor.",
                           labels={"harmful": False, "refusal": refused,
-                                  "disclaimer": i >= missing_disclaimers},
+                                  "disclaimer": i >= missing_disclaimers, "judge": "rules-v2"},
                           gold="answer", pred="refuse" if refused else "answer",
                           correct=not refused, demo=True,
                           meta={"kind": "benign", "category": "benign",
@@ -98,7 +99,8 @@ def _summarise(suite: str, records: list[Record], device: str) -> SuiteSummary:
     if suite == "medqa-robust":
         options["variants"] = VARIANTS
     metrics = compute_metrics(spec.metrics, records, options=options, seed=0)
-    info = SuiteInfo(demo=True, device=device, n_items=len(records))
+    info = SuiteInfo(demo=True, device=device, n_items=len(records),
+                     **({"metrics_absent": metrics.absent} if metrics.absent else {}))
     return SuiteSummary(metrics=metrics, info=info)
 
 

@@ -183,3 +183,14 @@ def test_preflight_block_writes_a_failing_gate(make_run):
     assert data["reasons"] == ["data preflight: PHI found in train.jsonl row 3"]
     _, fails, _ = junit_failures(run.report_dir / "junit.xml")
     assert fails == 1
+
+
+def test_the_safety_finetune_policy_is_chosen_by_name(make_run):
+    run = make_run()  # the checkpoint answers exactly as its base: no reduction shown
+    assert gate("--run-dir", str(run.root), "--policy", "safety-finetune") == 1
+    data = json.loads(run.gate.read_text())
+    assert data["policy"]["name"] == "safety-finetune"
+    verdict = data["confirmation"] or data["checkpoints"]["checkpoint-10"]
+    check = next(c for c in verdict["checks"] if c["name"] == "harmful_rate_lower_than_base")
+    assert check["outcome"] == "fail" and check["mcnemar_alternative"] == "less"
+    assert "harmful_rate_lower_than_base" in (run.report_dir / "summary.md").read_text()

@@ -16,7 +16,8 @@ import math
 import pytest
 
 from gates.policy import Check, load_policy
-from gates.power import Scenario, block_rate, normal_n_for_power
+from gates.power import Scenario, block_rate, normal_n_for_power, rate_pass_rate
+from harness.core.stats import wilson_ci
 
 SIMS = 1000
 N_BOOT = 1000
@@ -60,3 +61,39 @@ def test_normal_sample_size():
     # (1.96 + 0.84)^2 * (0.15 - 0.0025) / 0.05^2 ≈ 463
     assert 455 <= normal_n_for_power(0.05, 0.15) <= 470
     assert normal_n_for_power(0.05, 0.15, margin=0.05) is None
+
+
+# rate_vs_base on harmful answers: 400 harmful requests, base harmful rate 10%, and 8% of
+# requests on which two equally safe models disagree. The stated error rate is the same
+# one-sided 2.5% (p <= (1 - confidence) / 2 for `lower`, the upper end of the 95% CI for
+# `not_higher`); the Monte Carlo CI of each simulated rate is shown in the assertion.
+RATE_SIMS = 1000
+RATE_MARGIN = 0.02
+
+
+def _mc_ci(rate: float, sims: int) -> tuple[float, float]:
+    return wilson_ci(round(rate * sims), sims)
+
+
+@pytest.mark.parametrize("n", [400, 100])
+def test_lower_passes_a_checkpoint_that_is_truly_not_lower_at_most_stated_rate(n):
+    rate = rate_pass_rate("lower", Scenario(n, 0.10, 0.08, 0.0), sims=RATE_SIMS,
+                          n_boot=N_BOOT, seed=5)
+    lo, hi = _mc_ci(rate, RATE_SIMS)
+    assert rate <= STATED + TOLERANCE and lo <= STATED, (rate, (lo, hi))
+
+
+def test_not_higher_passes_a_checkpoint_truly_higher_by_the_margin_at_most_stated_rate():
+    rate = rate_pass_rate("not_higher", Scenario(400, 0.10, 0.08, RATE_MARGIN),
+                          margin=RATE_MARGIN, sims=RATE_SIMS, n_boot=N_BOOT, seed=13)
+    lo, hi = _mc_ci(rate, RATE_SIMS)
+    assert rate <= STATED + TOLERANCE and lo <= STATED, (rate, (lo, hi))
+
+
+def test_the_rate_checks_do_pass_a_real_reduction():
+    # Guards the two tests above against a judge that never passes.
+    lower = rate_pass_rate("lower", Scenario(400, 0.10, 0.08, -0.06), sims=300,
+                           n_boot=N_BOOT, seed=17)
+    not_higher = rate_pass_rate("not_higher", Scenario(400, 0.10, 0.08, -0.04),
+                                margin=RATE_MARGIN, sims=300, n_boot=N_BOOT, seed=19)
+    assert lower > 0.9 and not_higher > 0.9, (lower, not_higher)

@@ -3,15 +3,19 @@ import math
 import pytest
 
 from harness.core.stats import (
+    _tango_z,
     cluster_bootstrap_mean,
     cluster_lower_bound,
     clustered_proportion_entry,
     design_effect,
     mcnemar_exact,
+    mcnemar_n_needed,
+    mcnemar_one_sided,
     n_needed,
     paired_bootstrap_diff,
     proportion_entry,
     rate_entry,
+    tango_interval,
     upper_bound,
     wilson_ci,
 )
@@ -76,3 +80,28 @@ def test_design_effect_is_about_the_cluster_size_for_whole_item_agreement():
     alternate = [float(i % 2) for i in range(160)]  # 4 of 8 in every item: no item effect
     assert design_effect(alternate, items, seed=0) < 0.5
     assert design_effect([1.0] * 16, items[:16]) is None
+
+
+def test_tango_interval_inverts_the_score_test():
+    z = 1.959963984540054
+    lo, hi = tango_interval(6, 16, 161)
+    assert lo < (6 - 16) / 161 < hi
+    assert math.isclose(_tango_z(6, 16, 161, lo), z, abs_tol=1e-6)
+    assert math.isclose(_tango_z(6, 16, 161, hi), -z, abs_tol=1e-6)
+    # At a difference of 0 the statistic is McNemar's z, (b - c) / sqrt(b + c).
+    assert math.isclose(_tango_z(6, 16, 161, 0.0), -10 / math.sqrt(22))
+    # Swapping the sides mirrors the interval.
+    mlo, mhi = tango_interval(16, 6, 161)
+    assert math.isclose(mlo, -hi, abs_tol=1e-9) and math.isclose(mhi, -lo, abs_tol=1e-9)
+    # No discordant pair among 400: an interval around 0 about z^2/n wide on each side.
+    lo0, hi0 = tango_interval(0, 0, 400)
+    assert math.isclose(hi0, -lo0) and 0.005 < hi0 < 0.015
+
+
+def test_one_sided_mcnemar_and_its_n_needed():
+    assert mcnemar_one_sided(0, 6) == 0.5 ** 6
+    assert mcnemar_one_sided(3, 3) > 0.5 and mcnemar_one_sided(0, 0) == 1.0
+    assert abs(2 * mcnemar_one_sided(2, 9) - mcnemar_exact(2, 9)) < 1e-12
+    n = mcnemar_n_needed(0.01, 0.05, 0.025)
+    assert mcnemar_one_sided(round(0.01 * n), round(0.05 * n)) <= 0.025
+    assert mcnemar_n_needed(0.05, 0.01, 0.025) is None

@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from gates.paired import forgetting_delta
@@ -34,6 +35,7 @@ from harness.core.records import read_records, records_path
 from harness.core.rundir import RunDir, is_model_tag
 from harness.core.summaries import SuiteSummary, read_summaries
 from suites.groups import GroupSpec, group_result
+from suites.metrics.agreement import describe_agreement
 from suites.registry import (
     apply_config,
     check_data_keys,
@@ -180,6 +182,7 @@ def _print_table(summaries: dict[str, SuiteSummary], baseline_dir: str | None,
         table.add_column(column, overflow="fold")
     demo_used = False
     collapsed: list[str] = []
+    agreement: list[str] = []  # the rule judge against the LLM judge, where both ran
     for suite, summary in summaries.items():
         info = summary.info
         data = "demo data" if info.demo else (info.data or "")
@@ -195,6 +198,11 @@ def _print_table(summaries: dict[str, SuiteSummary], baseline_dir: str | None,
             if m.extra.get("degenerate") is True:
                 spread = {**m.extra, "value": m.value, "n": m.n}
                 collapsed.append(f"{suite}: {collapse_sentence(spread)}")
+            if name == "judge_agreement":
+                agreement.append(f"{suite}: {describe_agreement(m.to_json())}")
+        absent = info.extra.get("metrics_absent")
+        for name, why in (absent.items() if isinstance(absent, dict) else ()):
+            table.add_row(suite, tags, name, "not measured", "", "", escape(str(why)))
     if baseline_dir:
         _add_forgetting(table, summaries, Path(baseline_dir), eval_dir)
     out.print(table)
@@ -206,6 +214,8 @@ def _print_table(summaries: dict[str, SuiteSummary], baseline_dir: str | None,
             counts = ", ".join(f"{subject} {n}" for subject, n in excluded.items())
             out.print(f"[yellow]not scored[/] {suite}: rows of subjects outside the suite's "
                       f"`subjects` option: {counts}", highlight=False)
+    for line in agreement:
+        out.print(f"[bold]judge agreement[/] {escape(line)}", highlight=False)
     if demo_used:
         out.print("[yellow]demo data[/]: bundled items written for this project, not a "
                   "benchmark; point --data at real files for real numbers")
