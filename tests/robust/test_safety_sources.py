@@ -128,7 +128,7 @@ def test_the_whole_datasets_folder_is_refused():
         load_safety(MSB)
     with pytest.raises(BadInputError, match="other split in the folder given for training"):
         read_demonstrations(MSB, purpose="training")
-    assert len(read_demonstrations(MSB / "train", purpose="training")) == 18
+    assert len(read_demonstrations(MSB / "train", purpose="training")) == 18 + 54
 
 
 def test_over_refusal_suite_takes_benign_rows_only(tmp_path):
