@@ -14,19 +14,11 @@ import math
 from pathlib import Path
 
 import pytest
+from lmeval_local import QUESTIONS as SHARED_QUESTIONS
+from lmeval_local import local_task, simple_evaluate
 
-QUESTIONS = [
-    ("A 45-year-old man has crushing chest pain radiating to the left arm. First test?",
-     ["ECG", "Chest X-ray", "Lipid panel", "Colonoscopy"], 0),
-    ("A child has a barking cough and stridor. Most likely diagnosis?",
-     ["Asthma", "Croup", "Epiglottitis", "Pneumonia"], 1),
-    ("Which vitamin deficiency causes scurvy?", ["A", "B12", "C", "D"], 2),
-    ("A woman with polyuria and polydipsia has glucose 300 mg/dL. Initial therapy?",
-     ["Insulin", "Antibiotics", "Diuretics", "Steroids"], 0),
-    ("Which nerve is injured in wrist drop?", ["Median", "Ulnar", "Radial", "Axillary"], 2),
-    ("First-line drug for anaphylaxis?", ["Antihistamine", "Epinephrine", "Steroid", "Fluids"], 1),
-    ("Which organ secretes insulin?", ["Liver", "Kidney", "Spleen", "Pancreas"], 3),
-]
+QUESTIONS = [*SHARED_QUESTIONS,
+             ("Which organ secretes insulin?", ["Liver", "Kidney", "Spleen", "Pancreas"], 3)]
 MMLU_SUBJECTS = ["anatomy", "college_medicine", "anatomy", "astronomy", "anatomy", "college_medicine",
                  "anatomy"]
 
@@ -161,22 +153,7 @@ def test_acc_stderr_is_lmeval_sample_stderr(evaluated):
 
 def run_lmeval(model_dir: Path, yaml_path: Path, data_file: Path) -> dict:
     """lm-eval's simple_evaluate on its own task YAML with the data source replaced."""
-    from lm_eval import evaluator
-    from lm_eval.models.huggingface import HFLM
-    from lm_eval.tasks import TaskManager
-    from lm_eval.tasks._yaml_loader import load_yaml
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    cfg = load_yaml(yaml_path)
-    cfg.pop("dataset_name", None)
-    cfg.update(dataset_path="json", dataset_kwargs={"data_files": {"test": str(data_file)}},
-               test_split="test")
-    for split in ("training_split", "validation_split", "fewshot_split"):
-        cfg.pop(split, None)
-    lm = HFLM(pretrained=AutoModelForCausalLM.from_pretrained(model_dir),
-              tokenizer=AutoTokenizer.from_pretrained(model_dir), batch_size=4)
-    return evaluator.simple_evaluate(model=lm, tasks=[cfg], log_samples=True,
-                                     task_manager=TaskManager(include_defaults=False))
+    return simple_evaluate(model_dir, [local_task(yaml_path, data_file)])
 
 
 def test_acc_equals_lmeval_simple_evaluate_on_same_file(evaluated, tiny_model_dir, tmp_path):

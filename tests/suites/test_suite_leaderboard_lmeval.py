@@ -18,30 +18,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from leaderboard_files import LEADERBOARD_SUBJECTS, write_all
+from lmeval_local import local_task, simple_evaluate, tasks_dir
 
 # The same float32 model on the same requests: batch composition moves the last bits (the
 # largest difference seen is under 1e-6), while a prompt one space different moves them by
 # more than 1e-4.
 ATOL = 1e-5
-
-
-def _tasks_dir() -> Path:
-    import lm_eval
-
-    return Path(lm_eval.__file__).parent / "tasks"
-
-
-def _local(yaml_path: Path, builder: str, split: str, data_file: Path) -> dict:
-    """lm-eval's own task config with its data source replaced by a local file."""
-    from lm_eval.tasks._yaml_loader import load_yaml
-
-    cfg = load_yaml(yaml_path)
-    cfg.pop("dataset_name", None)
-    for key in ("training_split", "validation_split", "fewshot_split"):
-        cfg.pop(key, None)
-    cfg.update(dataset_path=builder, dataset_kwargs={"data_files": {split: str(data_file)}},
-               test_split=split)
-    return cfg
 
 
 @pytest.fixture(scope="module")
@@ -52,28 +34,20 @@ def files(tmp_path_factory):
 @pytest.fixture(scope="module")
 def lm_eval_loglikelihoods(files, tiny_model_dir) -> dict[str, list[list[float]]]:
     """{task: per doc, in file order, the log-likelihood of each choice} from lm-eval."""
-    from lm_eval import evaluator
-    from lm_eval.models.huggingface import HFLM
-    from lm_eval.tasks import TaskManager
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tasks = _tasks_dir()
-    medmcqa = _local(tasks / "medmcqa" / "medmcqa.yaml", "parquet", "validation", files["medmcqa"])
+    tasks = tasks_dir()
+    medmcqa = local_task(tasks / "medmcqa" / "medmcqa.yaml", files["medmcqa"],
+                         builder="parquet", split="validation")
     assert medmcqa["test_split"] == "validation"  # the split the leaderboard scores
     configs = [
         medmcqa,
-        _local(tasks / "medqa" / "medqa.yaml", "json", "test", files["medqa_hf"]),
-        _local(tasks / "pubmedqa" / "pubmedqa.yaml", "json", "test", files["pubmedqa_source"]),
-        *[_local(tasks / "mmlu" / "default" / f"mmlu_{s}.yaml", "parquet", "test",
-                 files["mmlu_parquet"] / s / "test-00000-of-00001.parquet")
+        local_task(tasks / "medqa" / "medqa.yaml", files["medqa_hf"]),
+        local_task(tasks / "pubmedqa" / "pubmedqa.yaml", files["pubmedqa_source"]),
+        *[local_task(tasks / "mmlu" / "default" / f"mmlu_{s}.yaml",
+                     files["mmlu_parquet"] / s / "test-00000-of-00001.parquet",
+                     builder="parquet")
           for s in LEADERBOARD_SUBJECTS],
     ]
-    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
-    lm = HFLM(pretrained=model, tokenizer=AutoTokenizer.from_pretrained(tiny_model_dir),
-              batch_size=4)
-    results = evaluator.simple_evaluate(model=lm, tasks=configs, log_samples=True,
-                                        bootstrap_iters=0, num_fewshot=0,
-                                        task_manager=TaskManager(include_defaults=False))
+    results = simple_evaluate(tiny_model_dir, configs, bootstrap_iters=0, num_fewshot=0)
     out = {}
     for cfg in configs:
         samples = sorted(results["samples"][cfg["task"]], key=lambda s: s["doc_id"])

@@ -11,37 +11,16 @@ import json
 from pathlib import Path
 
 import pytest
-
-LM_EVAL_TASKS = None
-
-
-def lm_eval_tasks_dir() -> Path:
-    import lm_eval
-
-    return Path(lm_eval.__file__).parent / "tasks"
+from lmeval_local import QUESTIONS, local_task, simple_evaluate, tasks_dir
 
 
 def run_lm_eval_yaml(model_dir: Path, yaml_path: Path, data_file: Path, *,
                      normalised: bool = False) -> dict[int, int]:
     """doc_id -> predicted choice index from lm-eval's own task config over `data_file`."""
-    from lm_eval import evaluator
-    from lm_eval.models.huggingface import HFLM
-    from lm_eval.tasks import TaskManager
-    from lm_eval.tasks._yaml_loader import load_yaml
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     from suites.lmeval_tasks import predictions
 
-    cfg = load_yaml(yaml_path)
-    cfg.pop("dataset_name", None)
-    cfg.update(dataset_path="json", dataset_kwargs={"data_files": {"test": str(data_file)}},
-               test_split="test")
-    for split in ("training_split", "validation_split", "fewshot_split"):
-        cfg.pop(split, None)
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
-    lm = HFLM(pretrained=model, tokenizer=AutoTokenizer.from_pretrained(model_dir), batch_size=4)
-    results = evaluator.simple_evaluate(model=lm, tasks=[cfg], log_samples=True, bootstrap_iters=0,
-                                        task_manager=TaskManager(include_defaults=False))
+    cfg = local_task(yaml_path, data_file)
+    results = simple_evaluate(model_dir, [cfg], bootstrap_iters=0)
     return predictions(results["samples"][cfg["task"]], normalised=normalised)
 
 
@@ -59,19 +38,6 @@ def ours(model_dir: Path, suite: str, data_file: Path, tmp_path: Path, *,
     return records
 
 
-QUESTIONS = [
-    ("A 45-year-old man has crushing chest pain radiating to the left arm. First test?",
-     ["ECG", "Chest X-ray", "Lipid panel", "Colonoscopy"], 0),
-    ("A child has a barking cough and stridor. Most likely diagnosis?",
-     ["Asthma", "Croup", "Epiglottitis", "Pneumonia"], 1),
-    ("Which vitamin deficiency causes scurvy?", ["A", "B12", "C", "D"], 2),
-    ("A woman with polyuria and polydipsia has glucose 300 mg/dL. Initial therapy?",
-     ["Insulin", "Antibiotics", "Diuretics", "Steroids"], 0),
-    ("Which nerve is injured in wrist drop?", ["Median", "Ulnar", "Radial", "Axillary"], 2),
-    ("First-line drug for anaphylaxis?", ["Antihistamine", "Epinephrine", "Steroid", "Fluids"], 1),
-]
-
-
 @pytest.mark.parametrize("fast", [False, True], ids=["hflm", "fast_path"])
 def test_medqa_predictions_equal_lm_eval(fast, tiny_model_dir, tmp_path):
     ours_file = tmp_path / "medqa_test.jsonl"     # the original MedQA JSONL form
@@ -82,7 +48,7 @@ def test_medqa_predictions_equal_lm_eval(fast, tiny_model_dir, tmp_path):
                                 "answer_idx": "ABCD"[ans], "answer": opts[ans]}) + "\n")
             b.write(json.dumps({"sent1": q, **{f"ending{i}": o for i, o in enumerate(opts)},
                                 "label": ans}) + "\n")
-    expected = run_lm_eval_yaml(tiny_model_dir, lm_eval_tasks_dir() / "medqa" / "medqa.yaml",
+    expected = run_lm_eval_yaml(tiny_model_dir, tasks_dir() / "medqa" / "medqa.yaml",
                                 theirs_file)
     records = ours(tiny_model_dir, "medqa", ours_file, tmp_path, fast=fast)
     assert [r.meta["pred_index"] for r in records] == [expected[i] for i in range(len(QUESTIONS))]
@@ -102,7 +68,7 @@ def test_pubmedqa_predictions_equal_lm_eval(fast, tiny_model_dir, tmp_path):
     source = tmp_path / "pubmedqa_source.jsonl"  # bigbio's source schema, one row per PMID
     source.write_text("".join(json.dumps({"PMID": k, **v}) + "\n" for k, v in rows.items()))
     expected = run_lm_eval_yaml(tiny_model_dir,
-                                lm_eval_tasks_dir() / "pubmedqa" / "pubmedqa.yaml", source)
+                                tasks_dir() / "pubmedqa" / "pubmedqa.yaml", source)
     records = ours(tiny_model_dir, "pubmedqa", ori, tmp_path, fast=fast)
     assert [r.meta["pred_index"] for r in records] == [expected[i] for i in range(len(rows))]
     assert {r.pred for r in records} <= {"yes", "no", "maybe"}
@@ -114,7 +80,7 @@ def test_mmlu_predictions_equal_lm_eval(fast, tiny_model_dir, tmp_path):
     data.write_text("".join(json.dumps({"subject": "anatomy", "question": q, "choices": o,
                                         "answer": a}) + "\n" for q, o, a in QUESTIONS))
     expected = run_lm_eval_yaml(tiny_model_dir,
-                                lm_eval_tasks_dir() / "mmlu" / "default" / "mmlu_anatomy.yaml", data)
+                                tasks_dir() / "mmlu" / "default" / "mmlu_anatomy.yaml", data)
     records = ours(tiny_model_dir, "mmlu-medical", data, tmp_path, fast=fast)
     assert [r.meta["pred_index"] for r in records] == [expected[i] for i in range(len(QUESTIONS))]
     assert records[0].prompt.startswith(
@@ -127,7 +93,7 @@ def test_general_cloze_predictions_equal_lm_eval_continuation(fast, tiny_model_d
     data = tmp_path / "astronomy.jsonl"
     data.write_text("".join(json.dumps({"subject": "astronomy", "question": q, "choices": o,
                                         "answer": a}) + "\n" for q, o, a in QUESTIONS))
-    yaml_path = lm_eval_tasks_dir() / "mmlu" / "continuation" / "mmlu_astronomy.yaml"
+    yaml_path = tasks_dir() / "mmlu" / "continuation" / "mmlu_astronomy.yaml"
     expected = run_lm_eval_yaml(tiny_model_dir, yaml_path, data, normalised=True)
     records = ours(tiny_model_dir, "general", data, tmp_path, fast=fast)
     assert [r.meta["pred_index"] for r in records] == [expected[i] for i in range(len(QUESTIONS))]

@@ -80,8 +80,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     title = "medgate suites" + (f" tagged {args.tag}" if args.tag else "")
     table = Table(title=title)
+    # Names are what a user types back (--suites NAME): never wrapped, whatever the width.
     for column in ("tags", "suite", "kind", "metrics", "default data", "description"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column == "suite")
     order = list(TAGS)
     # Grouped by role: each suite under its first tag, in the vocabulary's order.
     for s in sorted(specs, key=lambda s: order.index(s.tags[0]) if s.tags else len(order)):
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     if groups:
         listing = Table(title="groups (--suites NAME runs the members)")
         for column in ("group", "members", "tasks", "description"):
-            listing.add_column(column, overflow="fold")
+            listing.add_column(column, overflow="fold", no_wrap=column == "group")
         for g in groups:
             listing.add_row(g.name, ", ".join(g.members), ", ".join(t.name for t in g.tasks),
                             _first_sentence(g.description))
