@@ -8,6 +8,7 @@ and dropped (and why) in `provenance`: nothing a user gave disappears unreported
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 from dataclasses import dataclass, field
@@ -111,8 +112,6 @@ def _check_csv(path: Path) -> list[str]:
 
 
 def _csv_header(path: Path) -> list[str]:
-    import csv
-
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             return next(csv.reader(handle), [])
