@@ -305,11 +305,7 @@ def mcnemar_exact(only_a: int, only_b: int) -> float:
     p-value for that symmetric case is 2 * P(X <= min(a, b)), capped at 1 (scipy's
     binomtest gives the same number, at many times the cost in simulations).
     """
-    total = only_a + only_b
-    if total == 0:
-        return 1.0
-    tail = _scipy_stats().binom.cdf(min(only_a, only_b), total, 0.5)
-    return float(min(1.0, 2 * tail))
+    return min(1.0, 2 * mcnemar_one_sided(min(only_a, only_b), max(only_a, only_b)))
 
 
 def mcnemar_one_sided(fewer: int, more: int) -> float:
