@@ -29,6 +29,7 @@ from harness.core.config import EvaluationConfig
 from harness.core.console import err
 from harness.core.errors import BadInputError
 from harness.core.io import file_sha256
+from harness.core.progress import SuiteProgress
 from harness.core.records import Record, records_path, write_records
 from harness.core.summaries import (
     MetricEntry,
@@ -126,6 +127,10 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
             err.print(f"[bold]{name}[/] on {handle.tag} ({source})", highlight=False)
         hits_before = handle.stats["cache_hits"]
         start = time.perf_counter()
+        bar = SuiteProgress(err, f"{name} on {handle.tag}") if progress else None
+        if bar is not None:
+            bar.__enter__()
+            handle.progress = bar.update
         try:
             suite = get_suite(name, ctx.options)
             if sequential is not None and name not in sequential.full:
@@ -169,6 +174,10 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
                 err.print(traceback.format_exc(limit=3), style="dim", highlight=False)
             if progress:
                 err.print(f"[red]{name} failed:[/] {out['failed'][name]}", highlight=False)
+        finally:
+            if bar is not None:
+                handle.progress = None
+                bar.__exit__(None, None, None)
         out["seconds"][name] = round(time.perf_counter() - start, 3)
         write_suite_summary(eval_dir, name, summary)
         out["summary"][name] = summary

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich.table import Table
+
 from finetune.datasets import read_replay_rows, read_training_rows, read_validation_rows
 from gates import (
     judge_checkpoint,
@@ -366,6 +368,18 @@ def _finish(run: RunDir, watch: _Stopwatch) -> None:
     with watch.stage("reports"):
         render_all(run)
     write_manifest(run, fingerprints=fingerprints, extra=extra)
+    err.print(_stage_table(watch.timings))
+
+
+def _stage_table(timings: dict[str, float]) -> Table:
+    """The stages with their elapsed times: where the run's time went."""
+    table = Table(title="stages", title_justify="left", show_edge=False)
+    table.add_column("stage")
+    table.add_column("seconds", justify="right")
+    for name, seconds in timings.items():
+        table.add_row(name, f"{seconds:.1f}")
+    table.add_row("[bold]total", f"[bold]{sum(timings.values()):.1f}")
+    return table
 
 
 def _fingerprints(run: RunDir) -> dict[str, str]:
