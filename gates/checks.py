@@ -29,6 +29,7 @@ from gates.paired import PairedDiff, pair_records, paired_diff
 from gates.policy import Check, Policy
 from gates.rate_vs_base import judge_rate_vs_base
 from gates.result import CheckResult
+from gates.sequential import settle_check, stopped_early
 from gates.wording import collapse_sentence
 from harness.core.records import Record
 from harness.core.stats import n_needed_at_rate, prediction_spread, upper_bound
@@ -319,6 +320,32 @@ def _no_information(result: CheckResult, records: list[Record], policy: Policy) 
                          f"would have passed: {result.reason}")
 
 
+def _judge_stopped_suite(check: Check, policy: Policy, result: CheckResult,
+                         model: ModelEvidence, device: str | None) -> None:
+    """A check on a suite whose sequential scoring stopped before its plan ran out takes
+    the outcome its settlement shows for the planned items (gates.sequential); one not
+    settled on the items scored (a policy other than the one the scoring stopped for)
+    fails closed as insufficient evidence."""
+    stopped = stopped_early(model, check.suite)
+    if stopped is None:
+        return
+    scored, planned = stopped
+    settlement = settle_check(check, policy, model, planned, confidence=result.confidence,
+                              device=device if device is not None else model.device())
+    result.sequential = {"scored": scored, "planned": planned,
+                         "rule": settlement.rule if settlement else None}
+    if settlement is None:
+        result.outcome, result.passed = "insufficient", False
+        result.reason = (f"scoring of {check.suite} stopped after {scored} of {planned} "
+                         f"planned items and this check is not settled on them; evaluate "
+                         f"again with --exhaustive to judge it ({result.reason})")
+        return
+    if settlement.outcome == "reported":
+        return  # the cuda rule below words it
+    result.outcome, result.passed = settlement.outcome, settlement.outcome == "pass"
+    result.reason = f"{settlement.reason} ({settlement.rule}; sequential evaluation)"
+
+
 def evaluate_check(check: Check, policy: Policy, model: ModelEvidence,
                    base: ModelEvidence | None, *, confidence: float | None = None) -> CheckResult:
     """One gate.json check entry for `model` (paired checks compare it with `base`), judged
@@ -338,6 +365,7 @@ def evaluate_check(check: Check, policy: Policy, model: ModelEvidence,
     except EvidenceError as exc:
         result.outcome, result.passed = "fail", False
         result.reason = str(exc)
+    _judge_stopped_suite(check, policy, result, model, device)
     if check.gate_on == "cuda":
         if device is None:
             # Fail closed: a run whose device nobody recorded may have been a GPU run.

@@ -30,11 +30,13 @@ from gates.result import (
     write_gate_json,
 )
 from gates.select import select_checkpoint
+from gates.sequential import INFO_KEY, run_record
 from gates.split import METHOD as SPLIT_METHOD
 from gates.split import count_items
 from gates.summary_md import write_summary_md
+from harness.core.errors import BadInputError
 from harness.core.rundir import BASE_TAG, RunDir
-from harness.core.summaries import finite
+from harness.core.summaries import finite, read_summaries
 
 
 def resolve_baseline_tag(baseline: RunDir) -> str:
@@ -204,7 +206,21 @@ def judge_run(run: RunDir, policy: Policy, *, baseline: RunDir | None = None,
                       reasons=reasons, selection=record, checkpoints=verdicts,
                       split=_split_record(policy, base, k, confidence), chosen=chosen,
                       confirmation=confirmation, policy=PolicyRef(**policy.describe()),
-                      baseline=baseline_ref, run_dir=str(run.root))
+                      baseline=baseline_ref, run_dir=str(run.root),
+                      sequential=_sequential_record(run, tags))
+
+
+def _sequential_record(run: RunDir, tags: list[str]) -> dict[str, Any]:
+    """How the evidence of the base and the candidates was gathered (gates.sequential)."""
+    infos: dict[str, dict[str, Any]] = {}
+    for tag in [BASE_TAG, *tags]:
+        try:
+            summaries = read_summaries(run.eval_dir(tag))
+        except BadInputError:
+            continue  # the checks on it fail closed with the reason
+        infos[tag] = {suite: s.info.extra for suite, s in summaries.items()}
+    sequential = any(INFO_KEY in info for by in infos.values() for info in by.values())
+    return run_record(infos, exhaustive=not sequential)
 
 
 def preflight_block(preflight: Any, policy: Policy, run: RunDir | None = None, *,

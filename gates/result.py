@@ -114,6 +114,9 @@ class CheckResult(_Result):
     rate_model: float | None = None
     rate_base: float | None = None
     mcnemar_alternative: Literal["less", "greater"] | None = None
+    # ... and, when its suite was scored sequentially and stopped before the plan ran out:
+    # the rule that settled it (gates.sequential), the items scored and planned.
+    sequential: dict[str, Any] | None = None
 
     @model_serializer(mode="wrap")
     def _on_disk(self, handler: Any) -> dict[str, Any]:
@@ -238,6 +241,9 @@ class GateResult(_Result):
     policy: PolicyRef = PolicyRef()
     baseline: BaselineRef = BaselineRef()
     run_dir: str = ""
+    # How the evidence was gathered: exhaustive, or sequential with its method and, per
+    # model and suite, the items scored against the items planned (gates.sequential).
+    sequential: dict[str, Any] | None = None
     created_at: str = Field(default_factory=_now)
 
     @model_validator(mode="after")

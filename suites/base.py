@@ -92,6 +92,11 @@ class RunContext:
     options: dict[str, Any] = field(default_factory=dict)
     # item ids not to score (training data contained them: data preflight, overlap=remove)
     exclude: frozenset[str] = frozenset()
+    # Sequential evaluation (harness.app.sequential) scores the planned items in blocks:
+    # `include` keeps only a block's items (after exclusion and the limit chose them), and a
+    # list in `plan` asks for the planned item ids instead of a score (suites.items.PlanOnly).
+    include: frozenset[str] | None = None
+    plan: list[str] | None = None
 
 
 @dataclass

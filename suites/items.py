@@ -17,6 +17,11 @@ from suites.loaders import load_items
 T = TypeVar("T")
 
 
+class PlanOnly(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by `select_items` when the context asked for the plan (`ctx.plan`): the item
+    ids the suite would score are in `ctx.plan`, and no model work has started."""
+
+
 def first_n(items: list[T], limit: int | None) -> list[T]:
     return items if limit is None else items[:limit]
 
@@ -45,10 +50,20 @@ def select_items(spec: SuiteSpec, ctx: RunContext,
                  keep: Callable[[list[T]], list[T]] | None = None,
                  limit: Callable[[list[T], int | None], list[T]] = first_n) -> list[T]:
     """The items to score: load, drop the items the data preflight excluded as
-    contaminated (before the limit picks), `keep` (a suite's own filter), then `limit`."""
+    contaminated (before the limit picks), `keep` (a suite's own filter), then `limit`;
+    then, for sequential evaluation, the plan (PlanOnly) or one block (`ctx.include`).
+
+    Every suite calls this before any model work, which is what lets a sequential
+    evaluation ask a suite for its plan without scoring anything."""
     items = load_data(spec, ctx, load)
     if ctx.exclude:
         items = [item for item in items if item_id(item) not in ctx.exclude]
     if keep is not None:
         items = keep(items)
-    return limit(items, ctx.limit)
+    items = limit(items, ctx.limit)
+    if ctx.plan is not None:
+        ctx.plan.extend(item_id(item) for item in items)
+        raise PlanOnly
+    if ctx.include is not None:
+        items = [item for item in items if item_id(item) in ctx.include]
+    return items

@@ -24,10 +24,12 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.app.sequential import SequentialPlan, run_sequential
 from harness.core.config import EvaluationConfig
 from harness.core.console import err
 from harness.core.errors import BadInputError
 from harness.core.io import file_sha256
+from harness.core.progress import SuiteProgress
 from harness.core.records import Record, records_path, write_records
 from harness.core.summaries import (
     MetricEntry,
@@ -36,7 +38,7 @@ from harness.core.summaries import (
     read_summaries,
     write_suite_summary,
 )
-from suites.base import RunContext, SuiteSpec
+from suites.base import RunContext, SuiteResult, SuiteSpec
 from suites.benchmark import load_spec_items
 from suites.lmeval_files import (
     LMEVAL_DIR,
@@ -69,11 +71,14 @@ def effective_limit(limit: int | None, suite_limit: int | None) -> int | None:
 def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, *,
                    data: dict[str, str] | None = None, limit: int | None = None,
                    config: EvaluationConfig | None = None, progress: bool = True,
-                   exclude: dict[str, set[str]] | None = None) -> dict[str, Any]:
+                   exclude: dict[str, set[str]] | None = None,
+                   sequential: SequentialPlan | None = None) -> dict[str, Any]:
     """Run each suite on `handle`; write <eval_dir>/<suite>.records.jsonl and summary.json.
 
     `exclude` maps a suite to item ids that must not be scored (contaminated by the
-    training data); how many were removed is in the suite's info.
+    training data); how many were removed is in the suite's info. With `sequential`,
+    each suite is scored in blocks until the gate needs no more of it
+    (harness.app.sequential), and the plan's `skip` suites are not scored.
 
     Returns {"summary": {suite: SuiteSummary}, "failed": {suite: message},
     "bad_input": [suites], "cache_hits": int, "seconds": {suite: s}}, and "lmeval_results"
@@ -104,6 +109,12 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
     date_id, started = new_date_id(), time.time()
     previous = read_summaries(eval_dir)
     for name in suite_names:
+        if sequential is not None and name in sequential.skip:
+            if progress:
+                err.print(f"[bold]{name}[/] on {handle.tag}: not scored (no check gated on "
+                          f"{sequential.device} reads it, and this evaluation only chooses)",
+                          highlight=False)
+            continue
         ctx = contexts[name]
         spec = get_spec(name)
         stale: list[Path] = []  # this run's files replace them, or the suite fails: none stay
@@ -116,34 +127,31 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
             err.print(f"[bold]{name}[/] on {handle.tag} ({source})", highlight=False)
         hits_before = handle.stats["cache_hits"]
         start = time.perf_counter()
+        bar = SuiteProgress(err, f"{name} on {handle.tag}") if progress else None
+        if bar is not None:
+            bar.__enter__()
+            handle.progress = bar.update
         try:
-            result = get_suite(name, ctx.options).run(handle, ctx)
+            suite = get_suite(name, ctx.options)
+            if sequential is not None and name not in sequential.full:
+                def write_partial(partial: SuiteResult, name=name, ctx=ctx, spec=spec,
+                                  start=start, hits_before=hits_before) -> None:
+                    info = _suite_info(handle, spec, ctx, partial, start, hits_before)
+                    write_records(records_path(eval_dir, name), partial.records)
+                    write_suite_summary(eval_dir, name, SuiteSummary(
+                        metrics=_metric_entries(partial.metrics),
+                        info=SuiteInfo.model_validate(info)))
+
+                result = run_sequential(suite, name, handle, ctx, eval_dir, sequential,
+                                        write_partial)
+            else:
+                result = suite.run(handle, ctx)
             leaked = sorted({r.item_id for r in result.records} & ctx.exclude)
             if leaked:  # a suite that does not honour ctx.exclude must not pass for clean
                 raise RuntimeError(f"suite '{name}' scored {len(leaked)} item(s) the data "
                                    f"preflight excluded as contaminated: {', '.join(leaked[:10])}")
             write_records(records_path(eval_dir, name), result.records)
-            info = {
-                "data": str(ctx.data_path) if ctx.data_path is not None else None,
-                "data_sha256": data_sha256(ctx.data_path),
-                "demo": ctx.is_demo_data,
-                "n_items": len(result.records),
-                "limit": ctx.limit,
-                "prompt_format": spec.prompt_format,
-                "tags": list(spec.tags),
-                "num_fewshot": ctx.num_fewshot,
-                "apply_chat_template": ctx.apply_chat_template,
-                "backend": handle.backend,
-                "fingerprint": handle.fingerprint,
-                "model": handle.name,
-                "adapter": str(handle.adapter) if handle.adapter else None,
-                "tag": handle.tag,
-                "cached_requests": handle.stats["cache_hits"] - hits_before,
-                "excluded_contaminated": len(ctx.exclude),
-                "excluded_item_ids": sorted(ctx.exclude),
-                "seconds": round(time.perf_counter() - start, 3),
-                **result.info,
-            }
+            info = _suite_info(handle, spec, ctx, result, start, hits_before)
             tasks = _write_lmeval_samples(eval_dir, lmeval_run, date_id, spec, ctx,
                                           result.records, info, lmeval_tasks)
             if spec.lmeval_task:
@@ -166,6 +174,10 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
                 err.print(traceback.format_exc(limit=3), style="dim", highlight=False)
             if progress:
                 err.print(f"[red]{name} failed:[/] {out['failed'][name]}", highlight=False)
+        finally:
+            if bar is not None:
+                handle.progress = None
+                bar.__exit__(None, None, None)
         out["seconds"][name] = round(time.perf_counter() - start, 3)
         write_suite_summary(eval_dir, name, summary)
         out["summary"][name] = summary
@@ -174,6 +186,32 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
                                                   lmeval_tasks, started=started)
     out["cache_hits"] = handle.stats["cache_hits"]
     return out
+
+
+def _suite_info(handle: ModelHandle, spec: SuiteSpec, ctx: RunContext, result: SuiteResult,
+                start: float, hits_before: int) -> dict[str, Any]:
+    """What the evaluator says about a suite's scoring, beside what the suite said."""
+    return {
+        "data": str(ctx.data_path) if ctx.data_path is not None else None,
+        "data_sha256": data_sha256(ctx.data_path),
+        "demo": ctx.is_demo_data,
+        "n_items": len(result.records),
+        "limit": ctx.limit,
+        "prompt_format": spec.prompt_format,
+        "tags": list(spec.tags),
+        "num_fewshot": ctx.num_fewshot,
+        "apply_chat_template": ctx.apply_chat_template,
+        "backend": handle.backend,
+        "fingerprint": handle.fingerprint,
+        "model": handle.name,
+        "adapter": str(handle.adapter) if handle.adapter else None,
+        "tag": handle.tag,
+        "cached_requests": handle.stats["cache_hits"] - hits_before,
+        "excluded_contaminated": len(ctx.exclude),
+        "excluded_item_ids": sorted(ctx.exclude),
+        "seconds": round(time.perf_counter() - start, 3),
+        **result.info,
+    }
 
 
 def _lmeval_run(handle: ModelHandle, config: EvaluationConfig, limit: int | None) -> ModelRun:

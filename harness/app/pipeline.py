@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich.table import Table
+
 from finetune.datasets import read_replay_rows, read_training_rows, read_validation_rows
 from gates import (
     judge_checkpoint,
@@ -37,6 +39,7 @@ from harness.app.resume import (
     missing_suites,
     remove_partial_files,
 )
+from harness.app.sequential import SequentialPlan, gated_suites, paired_suites
 from harness.core.backends import open_model
 from harness.core.config import MedgateConfig, write_resolved
 from harness.core.console import err
@@ -82,15 +85,18 @@ class _Stopwatch:
 
 def _evaluate(config: MedgateConfig, run: RunDir, tag: str, *, adapter: Path | None,
               limit: int | None, resume: bool = False,
-              exclude: dict[str, set[str]] | None = None) -> dict[str, Any] | None:
+              exclude: dict[str, set[str]] | None = None,
+              plan: SequentialPlan | None = None) -> dict[str, Any] | None:
     """Evaluate one model on the configured suites; with `resume`, only the suites whose
-    records are not already complete (None when nothing was left to do).
+    records are not already complete (None when nothing was left to do). With `plan`,
+    suites are scored sequentially (harness.app.sequential).
 
     `adapter` is the checkpoint folder (None: the base model). A full fine-tune's
     checkpoint is a whole model, opened as the model rather than applied to the base."""
     suites = list(config.evaluation.suites)
     if resume:
-        suites = missing_suites(run.eval_dir(tag), suites, limit, config.evaluation.limits)
+        suites = missing_suites(run.eval_dir(tag), suites, limit, config.evaluation.limits,
+                                part=plan.part if plan is not None else None)
         if not suites:
             err.print(f"{tag}: every suite already evaluated; kept")
             return None
@@ -105,7 +111,43 @@ def _evaluate(config: MedgateConfig, run: RunDir, tag: str, *, adapter: Path | N
                         batch_size=config.evaluation.batch_size,
                         generation_batch_size=config.evaluation.generation_batch_size)
     return evaluate_model(handle, suites, run.eval_dir(tag), data=dict(config.evaluation.data),
-                          limit=limit, config=config.evaluation, exclude=exclude)
+                          limit=limit, config=config.evaluation, exclude=exclude,
+                          sequential=plan)
+
+
+@dataclass(frozen=True)
+class _Plans:
+    """The sequential plans of one run (all None when evaluation is exhaustive)."""
+
+    base: SequentialPlan | None
+    candidates: SequentialPlan | None
+    chosen: SequentialPlan | None
+
+
+def _plans(config: MedgateConfig, policy) -> _Plans:
+    """Base: the suites paired checks read scored whole (every candidate item must find its
+    base), and so are suites no gated check reads (for the report); the rest stop when
+    settled. Candidates, while being chosen: the selection items of the gated suites only.
+    The chosen one: its confirmation items, and the ungated suites whole."""
+    if config.evaluation.exhaustive:
+        return _Plans(None, None, None)
+    device = _device()
+    gated = gated_suites(policy, device)
+    ungated = frozenset(s for s in config.evaluation.suites if s not in gated)
+    seed = config.evaluation.seed
+    split = policy.selection.confirm_fraction > 0
+    choosing = "selection" if split else "all"
+    return _Plans(
+        base=SequentialPlan(policy, "all", device, seed, full=paired_suites(policy) | ungated),
+        candidates=SequentialPlan(policy, choosing, device, seed, skip=ungated),
+        chosen=SequentialPlan(policy, "confirmation", device, seed, full=ungated)
+        if split else None)
+
+
+def _device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) -> PipelineOutcome:
@@ -131,9 +173,10 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) ->
         return _block_on_preflight(config, run, preflight, policy, watch)
     exclude = {name: preflight.excluded_items(name) for name in config.evaluation.suites}
 
+    plans = _plans(config, policy)
     with watch.stage("baseline: base model on every suite"):
         _evaluate(config, run, BASE_TAG, adapter=None, limit=config.evaluation.limit,
-                  resume=resume, exclude=exclude)
+                  resume=resume, exclude=exclude, plan=plans.base)
 
     subset = config.evaluation.checkpoint_limit
     first_limit = subset if subset is not None else config.evaluation.limit
@@ -144,7 +187,7 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) ->
         tag = checkpoint_tag(step)
         with _training_rng_kept():
             _evaluate(config, run, tag, adapter=checkpoint_dir, limit=first_limit, resume=resume,
-                      exclude=exclude)
+                      exclude=exclude, plan=plans.candidates)
         evaluated.add(tag)
         # Judged on the selection items only: the screen and early stopping choose, and the
         # items that confirm the verdict must take no part in choosing.
@@ -172,7 +215,7 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) ->
         with watch.stage("evaluation of checkpoints saved before the interruption"):
             for step, path in late:
                 _evaluate(config, run, checkpoint_tag(step), adapter=path, limit=first_limit,
-                          resume=resume, exclude=exclude)
+                          resume=resume, exclude=exclude, plan=plans.candidates)
 
     candidates = [checkpoint_tag(step) for step, _ in checkpoints]
     if subset is not None:
@@ -180,6 +223,17 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) ->
             for step, path in checkpoints:
                 _evaluate(config, run, checkpoint_tag(step), adapter=path,
                           limit=config.evaluation.limit, resume=resume, exclude=exclude)
+
+    if plans.chosen is not None and subset is None:
+        # Only the candidate the selection items choose is scored on the confirmation items
+        # (the others are never judged on them); choosing reads the selection items alone.
+        chosen = judge_run(run, policy, tags=candidates, selection=config.gates.selection,
+                           selection_source="config").chosen
+        if chosen is not None:
+            path = {checkpoint_tag(step): p for step, p in checkpoints}[chosen]
+            with watch.stage(f"confirmation items: {chosen}"):
+                _evaluate(config, run, chosen, adapter=path, limit=config.evaluation.limit,
+                          resume=resume, exclude=exclude, plan=plans.chosen)
 
     with watch.stage("gate"):
         # The policy's selection rule chooses unless the config names one (gates.selection).
@@ -314,6 +368,18 @@ def _finish(run: RunDir, watch: _Stopwatch) -> None:
     with watch.stage("reports"):
         render_all(run)
     write_manifest(run, fingerprints=fingerprints, extra=extra)
+    err.print(_stage_table(watch.timings))
+
+
+def _stage_table(timings: dict[str, float]) -> Table:
+    """The stages with their elapsed times: where the run's time went."""
+    table = Table(title="stages", title_justify="left", show_edge=False)
+    table.add_column("stage")
+    table.add_column("seconds", justify="right")
+    for name, seconds in timings.items():
+        table.add_row(name, f"{seconds:.1f}")
+    table.add_row("[bold]total", f"[bold]{sum(timings.values()):.1f}")
+    return table
 
 
 def _fingerprints(run: RunDir) -> dict[str, str]:

@@ -97,10 +97,13 @@ def remove_partial_files(run: RunDir) -> list[Path]:
     return removed
 
 
-def suite_complete(eval_dir: Path, suite: str, limit: int | None) -> bool:
+def suite_complete(eval_dir: Path, suite: str, limit: int | None,
+                   part: str | None = None) -> bool:
     """A suite whose records and summary entry were both written, at this item limit.
 
-    A suite that recorded an error is not complete: resuming runs it again.
+    A suite that recorded an error is not complete: resuming runs it again. Nor is a
+    sequential evaluation cut off between blocks, or one that has not yet scored `part`
+    of the items (a candidate's confirmation items, after its selection items).
     """
     try:
         entry = read_summaries(eval_dir).get(suite)
@@ -112,11 +115,15 @@ def suite_complete(eval_dir: Path, suite: str, limit: int | None) -> bool:
     # was not written by a finished evaluation.
     if entry.info.n_items is None or entry.info.limit != limit:
         return False
+    sequential = entry.info.extra.get("sequential")
+    if isinstance(sequential, dict) and (not sequential.get("complete") or (
+            part is not None and part not in (sequential.get("stopped_by") or {}))):
+        return False
     return records_path(eval_dir, suite).exists()  # written (atomically) before the entry
 
 
 def missing_suites(eval_dir: Path, suites: list[str], limit: int | None,
-                   limits: dict[str, int] | None = None) -> list[str]:
+                   limits: dict[str, int] | None = None, part: str | None = None) -> list[str]:
     """The suites of `suites` still to evaluate in `eval_dir`, in their order.
 
     `limits` are the per-suite caps of the evaluation config: a suite is complete at the
@@ -124,7 +131,7 @@ def missing_suites(eval_dir: Path, suites: list[str], limit: int | None,
     """
     limits = limits or {}
     return [s for s in suites
-            if not suite_complete(eval_dir, s, effective_limit(limit, limits.get(s)))]
+            if not suite_complete(eval_dir, s, effective_limit(limit, limits.get(s)), part)]
 
 
 def finished_training(run: RunDir) -> list[tuple[int, Path]] | None:

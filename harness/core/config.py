@@ -151,8 +151,16 @@ class EvaluationConfig(Section):
     # The hf backend answers log-likelihood requests that share a prompt without lm-eval's
     # HFLM: single-token choices from one forward pass (last position only), option texts
     # (cloze) with the prompt run once; tested to give lm-eval's log-likelihoods. Requests
-    # that do not fit (or any request on vllm) are answered by lm-eval's LM.
-    fast_path: bool = False
+    # that do not fit (or any request on vllm) are answered by lm-eval's LM. On by
+    # default: tests/suites/test_suite_lmeval_equality.py proves the answers equal.
+    fast_path: bool = True
+    # train-and-gate scores each suite in a seeded random order, in blocks, and stops a
+    # suite once no check of the policy needs more of it (gates.sequential: exact
+    # curtailment, and futility by an anytime-valid confidence sequence for rates);
+    # candidates are scored on the selection items while they are chosen and only the
+    # chosen one on the confirmation items. `exhaustive: true` (--exhaustive) scores every
+    # item of every suite for every model.
+    exhaustive: bool = False
     batch_size: int = Field(8, ge=1)
     # Prompts generated together by the free-text suites (None: batch_size). Each decoding
     # step costs about the same for 8 or 32 prompts on a CPU, so larger batches finish

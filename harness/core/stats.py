@@ -376,3 +376,26 @@ def tango_interval(only_a: int, only_b: int, n: int,
     lower = crossing(z, -edge, diff) if diff > -edge else -1.0
     upper = crossing(-z, diff, edge) if diff < edge else 1.0
     return (lower, upper)
+
+
+def beta_binomial_mixture_excludes(k: int, n: int, p: float, alpha: float) -> bool:
+    """Whether the anytime-valid confidence sequence for a Bernoulli rate excludes `p`
+    after k events in n trials.
+
+    The sequence is {p : M_n(p) < 1/alpha} with M_n(p) the likelihood ratio of a uniform
+    Beta(1, 1) mixture against the rate p: B(k + 1, n - k + 1) / (p^k (1 - p)^(n - k)).
+    Under the true rate M_n is a nonnegative martingale with mean 1, so by Ville's
+    inequality the chance that it ever reaches 1/alpha, at any of however many looks, is
+    at most alpha. That is what lets a sequential gate look after every block without
+    spending its error rate (a fixed-n interval looked at repeatedly does not).
+    """
+    if n <= 0 or not 0.0 < alpha < 1.0:
+        return False
+    if p <= 0.0:
+        return k > 0
+    if p >= 1.0:
+        return k < n
+    from scipy.special import betaln
+
+    log_m = float(betaln(k + 1, n - k + 1)) - k * math.log(p) - (n - k) * math.log1p(-p)
+    return log_m >= math.log(1.0 / alpha)

@@ -61,11 +61,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-fewshot", type=int, help="n-shot examples (default 0)")
     parser.add_argument("--chat", action="store_true", help="apply the model's chat template")
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not fill the cache")
-    parser.add_argument("--fast-path", action="store_true",
-                        help="answer choice log-likelihoods without lm-eval's HFLM (one "
-                             "forward pass per prompt for single-token choices, the prompt "
-                             "run once for option texts) with lm-eval's tokenisation (same "
-                             "scores, tested); default: lm-eval's HFLM")
+    parser.add_argument("--no-fast-path", action="store_true",
+                        help="answer every log-likelihood through lm-eval's HFLM; by default "
+                             "choice log-likelihoods that share a prompt are answered by one "
+                             "forward pass per prompt (single-token choices) or the prompt run "
+                             "once (option texts), with lm-eval's tokenisation: the same "
+                             "scores, tested (evaluation.fast_path)")
     parser.add_argument("--run-dir", help="run directory (default runs/<timestamp>)")
     parser.add_argument("--tag", default="base", help="model tag: base, checkpoint-N or final")
     parser.add_argument("--baseline-dir", help="evals/<tag> folder of the base model: show the "
@@ -127,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
                         tag=args.tag, dtype=config.model.dtype, token=config.hf_token(),
                         batch_size=ev.batch_size,
                         generation_batch_size=ev.generation_batch_size)
-    handle.fast_path = args.fast_path
+    if args.no_fast_path:
+        ev.fast_path = False
     run_dir = RunDir.create(args.run_dir, parent=config.output.runs_root)
     eval_dir = run_dir.eval_dir(args.tag)
     with RunLock(run_dir.root):

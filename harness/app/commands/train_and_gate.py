@@ -17,6 +17,11 @@ from harness.core.errors import BadInputError
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_options(parser, resume_help="continue a killed run in --run-dir from what it "
                                         "already wrote")
+    parser.add_argument("--exhaustive", action="store_true",
+                        help="score every item of every suite for every model (default: "
+                             "stop a suite once no gate check needs more of it, and score "
+                             "the confirmation items for the chosen checkpoint only; "
+                             "evaluation.exhaustive)")
 
 
 def refuse_distributed_launch(environ: dict[str, str] | None = None) -> None:
@@ -59,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
     from harness.core.rundir import RunDir
 
     config = config_from_args(args)
+    if args.exhaustive:
+        config.evaluation.exhaustive = True
     check_llm_judges(config.evaluation)  # before a run directory or any model
     if args.resume and not args.run_dir:
         raise BadInputError("--resume needs --run-dir: the run to continue")

@@ -94,6 +94,9 @@ class ModelHandle:
         self._tokenizer = None
         self._model = None
         self._lm = None
+        # called as progress(done, total) after each batch a model call answers (and once
+        # with what the cache answered): the evaluator's progress bar
+        self.progress: Callable[[int, int], None] | None = None
         # what this handle actually did, in requests; tests and benchmarks read these
         self.stats = {"loads": 0, "forward_calls": 0, "requests_scored": 0, "cache_hits": 0}
 
@@ -176,13 +179,15 @@ class ModelHandle:
         """Summed log-likelihood of each continuation after its context, in request order.
 
         Missing answers are computed `batch_size` contexts at a time (a context's
-        continuations stay together, so a backend can run the context once) and stored
-        as each batch finishes.
+        continuations stay together, so a backend can run the context once), longest
+        contexts first so that each batch holds prompts of about one length (little
+        padding), and stored as each batch finishes.
         """
         todo = [LoglikelihoodRequest(*r) for r in requests]
         values = self._answer("loglikelihood", [list(r) for r in todo],
                               lambda part: self._loglikelihood([todo[i] for i in part]),
-                              group=lambda i: todo[i].context, per_batch=self.batch_size)
+                              group=lambda i: todo[i].context, per_batch=self.batch_size,
+                              order=lambda i: -len(todo[i].context))
         return [float(v) for v in values]
 
     def loglikelihood_rolling(self, texts: Sequence[str]) -> list[tuple[float, int]]:
@@ -208,7 +213,8 @@ class ModelHandle:
 
     # --- cache ------------------------------------------------------------------------
     def _answer(self, kind: str, contents: list[Any], compute: Callable[[list[int]], list[Any]],
-                *, per_batch: int, group: Callable[[int], Hashable] | None = None) -> list[Any]:
+                *, per_batch: int, group: Callable[[int], Hashable] | None = None,
+                order: Callable[[int], Any] | None = None) -> list[Any]:
         """Cached answers to `contents`; the missing ones computed by `compute(indexes)` in
         batches of `per_batch` groups (each request its own group unless `group` says),
         each batch stored before the next starts."""
@@ -224,19 +230,28 @@ class ModelHandle:
         for index, key in enumerate(keys):
             if key not in found and key not in missing:
                 missing[key] = index
-        for part in _batches(list(missing.values()), per_batch, group):
+        total, done = len(set(keys)), len(set(keys)) - len(missing)
+        if self.progress is not None:
+            self.progress(done, total)
+        for part in _batches(list(missing.values()), per_batch, group, order):
             values = compute(part)
             fresh = {keys[i]: v for i, v in zip(part, values, strict=True)}
             self.stats["requests_scored"] += len(part)
             if self.use_cache:
                 self.cache.put_many(fresh)
             found.update(fresh)
+            done += len(part)
+            if self.progress is not None:
+                self.progress(done, total)
         return [found[k] for k in keys]
 
 
-def _batches(indexes: list[int], per_batch: int, group: Callable[[int], Hashable] | None
-             ) -> list[list[int]]:
-    """`indexes` cut into batches of at most `per_batch` groups, a group never split."""
+def _batches(indexes: list[int], per_batch: int, group: Callable[[int], Hashable] | None,
+             order: Callable[[int], Any] | None = None) -> list[list[int]]:
+    """`indexes` cut into batches of at most `per_batch` groups, a group never split;
+    groups sorted by `order` of their first member (stable) when given."""
+    if order is not None:
+        indexes = sorted(indexes, key=order)
     if group is None:
         step = max(per_batch, 1)
         return [indexes[i:i + step] for i in range(0, len(indexes), step)]
