@@ -78,6 +78,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for col in ("suite", "category", "label", "n", "kappa", "CI", "disagreements"):
         table.add_column(col)
     for row in summary["judge_expert"]:
+        if row["category"] != "all" and not row["disagreements"]:
+            continue  # every row is in reviews/summary.json; printed: suites, disagreements
         table.add_row(row["suite"], row["category"], row["label"], str(row["n"]),
                       _fmt(row["value"]), f"[{_fmt(row['ci'][0])}, {_fmt(row['ci'][1])}]",
                       str(row["disagreements"]))
