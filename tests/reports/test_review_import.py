@@ -101,6 +101,13 @@ def test_bad_review_files_exit_2_naming_file_item_and_field(run, tmp_path, capsy
     assert str(path) in message and expected in message
 
 
+def test_only_medical_reviewers_labels_are_imported(run, tmp_path, capsys) -> None:
+    path = review_file(run, tmp_path / "qa.json", "Quinn", role="quality assurance")
+    assert main(["review", "import", "--run-dir", str(run), str(path)]) == 2
+    assert "role 'quality assurance' is not a medical role" in capsys.readouterr().err
+    assert read_reviews(RunDir(run)) == []
+
+
 def test_malformed_json_names_the_line_and_nothing_is_stored(run, tmp_path, capsys) -> None:
     good = review_file(run, tmp_path / "good.json", "Dr A")
     bad = tmp_path / "bad.json"

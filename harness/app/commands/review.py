@@ -5,7 +5,8 @@ sample of the judged records, sized to estimate the judge's error rate to --prec
 plus every record the judge flagged critical; its seed is recorded.
 
 `medgate review import --run-dir DIR FILE...` checks every review file against the run
-(malformed, stale or naming unknown items: exit 2, nothing stored), stores them in
+(malformed, stale, naming unknown items or by a reviewer whose role is not one of the
+run's report.medical_roles: exit 2, nothing stored), stores them in
 reviews/, writes reviews/summary.json (judge-expert and inter-reviewer kappa, rates with
 the experts' labels and corrected for the judge's measured errors), re-gates the run with
 the policy and selection rule of its last gate (experts' labels override the judge's on
@@ -29,7 +30,8 @@ from harness.core.lock import RunLock
 from harness.core.rundir import RunDir
 from reports import render_all
 from reports.review_sample import draw_sample
-from reports.rundata import is_run_dir
+from reports.rundata import is_run_dir, load_run
+from reports.signoff import is_medical_role, medical_roles
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -109,6 +111,12 @@ def _import(args: argparse.Namespace) -> int:
     rule = selection.rule if selection.source in ("config", "cli") else None
     with RunLock(run.root):
         reviews = [validate_review(path, run) for path in args.files]  # all, before storing
+        roles = medical_roles(load_run(run.root).config, str(run.config))
+        for path, review in zip(args.files, reviews):
+            if not is_medical_role(review.role, roles):
+                # Their labels would override the judge's: only medical reviewers may.
+                raise BadInputError(f"role '{review.role}' is not a medical role of this run "
+                                    f"(report.medical_roles: {', '.join(roles)})", where=path)
         for review in reviews:
             err.print(f"stored {store_review(run, review)} ({review.reviewer}, {review.role}: "
                       f"{len(review.entries)} records)", highlight=False)
