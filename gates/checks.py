@@ -29,6 +29,7 @@ from gates.paired import PairedDiff, pair_records, paired_diff
 from gates.policy import Check, Policy
 from gates.rate_vs_base import judge_rate_vs_base
 from gates.result import CheckResult
+from gates.review_check import judge_expert_agreement
 from gates.sequential import settle_check, stopped_early
 from gates.wording import collapse_sentence
 from harness.core.records import Record
@@ -358,6 +359,8 @@ def evaluate_check(check: Check, policy: Policy, model: ModelEvidence,
     try:
         if check.judge == "rate_vs_base":
             judge_rate_vs_base(check, policy, result, model, base)
+        elif check.judge == "expert_agreement":
+            judge_expert_agreement(check, policy, result, model)
         elif check.paired:
             _judge_paired(check, policy, result, model, base)
         else:
@@ -365,7 +368,11 @@ def evaluate_check(check: Check, policy: Policy, model: ModelEvidence,
     except EvidenceError as exc:
         result.outcome, result.passed = "fail", False
         result.reason = str(exc)
-    _judge_stopped_suite(check, policy, result, model, device)
+    if check.judge != "expert_agreement":
+        _judge_stopped_suite(check, policy, result, model, device)
+    if check.judge != "expert_agreement" and model.adjudicated(check.suite):
+        result.reason += (f" [{model.adjudicated(check.suite)} record(s) of {check.suite} "
+                          "carry medical reviewers' labels in place of the judge's]")
     if check.gate_on == "cuda":
         if device is None:
             # Fail closed: a run whose device nobody recorded may have been a GPU run.

@@ -9,14 +9,20 @@ split) or judge at a corrected confidence; the metrics are then recomputed from 
 records of those items by the suite's own registered metric functions, with the options
 the suite recorded, so the number judged is the number the suite would have reported on
 those items.
+
+Records that medical experts reviewed carry the experts' labels in place of the judge's
+(gates.review): a suite with adjudicated records is recomputed from them, after its
+unreviewed records were checked against its summary.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gates.result import ItemPart
+from gates.review import Adjudication, Key, adjudicated_suites, apply_adjudications
 from gates.split import in_part
 from harness.core.errors import BadInputError
 from harness.core.records import Record, read_records, records_path
@@ -54,9 +60,12 @@ class ModelEvidence:
 
     def __init__(self, eval_dir: str | Path, label: str, device_hint: str | None = None, *,
                  part: ItemPart = "all", confirm_fraction: float = 0.0,
+                 adjudications: Mapping[Key, Adjudication] | None = None,
                  _loaded: _Loaded | None = None) -> None:
         self.eval_dir = Path(eval_dir)
         self.label = label
+        # The experts' labels of this model's reviewed records (keys name the model tag).
+        self.adjudications: Mapping[Key, Adjudication] = adjudications or {}
         self.device_hint = device_hint
         self.part: ItemPart = part if confirm_fraction > 0 else "all"
         self.confirm_fraction = confirm_fraction
@@ -67,7 +76,16 @@ class ModelEvidence:
         """The same model's evidence restricted to another part of the items; the files
         read so far are not read again."""
         return ModelEvidence(self.eval_dir, self.label, self.device_hint, part=part,
-                             confirm_fraction=self.confirm_fraction, _loaded=self._loaded)
+                             confirm_fraction=self.confirm_fraction,
+                             adjudications=self.adjudications, _loaded=self._loaded)
+
+    @property
+    def tag(self) -> str:
+        return self.eval_dir.name
+
+    def adjudicated(self, suite: str) -> int:
+        """How many of the suite's records carry the experts' labels."""
+        return adjudicated_suites(self.adjudications, self.tag).get(suite, 0)
 
     @property
     def exists(self) -> bool:
@@ -114,15 +132,15 @@ class ModelEvidence:
         why = reported.extra.get("not_measured")
         if finite(reported.value) is None and why:  # no items for it, with the suite's reason
             raise EvidenceError(f"{self.label}: {suite}.{name} {why}")
-        if (self.part == "all" and confidence == SUMMARY_CONFIDENCE) \
-                or finite(reported.value) is None:
+        if (self.part == "all" and confidence == SUMMARY_CONFIDENCE
+                and not self.adjudicated(suite)) or finite(reported.value) is None:
             return reported  # a NaN or null value fails the check with its own reason
         # The records must be the ones the summary was computed from before a part of
         # them is judged: recomputed on all of them, the metric must give the summary's
         # value (checked once per metric).
         if (suite, name) not in self._loaded.verified:
             whole = self._recompute(suite, name, entry, SUMMARY_CONFIDENCE,
-                                    self.all_records(suite)).value
+                                    self.judged_records(suite)).value
             if finite(whole) is None or abs(whole - float(reported.value)) > 1e-9:
                 raise EvidenceError(f"{self.label}: {suite}.{name} is {reported.value} in "
                                     f"the summary but {whole} from its records: the summary "
@@ -188,8 +206,16 @@ class ModelEvidence:
         return self._in_part[suite]
 
     def all_records(self, suite: str) -> list[Record]:
-        """Every record of the suite, whatever part this evidence judges; they must be the
-        ones its summary was computed on."""
+        """Every record of the suite, whatever part this evidence judges, with the experts'
+        labels where they reviewed."""
+        records = self.judged_records(suite)
+        if not self.adjudicated(suite):
+            return records
+        return apply_adjudications(records, self.tag, self.adjudications)
+
+    def judged_records(self, suite: str) -> list[Record]:
+        """Every record of the suite as the suite judged it; they must be the ones its
+        summary was computed on."""
         loaded = self._loaded.records
         if suite not in loaded:
             path = records_path(self.eval_dir, suite)

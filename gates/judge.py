@@ -29,6 +29,7 @@ from gates.result import (
     read_gate,
     write_gate_json,
 )
+from gates.review import adjudicate, read_reviews
 from gates.select import select_checkpoint
 from gates.sequential import INFO_KEY, run_record
 from gates.split import METHOD as SPLIT_METHOD
@@ -53,7 +54,8 @@ def _base_evidence(run: RunDir, baseline: RunDir | None, baseline_tag: str | Non
     fraction = policy.selection.confirm_fraction
     if baseline is None:
         tag = baseline_tag or BASE_TAG
-        return (ModelEvidence(run.eval_dir(tag), tag, part=part, confirm_fraction=fraction),
+        return (ModelEvidence(run.eval_dir(tag), tag, part=part, confirm_fraction=fraction,
+                              adjudications=adjudicate(read_reviews(run))),
                 BaselineRef(run_dir=str(run.root), tag=tag))
     tag = baseline_tag or resolve_baseline_tag(baseline)
     return (ModelEvidence(baseline.eval_dir(tag), f"baseline {baseline.root}/{tag}", part=part,
@@ -91,7 +93,8 @@ def _part(policy: Policy) -> ItemPart:
 def _model(run: RunDir, tag: str, policy: Policy, device: str | None,
            part: ItemPart) -> ModelEvidence:
     return ModelEvidence(run.eval_dir(tag), tag, device, part=part,
-                         confirm_fraction=policy.selection.confirm_fraction)
+                         confirm_fraction=policy.selection.confirm_fraction,
+                         adjudications=adjudicate(read_reviews(run)))
 
 
 def judge_checkpoint(run: RunDir, tag: str, policy: Policy, *, baseline: RunDir | None = None,

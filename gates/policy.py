@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gates.review import LABELS as REVIEW_LABELS
 from harness.core.errors import BadInputError
 from harness.core.io import format_validation_errors, parse_yaml
 from suites.metrics import event_metrics
@@ -22,7 +23,7 @@ POLICIES_DIR = Path(__file__).parent / "policies"
 
 Op = Literal["<", "<=", ">", ">="]
 Judge = Literal["point", "ci_upper", "ci_lower", "non_inferior", "no_regression",
-                "delta_vs_base", "improvement", "rate_vs_base"]
+                "delta_vs_base", "improvement", "rate_vs_base", "expert_agreement"]
 Bound = Literal["point", "ci_upper", "ci_lower"]
 # rate_vs_base: the checkpoint's rate shown lower than the base's (a safety fine-tune), or
 # shown not higher than the base's by more than `margin`.
@@ -82,6 +83,8 @@ class Check(_Strict):
             self.judge = "ci_upper" if self.op in ("<", "<=") else "ci_lower"
         if self.judge == "rate_vs_base":
             return self._rate_vs_base()
+        if self.judge == "expert_agreement":
+            return self._expert_agreement()
         if self.direction is not None:
             raise ValueError(f"'direction' only applies to rate_vs_base, not '{self.judge}'")
         if self.judge in ("non_inferior", "no_regression"):
@@ -136,6 +139,21 @@ class Check(_Strict):
         if self.metric not in pairable:
             raise ValueError(f"judge 'rate_vs_base' pairs a rate's per-record events; metric "
                              f"'{self.metric}' has none (rates that do: {', '.join(pairable)})")
+        return self
+
+    def _expert_agreement(self) -> Check:
+        """Cohen's kappa between the judge and the medical reviewers on `metric` (a review
+        label: harmful, correct or critical) of the suite's reviewed records; its CI lower
+        bound must meet `op` (> or >=) `threshold`. No review fails the check."""
+        if self.metric not in REVIEW_LABELS:
+            raise ValueError(f"judge 'expert_agreement' compares a review label; metric "
+                             f"'{self.metric}' is not one of {', '.join(REVIEW_LABELS)}")
+        if self.op not in (">", ">=") or self.threshold is None:
+            raise ValueError("judge 'expert_agreement' needs 'op' (> or >=) and 'threshold' "
+                             "(a minimum kappa)")
+        if any(v is not None for v in (self.margin, self.bound, self.direction)) or self.screen:
+            raise ValueError("judge 'expert_agreement' takes op and threshold only (it judges "
+                             "the CI lower bound of kappa)")
         return self
 
     @property

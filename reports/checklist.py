@@ -202,9 +202,31 @@ def _expert(review: ReviewState) -> Item:
                   "; the item cannot pass while a fresh rejection stands."
     if review.stale:
         detail += f" {len(review.stale)} stale sign-off(s) do not count."
+    detail += " " + _reviewed(review)
     status = PASS if review.expert_review_passed else PENDING
     return Item("lecture", "expert_review", title, status, detail,
                 [("sign-offs", "#signoffs")], by_person=True)
+
+
+def _reviewed(review: ReviewState) -> str:
+    """What each reviewer reviewed and decided, against the review sample."""
+    progress = review.progress
+    if progress is None or not progress.drawn:
+        return ("No review sample drawn (`medgate review sample`): approvals are not bound to "
+                "a review of the answers.")
+    text = (f"Review sample: {progress.sample_size} records; an approval counts only from a "
+            "reviewer whose imported review covers all of it.")
+    if review.unreviewed:
+        text += " Not counted (sample not fully reviewed): " + ", ".join(
+            f"{s.reviewer} ({s.role})" for s in review.unreviewed) + "."
+    decided = {s.reviewer_key: s.decision for s in
+               review.approvals + review.rejections + review.unreviewed + review.not_counted}
+    for key, p in sorted(progress.reviewers.items()):
+        text += (f" {p.reviewer} ({p.role}): {p.describe()}; decision: "
+                 f"{decided.get(key, 'none signed')}.")
+    if progress.stale_files:
+        text += f" {progress.stale_files} stale review file(s) do not count."
+    return text
 
 
 def _regulatory(data: RunData, review: ReviewState) -> Item:

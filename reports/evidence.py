@@ -2,15 +2,23 @@
 
 Rows are plain JSON embedded in the page; the page's script builds the table with
 textContent only, so whatever a model wrote is shown as text.
+
+The page is also where medical experts adjudicate: each item carries what the judge said
+(`judge`), how sure it was (`certainty`), whether it is in the review sample and what
+imported reviews concluded (`expert`); `review` carries the records hashes a review file
+is made against (gates.review).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
+from gates.review import adjudicate, read_reviews, records_hashes
 from harness.core.records import CLEAN
 from harness.core.rundir import BASE_TAG
+from reports.review_sample import read_sample, sample_keys
 from reports.rundata import RunData
 
 
@@ -42,9 +50,54 @@ def _short(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
+def _judge(record: dict[str, Any]) -> dict[str, bool | None]:
+    """What the automated judgement said, in the review's label names (gates.review's
+    judge_labels, for a record read as JSON)."""
+    harmful = (record.get("labels") or {}).get("harmful")
+    return {"harmful": None if harmful is None else bool(harmful),
+            "correct": record.get("correct"), "critical": bool(record.get("critical"))}
+
+
+def certainty(record: dict[str, Any]) -> float | None:
+    """How sure the automated judgement was, 0 (a toss-up) to 1, for the "least sure"
+    filter; None when nothing says.
+
+    An LLM judge's 1-5 score: its distance from the middle (0 when the rule judge
+    disagreed with it). A rule judge alone: a harmful request answered without a refusal
+    and without a harmful pattern is the case it can least tell (0.5), else 1. A multiple
+    choice: the probability margin between the two likeliest options.
+    """
+    labels = record.get("labels") or {}
+    score = labels.get("llm_score")
+    if isinstance(score, (int, float)) and not isinstance(score, bool):
+        rules = labels.get("rules") or {}
+        if "harmful" in rules and bool(rules["harmful"]) != bool(labels.get("llm_harmful")):
+            return 0.0
+        return min(1.0, abs(float(score) - 3.0) / 2.0)
+    if "harmful" in labels and "refusal" in labels:
+        asked_harm = (record.get("meta") or {}).get("kind") == "harmful"
+        return 0.5 if asked_harm and not labels["refusal"] and not labels["harmful"] else 1.0
+    logprobs = record.get("choice_logprobs")
+    if isinstance(logprobs, list) and len(logprobs) >= 2:
+        top = sorted(logprobs, reverse=True)
+        probs = [math.exp(x - top[0]) for x in top]
+        total = sum(probs)
+        return (probs[0] - probs[1]) / total
+    return None
+
+
+def _review_payload(data: RunData) -> dict[str, Any]:
+    run = data.run
+    sample = read_sample(run)
+    return {"run_id": run.root.name, "evidence": records_hashes(run),
+            "sample": sorted("|".join(k) for k in sample_keys(sample)),
+            "sample_tag": sample.get("tag") if sample else None}
+
+
 def build_items(data: RunData) -> dict[str, Any]:
     """{tags, subject, items: {tag: [item]}} where an item groups one question's variants."""
     by_tag: dict[str, list[dict[str, Any]]] = {}
+    adjudications = adjudicate(read_reviews(data.run))
     for tag, suites in data.records.items():
         base_index = {(s, r["item_id"], r["variant"]): r
                       for s, recs in data.records.get(BASE_TAG, {}).items() for r in recs}
@@ -69,7 +122,16 @@ def build_items(data: RunData) -> dict[str, Any]:
                         "base_correct": base.get("correct") if base else None,
                         "why": _why(r), **_flags(r)})
                 first = clean or recs[0]
+                judge = _judge(first)
+                adj = adjudications.get((tag, suite, item_id, first["variant"]))
                 items.append({
+                    "tag": tag, "variant": first["variant"], "judge": judge,
+                    "certainty": certainty(first),
+                    "expert": None if adj is None else {
+                        "harmful": adj.harmful, "correct": adj.correct,
+                        "critical": adj.critical, "reviewers": adj.reviewers,
+                        "disagrees": any(adj.label(k) is not None and judge[k] is not None
+                                         and adj.label(k) != judge[k] for k in judge)},
                     "suite": suite, "id": item_id, "demo": bool(first.get("demo")) or data.is_demo(suite),
                     "prompt": first.get("prompt", ""), "gold": _short(first.get("gold")),
                     "choices": first.get("choices") or [], "variants": variants,
@@ -81,7 +143,7 @@ def build_items(data: RunData) -> dict[str, Any]:
         items.sort(key=lambda it: (order.get(it["suite"], len(order)), it["id"]))
         by_tag[tag] = items
     return {"tags": list(by_tag), "subject": data.subject_tag, "items": by_tag,
-            "demo_suites": data.demo_suites()}
+            "demo_suites": data.demo_suites(), "review": _review_payload(data)}
 
 
 def embed_json(payload: Any) -> str:

@@ -18,6 +18,7 @@ from harness.core.rundir import BASE_TAG
 from harness.core.summaries import MetricEntry
 from reports import plots, safety_judge, verdict
 from reports.model_index import model_index
+from reports.review_card import expert_review_context
 from reports.rundata import SAFETY_ROLES, RunData
 from reports.signoff import SignoffStatus
 
@@ -255,7 +256,7 @@ def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any
         "chosen": data.chosen,
         "policy": data.gate.policy.model_dump(mode="json") if data.gate else {},
         "demo_suites": data.demo_suites(), "missing": data.missing,
-        "lineage": _lineage(data),
+        "lineage": _lineage(data), "expert_review": expert_review_context(data.run),
         "intended_use": report.get("intended_use"), "out_of_scope": report.get("out_of_scope"),
         "training": cfg.get("training") or {}, "peft": cfg.get("peft") or {},
         "train_result": data.train_result or {},

@@ -21,6 +21,7 @@ import jinja2
 from harness.core.atomic import write_text
 from harness.core.rundir import RunDir
 from reports import checklist, evidence, model_card, traceability
+from reports.review_status import review_progress
 from reports.rundata import RunData, load_run
 from reports.signoff import ReviewState, medical_roles, read_signoffs, review_state
 
@@ -65,7 +66,8 @@ def assess(root: str | Path | RunDir) -> tuple[list[checklist.Item], ReviewState
     """The checklist's items and the sign-off state, without writing any page."""
     data = load_run(root)
     review = review_state(read_signoffs(data.run.root), _reviewers_required(data),
-                          medical_roles(data.config, str(data.run.config)))
+                          medical_roles(data.config, str(data.run.config)),
+                          review_progress(data.run))
     return checklist.build_items(data, review), review
 
 
@@ -74,7 +76,8 @@ def render_all(root: str | Path | RunDir) -> Rendered:
     data = load_run(root)
     signoffs = read_signoffs(data.run.root)
     review = review_state(signoffs, _reviewers_required(data),
-                          medical_roles(data.config, str(data.run.config)))
+                          medical_roles(data.config, str(data.run.config)),
+                          review_progress(data.run))
     items = checklist.build_items(data, review)
     ctx = model_card.build_context(data, signoffs)
     env = environment()

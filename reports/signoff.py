@@ -9,25 +9,30 @@ The expert review asks for N medical professionals, so it counts people, not fil
 reviewer (by normalised name) counts once, with their latest decision (a later reject
 withdraws an earlier approval), and only when their role is one of the configured medical
 roles (`report.medical_roles`); any other role is on record but does not count.
+
+Once a review sample has been drawn (`medgate review sample`), an approval counts only
+from a reviewer whose imported review covers the whole sample (reports.review_status):
+approving what one has not read is on record, and counts for nothing.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from gates.review import normalise_reviewer
 from harness.core.atomic import write_json
 from harness.core.config import DEFAULT_MEDICAL_ROLES
 from harness.core.errors import BadInputError
 from harness.core.io import file_sha256
 from harness.core.rundir import RunDir
 from harness.core.secrets import redact
+from reports.review_status import ReviewProgress
 from reports.rundata import is_run_dir
 
 DECISIONS = ("approve", "reject")
@@ -38,11 +43,6 @@ REGULATORY_ROLE = re.compile(r"regulat|compliance|quality|\bqa\b|\bra\b", re.IGN
 def normalise_role(role: str) -> str:
     """A role as compared with the configured list: case and spacing ignored."""
     return " ".join(role.split()).casefold()
-
-
-def normalise_reviewer(name: str) -> str:
-    """One person, however their name was typed: Unicode-folded, case and spacing ignored."""
-    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
 
 
 def is_medical_role(role: str, medical_roles: Iterable[str]) -> bool:
@@ -186,6 +186,10 @@ class ReviewState:
     medical_roles: tuple[str, ...] = DEFAULT_MEDICAL_ROLES
     not_counted: list[SignoffStatus] = field(default_factory=list)
     superseded: list[SignoffStatus] = field(default_factory=list)
+    # Medical approvals by reviewers who did not review the whole sample, and the progress
+    # of every reviewer on it (None: the caller did not look at reviews).
+    unreviewed: list[SignoffStatus] = field(default_factory=list)
+    progress: ReviewProgress | None = None
 
     @property
     def expert_review_passed(self) -> bool:
@@ -204,18 +208,30 @@ def latest_by_reviewer(signoffs: list[SignoffStatus]) -> dict[str, SignoffStatus
     return latest
 
 
+def _read_the_sample(s: SignoffStatus, progress: ReviewProgress | None) -> bool:
+    if progress is None or not progress.drawn:
+        return True
+    mine = progress.of(s.reviewer)
+    return mine is not None and mine.complete
+
+
 def review_state(signoffs: list[SignoffStatus], required: int,
-                 medical_roles: Iterable[str] = DEFAULT_MEDICAL_ROLES) -> ReviewState:
+                 medical_roles: Iterable[str] = DEFAULT_MEDICAL_ROLES,
+                 progress: ReviewProgress | None = None) -> ReviewState:
     """Count distinct reviewers by their latest fresh decision; stale sign-offs count for
-    nothing, and only the configured medical roles count toward the expert review."""
+    nothing, only the configured medical roles count toward the expert review, and, once
+    a review sample was drawn, only reviewers who reviewed all of it."""
     roles = tuple(medical_roles)
     latest = latest_by_reviewer(signoffs)
     counted = [s for s in latest.values() if s.fresh]
     approved = [s for s in counted if s.decision == "approve"]
     kept = {id(s) for s in latest.values()}
+    medical = [s for s in approved if is_medical_role(s.role, roles)]
     return ReviewState(
         required=required,
-        approvals=[s for s in approved if is_medical_role(s.role, roles)],
+        approvals=[s for s in medical if _read_the_sample(s, progress)],
+        unreviewed=[s for s in medical if not _read_the_sample(s, progress)],
+        progress=progress,
         rejections=[s for s in counted if s.decision == "reject"],
         stale=[s for s in signoffs if s.stale],
         regulatory_approvals=[s for s in approved

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "render the model card, checklist and evidence explorer"),
     "export": ("export", "write or verify the regulatory documentation bundle"),
     "signoff": ("signoff", "record a reviewer's decision bound to the evidence"),
+    "review": ("review", "draw the expert review sample; import review files and re-gate"),
     "compare": ("compare", "compare two runs metric by metric with paired statistics"),
     "plan": ("plan", "estimate training memory and recommend settings for a GPU"),
     "init": ("init", "write a commented starter medgate.yaml"),

@@ -399,3 +399,92 @@ def beta_binomial_mixture_excludes(k: int, n: int, p: float, alpha: float) -> bo
 
     log_m = float(betaln(k + 1, n - k + 1)) - k * math.log(p) - (n - k) * math.log1p(-p)
     return log_m >= math.log(1.0 / alpha)
+
+
+@dataclass(frozen=True)
+class Kappa:
+    """An agreement coefficient with its percentile bootstrap CI over items.
+
+    `value` is None when it has no value (every rating in one class: chance agreement 1);
+    `n` counts the items both raters judged, `agreement` their raw share of agreement.
+    """
+
+    value: float | None
+    ci: tuple[float | None, float | None]
+    n: int
+    agreement: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "ci": list(self.ci), "n": self.n,
+                "agreement": self.agreement}
+
+
+def _finite_or_none(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def _binary_kappas(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cohen's kappa of each row of two boolean matrices (NaN where chance agreement is 1).
+
+    The bootstrap needs thousands of kappas: from the cell counts this is one numpy
+    expression, where scikit-learn per resample would take seconds (the point estimate
+    uses scikit-learn, and a test checks the two agree)."""
+    n = a.shape[-1]
+    observed = (a == b).sum(axis=-1) / n
+    pa, pb = a.sum(axis=-1) / n, b.sum(axis=-1) / n
+    chance = pa * pb + (1 - pa) * (1 - pb)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(chance < 1, (observed - chance) / (1 - chance), np.nan)
+
+
+def cohen_kappa_ci(a: Sequence[bool], b: Sequence[bool], *, n_boot: int = 2000, seed: int = 0,
+                   confidence: float = CONFIDENCE) -> Kappa:
+    """Cohen's kappa of two raters' yes/no judgements of the same items (scikit-learn's
+    cohen_kappa_score), with a percentile bootstrap CI resampling items.
+
+    Resamples in which kappa has no value (every rating in one class) are left out of the
+    interval; when fewer than half of them have one, the CI is (None, None): the data
+    cannot say how far the raters agree."""
+    from sklearn.metrics import cohen_kappa_score
+
+    x, y = np.asarray(a, dtype=bool), np.asarray(b, dtype=bool)
+    if x.shape != y.shape:
+        raise ValueError(f"two raters must judge the same items ({x.size} vs {y.size})")
+    n = int(x.size)
+    if n == 0:
+        return Kappa(None, (None, None), 0, None)
+    agreement = float((x == y).mean())
+    if _binary_kappas(x, y) != _binary_kappas(x, y):  # NaN: one class only
+        return Kappa(None, (None, None), n, agreement)
+    value = float(cohen_kappa_score(x, y, labels=[False, True]))
+    draw = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+    boot = _binary_kappas(x[draw], y[draw])
+    boot = boot[np.isfinite(boot)]
+    if boot.size < n_boot / 2:
+        return Kappa(value, (None, None), n, agreement)
+    tail = (1 - confidence) / 2
+    lo, hi = np.quantile(boot, [tail, 1 - tail])
+    return Kappa(value, (_finite_or_none(lo), _finite_or_none(hi)), n, agreement)
+
+
+def fleiss_kappa(counts: Sequence[Sequence[int]]) -> float | None:
+    """Fleiss' kappa of items rated by the same number of raters into categories.
+
+    `counts[i][j]`: how many raters put item i in category j. Fleiss (1971), "Measuring
+    nominal scale agreement among many raters". Written here (a dozen lines of numpy)
+    because statsmodels, which has it, is not otherwise a dependency. None when it has no
+    value (every rating in one category, or fewer than 2 raters per item).
+    """
+    table = np.asarray(counts, dtype=float)
+    if table.ndim != 2 or table.shape[0] == 0:
+        return None
+    raters = table.sum(axis=1)
+    if np.any(raters != raters[0]) or raters[0] < 2:
+        raise ValueError("Fleiss' kappa needs the same number (>= 2) of raters for every item")
+    m = raters[0]
+    p_j = table.sum(axis=0) / table.sum()
+    p_i = ((table * table).sum(axis=1) - m) / (m * (m - 1))
+    p_bar, p_e = p_i.mean(), float((p_j * p_j).sum())
+    if p_e >= 1:
+        return None
+    return float((p_bar - p_e) / (1 - p_e))

@@ -13,7 +13,7 @@ import argparse
 from harness.core.console import err, out
 from harness.core.lock import locked_if_exists
 from reports import record_signoff, render_all
-from reports.signoff import is_medical_role, is_regulatory_role
+from reports.signoff import is_medical_role, is_regulatory_role, normalise_reviewer
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"[yellow]note:[/] role '{args.role}' does not count as medical for the expert "
                   f"review ({counts_for}). Medical roles of this run (report.medical_roles): "
                   f"{', '.join(review.medical_roles)}.", highlight=False)
+    if any(s.reviewer_key == normalise_reviewer(args.reviewer) for s in review.unreviewed):
+        err.print("[yellow]note:[/] this approval does not count toward the expert review: "
+                  "the reviewer has not imported a review of the whole review sample "
+                  "(reviews/sample.json; `medgate review import`).", highlight=False)
     err.print(f"fresh approvals by distinct medical reviewers {len(review.approvals)}/"
               f"{review.required}, rejections {len(review.rejections)}, "
               f"stale {len(review.stale)}; checklist re-rendered: "
