@@ -135,6 +135,8 @@ def evaluate_model(handle: ModelHandle, suite_names: list[str], eval_dir: Path, 
                 "apply_chat_template": ctx.apply_chat_template,
                 "backend": handle.backend,
                 "fingerprint": handle.fingerprint,
+                # vocabulary, rules and chat template: a release compares it with the last
+                "tokenizer_identity": handle.tokenizer_id,
                 "model": handle.name,
                 "adapter": str(handle.adapter) if handle.adapter else None,
                 "tag": handle.tag,
