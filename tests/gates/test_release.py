@@ -4,6 +4,7 @@ gate did not PROMOTE and a minor bump that breaks prompts; `--baseline release:l
 from __future__ import annotations
 
 import json
+import zipfile
 
 from conftest import base_pattern, paired_records
 from release_runs import promoted_run, release
@@ -12,6 +13,7 @@ from gates.judge import judge_run, write_gate
 from gates.policy import load_policy
 from harness.app.cli import main
 from harness.core.records import Record
+from reports.export import build_bundle
 from reports.releases import Registry
 
 
@@ -44,7 +46,13 @@ def test_two_releases_and_a_regression_blocked_against_latest(make_run, tmp_path
     # the run's own documents now show the chain
     assert json.loads((v2.root / "release.json").read_text())["version"] == "1.1.0"
     card = (v2.report_dir / "model_card.html").read_text()
-    assert "1.0.0" in card and "1.1.0" in card
+    assert "Releases / lineage" in card and "1.0.0" in card and "1.1.0" in card
+    assert "Releases / lineage" in (v2.report_dir / "model_card.md").read_text()
+    with zipfile.ZipFile(build_bundle(v2.root, tmp_path / "v2.zip")) as zf:
+        pointer = json.loads(zf.read("release.json"))  # the chain travels with the bundle
+        assert [r["version"] for r in pointer["chain"]] == ["1.0.0", "1.1.0"]
+        assert pointer["chain"][0]["gate_sha256"] == entries[0]["gate_sha256"]
+        assert "Releases / lineage" in zf.read("report/model_card.html").decode()
 
     # a third run, fine against its own base, regresses on MedQA against 1.1.0
     candidate = make_run("r3")
