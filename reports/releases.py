@@ -111,7 +111,7 @@ class Registry:
                                 "a 'releases' list)", where=where)
         for i, entry in enumerate(data["releases"]):
             if not isinstance(entry, dict) or not {"version", "tag"} <= entry.keys():
-                raise BadInputError(f"release {i} lacks 'version' or 'tag'",
+                raise BadInputError("a release lacks 'version' or 'tag'",
                                     where=f"{where}: releases[{i}]")
         return data["releases"]
 

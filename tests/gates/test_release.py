@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import zipfile
 
+import pytest
 from conftest import base_pattern, paired_records
 from release_runs import promoted_run, release
 
 from gates.judge import judge_run, write_gate
 from gates.policy import load_policy
 from harness.app.cli import main
+from harness.core import console
+from harness.core.errors import BadInputError
 from harness.core.records import Record
 from reports.export import build_bundle
 from reports.releases import Registry
@@ -151,3 +154,34 @@ def test_compare_two_releases_with_changelog(make_run, tmp_path, capsys):
     assert "gate checks" in capsys.readouterr().out
     assert main(["compare", "release:9.9.9", "release:1.1.0", "--registry",
                  str(registry)]) == 2
+
+
+def test_registry_errors_name_the_file(tmp_path, capsys, monkeypatch):
+    for stream in (console.out, console.err):  # no folding inside a long temporary path
+        monkeypatch.setattr(stream, "width", 1000)
+    registry = tmp_path / "registry"
+    assert main(["compare", "release:latest", "release:1.0.0", "--registry",
+                 str(registry)]) == 2
+    assert f"{registry / 'index.json'}: no release registered yet" in said(capsys)
+    registry.mkdir()
+    (registry / "index.json").write_text('{"format": "medgate-registry/1", "releases": [\n{')
+    assert main(["gate", "--run-dir", str(tmp_path), "--baseline", "release:latest",
+                 "--registry", str(registry)]) == 2
+    assert f"{registry / 'index.json'}:2: not valid JSON" in said(capsys)
+    (registry / "index.json").write_text('{"format": "medgate-registry/1", "releases": [{}]}')
+    assert main(["gate", "--run-dir", str(tmp_path), "--baseline", "release:1.0.0",
+                 "--registry", str(registry)]) == 2
+    assert "index.json: releases[0]: a release lacks 'version' or 'tag'" in said(capsys)
+
+
+def test_semver_precedence():
+    from reports.release_compat import parse_version
+
+    order = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta",
+             "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.0.1", "1.1.0", "2.0.0"]
+    keys = [parse_version(v).key() for v in order]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    assert parse_version("1.0.0+build.5").key() == parse_version("1.0.0").key()
+    for bad in ("1.0", "01.0.0", "1.0.0-", "v1.0.0", "1.0.0-01"):
+        with pytest.raises(BadInputError):
+            parse_version(bad)
