@@ -17,7 +17,7 @@ TEMPLATE = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im
 
 
 def promoted_run(make_run, name: str, *, template: str = TEMPLATE, records=None,
-                 **model) -> RunDir:
+                 vocab: dict[str, int] | None = None, **model) -> RunDir:
     """A run whose checkpoint-10 the default policy PROMOTEs, promoted like train-and-gate
     promotes (gate.json first, lineage bound to it). `records` replace suites' records of
     the base and the checkpoint alike."""
@@ -30,7 +30,8 @@ def promoted_run(make_run, name: str, *, template: str = TEMPLATE, records=None,
     (folder / "adapter_model.safetensors").write_bytes(f"adapter {name}".encode())
     (folder / "merged" / "model.safetensors").write_bytes(f"merged {name}".encode())
     (folder / "merged" / "config.json").write_text(json.dumps({"model_type": "llama"}))
-    (folder / "merged" / "tokenizer.json").write_text(json.dumps({"model": {"vocab": {"a": 0}}}))
+    (folder / "merged" / "tokenizer.json").write_text(
+        json.dumps({"model": {"vocab": vocab or {"a": 0}}}))
     (folder / "merged" / "tokenizer_config.json").write_text(
         json.dumps({"chat_template": template, "eos_token": "<|im_end|>"}))
     result = judge_run(run, load_policy("default"))

@@ -103,6 +103,12 @@ def test_changed_chat_template_needs_a_major_version(make_run, tmp_path, capsys)
     entry = Registry(registry).entries()[-1]
     assert entry["backward_compatible"] is False
     assert any("chat template" in c for c in entry["incompatible_changes"])
+    # the same template, another vocabulary: the tokenizer files changed
+    retokenized = promoted_run(make_run, "r3", template="{{ messages[0].content }}",
+                               vocab={"a": 0, "b": 1})
+    assert release(retokenized, "2.1.0", registry) == 2
+    assert "tokenizer files changed" in said(capsys)
+    assert release(retokenized, "3.0.0", registry) == 0
 
 
 def test_changed_prompts_need_a_major_version(make_run, tmp_path, capsys):
