@@ -161,7 +161,7 @@ def _register_mlflow(client: Any, staging: Path, model_name: str, pub: Publicati
     try:
         client.create_registered_model(model_name)
     except MlflowException as exc:
-        if "already exists" not in str(exc).lower() and "RESOURCE_ALREADY_EXISTS" not in str(exc):
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":  # a later release: a new version
             raise
     version = client.create_model_version(model_name, source=f"runs:/{run_id}/release",
                                           run_id=run_id, tags=tags,

@@ -94,9 +94,13 @@ def test_publish_pushes_exactly_the_release_and_registers_it(released, tmp_path,
     assert version.tags["medgate.gate_sha256"] == record["gate_sha256"]
     logged = {a.path for a in client.list_artifacts(version.run_id, "release")}
     assert logged == {"release/README.md", "release/evidence", *(f"release/{n}" for n in MERGED)}
+    with LocalHub() as mirror:  # published again: the registered model gets version 2
+        assert _publish(registry, "--endpoint", mirror.url, "--mlflow-uri", mlflow_uri,
+                        "--mlflow-model", "med-model") == 0
+    assert len(client.search_model_versions("name='med-model'")) == 2
     pubs = json.loads((registry / "publications" / "1.0.0.json").read_text())
     assert pubs[0]["commit_oid"] == hub.state.commits[0]["oid"]
-    assert pubs[0]["mlflow"]["model_version"] == "1"
+    assert [p["mlflow"]["model_version"] for p in pubs] == ["1", "2"]
     captured = capsys.readouterr()
     _token_nowhere(tmp_path, captured.out, captured.err, caplog.text)
 

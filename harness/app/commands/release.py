@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from harness.core.atomic import write_bytes
 from harness.core.console import err, out
 from harness.core.errors import BadInputError
 from harness.core.lock import RunLock
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
                 if previous_pointer is None:
                     pointer.unlink()
                 else:
-                    pointer.write_bytes(previous_pointer)
+                    write_bytes(pointer, previous_pointer)
                 render_all(run_dir)
             raise
     out.print(f"released {record['version']}: {run_dir.root} ({record['tag']})",
