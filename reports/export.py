@@ -2,7 +2,9 @@
 
 The bundle is a zip that mirrors the run directory (so the report pages' links work
 inside it) plus provenance, package versions, the risk register and the traceability
-table, and MANIFEST.sha256.json with the sha256 of every other file.
+table, PDF renderings of the model card and the checklist, the chain of releases when
+the run was released (release.json), and MANIFEST.sha256.json with the sha256 of every
+other file.
 
 Members are stored uncompressed with fixed timestamps and attributes, so the same
 content always gives the same bytes. `verify_bundle` checks every member's CRC and
@@ -27,11 +29,13 @@ from harness.core.atomic import write_bytes
 from harness.core.errors import BadInputError
 from harness.core.manifest import package_versions
 from reports import traceability
+from reports.pdf import find_chromium, print_to_pdf
 from reports.render import render_all
 from reports.rundata import load_run
 from reports.signoff import read_signoffs
 
 MANIFEST = "MANIFEST.sha256.json"
+PDF_PAGES = ("model_card", "checklist")  # the documents a regulator files on paper
 _MODE = 0o100644 << 16  # regular file, rw-r--r--
 
 
@@ -77,7 +81,7 @@ def _provenance(data: Any) -> dict[str, Any]:
 def _run_files(root: Path) -> list[Path]:
     """Run files that document the run; weights and checkpoints are identified by hash instead."""
     picks = ["config.resolved.yaml", "gate.json", "manifest.json", "data/preflight.json",
-             "train/history.json", "train/train.log"]
+             "train/history.json", "train/train.log", "release.json"]
     files = [root / p for p in picks if (root / p).is_file()]
     files += sorted((root / "evals").glob("*/*.records.jsonl"))
     files += sorted((root / "evals").glob("*/summary.json"))
@@ -107,16 +111,31 @@ def build_bundle(root: str | Path, out: str | Path, *, now: datetime | None = No
     add_json("signoffs.json", {"required": rendered.review.required,
                                "signoffs": [s.as_dict() for s in read_signoffs(root)]})
     entries["traceability.md"] = _traceability_md(traceability.traceability(items)).encode()
+    pdf = _pdfs(root, entries)
     names = sorted(entries)
     date_time = (moment.year, moment.month, moment.day, moment.hour, moment.minute,
                  moment.second - moment.second % 2)
     manifest = {"format": "medgate-bundle/1", "created": moment.isoformat(timespec="seconds"),
                 "run_id": root.resolve().name, "zip_date_time": list(date_time),
-                "verdict": data.verdict, "demo_suites": data.demo_suites(),
+                "verdict": data.verdict, "demo_suites": data.demo_suites(), "pdf": pdf,
                 "files": {n: _sha(entries[n]) for n in names}}
     manifest_bytes = (json.dumps(manifest, indent=2) + "\n").encode()
     blob = _zip_bytes([(n, entries[n]) for n in names] + [(MANIFEST, manifest_bytes)], date_time)
     return write_bytes(out, blob)
+
+
+def _pdfs(root: Path, entries: dict[str, bytes]) -> dict[str, Any]:
+    """report/<page>.pdf for the model card and the checklist, printed by Chromium; without
+    Chromium the manifest says they are missing and why (the export still documents the
+    run in HTML)."""
+    chromium = find_chromium()
+    if chromium is None:
+        return {"rendered": [], "missing": list(PDF_PAGES),
+                "reason": "no Chromium found (chromium, chromium-browser, google-chrome)"}
+    for page in PDF_PAGES:
+        entries[f"report/{page}.pdf"] = print_to_pdf(root / "report" / f"{page}.html", chromium)
+    return {"rendered": [f"report/{p}.pdf" for p in PDF_PAGES], "missing": [],
+            "by": "headless Chromium print-to-PDF of the HTML page"}
 
 
 def _traceability_md(rows: list[dict[str, Any]]) -> str:
@@ -126,6 +145,12 @@ def _traceability_md(rows: list[dict[str, Any]]) -> str:
         lines.append(f"| {r['framework']} | {r['id']} | {r['title']} | "
                      f"{', '.join(r['files']) or '—'} | {r.get('status', '')} {r['note']} |")
     return "\n".join(lines) + "\n"
+
+
+def bundle_manifest(bundle: str | Path) -> dict[str, Any]:
+    """The bundle's MANIFEST.sha256.json."""
+    with zipfile.ZipFile(bundle) as zf:
+        return json.loads(zf.read(MANIFEST))
 
 
 @dataclass

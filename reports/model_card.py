@@ -19,6 +19,7 @@ from harness.core.summaries import MetricEntry
 from reports import plots, safety_judge, verdict
 from reports.model_index import model_index
 from reports.review_card import expert_review_context
+from reports.release_view import markdown_lines, releases_context
 from reports.rundata import SAFETY_ROLES, RunData
 from reports.signoff import SignoffStatus
 
@@ -277,6 +278,7 @@ def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any
         "gate_reasons": list(data.gate.reasons) if data.gate else [],
         "limitations": _limitations(data, results, collapsed), "ethics": ETHICS,
         "signoffs": [s.as_dict() for s in signoffs],
+        "releases": releases_context(data.run),
         "plots": {"loss": plots.loss_plot(data), "metrics": plot_metrics,
                   "perturbation": [{"suite": s, "uri": uri} for s in data.suites_with("robustness")
                                    if (uri := plots.perturbation_drop(data, tag, s))]},
@@ -365,6 +367,7 @@ def to_markdown(ctx: dict[str, Any]) -> str:
     for row in ctx["safety_vs_base"]:
         lines.append(f"- {_md_cell(row['line'])}")
     lines += _markdown_gate(ctx)
+    lines += markdown_lines(ctx["releases"])
     lines += ["", "## Limitations", ""] + [f"- {item}" for item in ctx["limitations"]]
     lines += ["", "## Sign-offs", ""]
     if not ctx["signoffs"]:

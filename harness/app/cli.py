@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("plan", "estimate training memory and recommend settings for a GPU"),
     "init": ("init", "write a commented starter medgate.yaml"),
     "suites": ("suites", "list the registered evaluation suites"),
+    "release": ("release", "register a promoted run as a version in the release registry"),
+    "publish": ("publish", "push a release to the Hugging Face Hub and an MLflow registry"),
 }
 
 

@@ -203,6 +203,8 @@ def _suite_info(handle: ModelHandle, spec: SuiteSpec, ctx: RunContext, result: S
         "apply_chat_template": ctx.apply_chat_template,
         "backend": handle.backend,
         "fingerprint": handle.fingerprint,
+        # vocabulary, rules and chat template: a release compares it with the last
+        "tokenizer_identity": handle.tokenizer_id,
         "model": handle.name,
         "adapter": str(handle.adapter) if handle.adapter else None,
         "tag": handle.tag,

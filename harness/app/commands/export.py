@@ -10,6 +10,7 @@ from harness.core.console import err, out
 from harness.core.errors import EXIT_BAD_INPUT, EXIT_BLOCKED
 from harness.core.lock import locked_if_exists
 from reports import build_bundle, verify_bundle
+from reports.export import bundle_manifest
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,4 +42,8 @@ def run(args: argparse.Namespace) -> int:
         return 3
     out.print(str(path), highlight=False)
     err.print(f"{check.files} files, verified")
+    pdf = bundle_manifest(path).get("pdf") or {}
+    if pdf.get("missing"):
+        err.print(f"[yellow]no PDF of {', '.join(pdf['missing'])}:[/] {pdf.get('reason')}",
+                  highlight=False)
     return 0

@@ -3,7 +3,9 @@
 Exit 0 PROMOTE, 1 BLOCK, 2 bad input. Writes gate.json, report/junit.xml (one test case
 per check per checkpoint) and report/summary.md (a table for a pull-request comment).
 With --baseline, paired checks compare against another run's model (its promoted
-checkpoint unless --baseline-tag says otherwise) instead of this run's base.
+checkpoint unless --baseline-tag says otherwise) instead of this run's base; with
+--baseline release:latest (or release:1.0.0) against a released model's records, so CI
+blocks a candidate that regresses against what is in production.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ if TYPE_CHECKING:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-dir", required=True, help="run directory to judge")
-    parser.add_argument("--baseline", metavar="DIR",
-                        help="take the reference model's records from this run instead")
+    parser.add_argument("--baseline", metavar="DIR|release:VERSION",
+                        help="take the reference model's records from this run instead, or "
+                             "from a release (release:latest, release:1.0.0)")
+    parser.add_argument("--registry", default="registry",
+                        help="release registry for --baseline release:... (default: registry/)")
     parser.add_argument("--baseline-tag", help="model tag in the baseline run (default: its "
                                                "promoted checkpoint, else base)")
     parser.add_argument("--policy", metavar="FILE|NAME",
@@ -135,12 +140,19 @@ def run(args: argparse.Namespace) -> int:
     from harness.core.errors import EXIT_BLOCKED, EXIT_OK, BadInputError
     from harness.core.lock import RunLock
     from harness.core.rundir import RunDir, is_model_tag
+    from reports.releases import is_release_ref, resolve_ref
 
     run_dir = RunDir(args.run_dir)
     if not run_dir.root.is_dir():
         raise BadInputError("run directory not found", where=args.run_dir)
     baseline = None
-    if args.baseline:
+    baseline_tag = args.baseline_tag
+    if is_release_ref(args.baseline):
+        release = resolve_ref(args.baseline, args.registry)
+        baseline, baseline_tag = release.folder, baseline_tag or release.tag
+        err.print(f"baseline: release {release.version} ({release.tag} of "
+                  f"{release.entry.get('run_id')})")
+    elif args.baseline:
         baseline = RunDir(args.baseline)
         if not baseline.root.is_dir():
             raise BadInputError("baseline run directory not found", where=args.baseline)
@@ -158,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     err.print(f"judging {run_dir.root} with policy '{policy.name}' ({policy.path})")
     with RunLock(run_dir.root):
         result = judge_run(run_dir, policy, baseline=baseline, tags=tags,
-                           baseline_tag=args.baseline_tag, selection=rule,
+                           baseline_tag=baseline_tag, selection=rule,
                            selection_source=source)
         path = write_gate(run_dir, result, junit_path=args.junit)
     print_result(result)
