@@ -18,8 +18,8 @@ from harness.core.rundir import BASE_TAG
 from harness.core.summaries import MetricEntry
 from reports import plots, safety_judge, verdict
 from reports.model_index import model_index
-from reports.review_card import expert_review_context
 from reports.release_view import markdown_lines, releases_context
+from reports.review_card import expert_review_context
 from reports.rundata import SAFETY_ROLES, RunData
 from reports.signoff import SignoffStatus
 

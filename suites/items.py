@@ -17,7 +17,7 @@ from suites.loaders import load_items
 T = TypeVar("T")
 
 
-class PlanOnly(Exception):  # noqa: N818 - a signal, not an error
+class PlanOnly(Exception):
     """Raised by `select_items` when the context asked for the plan (`ctx.plan`): the item
     ids the suite would score are in `ctx.plan`, and no model work has started."""
 
