@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("plan", "estimate training memory and recommend settings for a GPU"),
     "init": ("init", "write a commented starter medgate.yaml"),
     "suites": ("suites", "list the registered evaluation suites"),
+    "data": ("data", "build instruction-tuning data from clinical records with the task templates"),
 }
 
 
