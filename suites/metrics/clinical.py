@@ -3,9 +3,11 @@
 Entity scores are corpus-level (micro over entities, as CoNLL and seqeval report them):
 the point estimate is seqeval's on the records' tag sequences, and the interval resamples
 notes (the independent units) with their per-note counts. The hallucination rate is
-unsupported entities over stated entities, pooled over items, its interval from the same
-item bootstrap: entities of one answer are not independent, so no binomial bound over
-entities is claimed.
+unsupported entities over stated entities, pooled over items. Entities of one answer are
+not independent, and a percentile bootstrap of a small pooled share misses the upper tail
+(5.5% instead of 2.5% at 60 items, simulated), so its interval is Clopper-Pearson at the
+effective number of entities (Korn & Graubard 1998): the design effect from the items'
+linearised ratio variance, with the t correction for the number of items.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from scipy import stats
 from seqeval.metrics import f1_score, precision_score, recall_score
 
 from harness.core.records import Record
@@ -150,6 +153,23 @@ def _parse_failure_rate(data: MetricInput) -> MetricEntry | NotMeasured:
                   confidence=data.confidence)
 
 
+def effective_n_interval(events: np.ndarray, totals: np.ndarray,
+                         confidence: float) -> tuple[float, float] | None:
+    """Two-sided interval of sum(events)/sum(totals) over items, each item a cluster."""
+    n, total = len(events), float(totals.sum())
+    if n < 2 or total == 0:
+        return None
+    rate = float(events.sum()) / total
+    var = n / (n - 1) * float(((events - rate * totals) ** 2).sum()) / total ** 2
+    n_eff = total if var == 0 or rate in (0.0, 1.0) else min(total, rate * (1 - rate) / var)
+    tail = 1 - (1 - confidence) / 2
+    n_eff *= (stats.norm.ppf(tail) / stats.t.ppf(tail, n - 1)) ** 2
+    k = rate * n_eff
+    lower = 0.0 if k <= 0 else float(stats.beta.ppf(1 - tail, k, n_eff - k + 1))
+    upper = 1.0 if k >= n_eff else float(stats.beta.ppf(tail, k + 1, n_eff - k))
+    return (lower, upper)
+
+
 @register("hallucination_rate")
 def _hallucination_rate(data: MetricInput) -> MetricEntry | NotMeasured:
     """Share of the clinical entities in the outputs that the inputs do not support
@@ -165,8 +185,10 @@ def _hallucination_rate(data: MetricInput) -> MetricEntry | NotMeasured:
         return float(rows[:, 0].sum() / total) if total else math.nan
 
     value = stat(m)
-    ci = _bootstrap(len(records), lambda idx: stat(m[idx]), data.seed, data.confidence)
+    ci = effective_n_interval(m[:, 0], m[:, 1], data.confidence)
     return metric(None if math.isnan(value) else value, ci, len(records), scale="0-1",
+                  method="Clopper-Pearson at the effective number of entities "
+                         "(Korn-Graubard), items as units",
                   entities=int(m[:, 1].sum()), unsupported=int(m[:, 0].sum()),
                   items_with_unsupported=int((m[:, 0] > 0).sum()), direction="lower_is_better",
                   confidence=data.confidence)
