@@ -39,7 +39,7 @@ TYPE_ALIASES = {
 }
 _LINE = re.compile(r"^\s*(?:[-*•>]+|\d+[.)])?\s*\**\s*([A-Za-z][A-Za-z ]*?)\s*\**\s*"
                    r"(?::|\s-\s|\s–\s|=)\s*(.*)$")
-_NONE = re.compile(r"^(?:none|n/?a|nil|-|none (?:found|mentioned|identified))\.?$", re.I)
+_NONE = re.compile(r"^(?:none|n/?a|nil|-|none (?:found|mentioned|identified))\.?$", re.IGNORECASE)
 
 
 @dataclass
