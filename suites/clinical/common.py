@@ -9,7 +9,7 @@ from typing import Any
 
 from harness.core.backends import GenerationSettings, ModelHandle
 from harness.core.errors import BadInputError
-from suites.base import RunContext, SuiteSpec
+from suites.base import RunContext
 from suites.clinical.templates import get_template, prompt
 from suites.loaders.common import iter_jsonl
 
@@ -45,8 +45,9 @@ def read_task_items(path: Path, template_name: str, reference: str | None) -> li
     return items
 
 
-def generate(model: ModelHandle, prompts: list[str], spec: SuiteSpec,
-             ctx: RunContext) -> list[str]:
+def generate(model: ModelHandle, prompts: list[str], ctx: RunContext) -> list[str]:
+    """Greedy answers, through the model's chat template unless the `chat` option is off
+    (the training rows are chat turns: finetune.formatting)."""
     settings = GenerationSettings(max_new_tokens=ctx.max_new_tokens,
                                   chat_template=bool(ctx.options.get("chat", True)))
     return model.generate(prompts, settings)

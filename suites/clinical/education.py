@@ -56,7 +56,7 @@ class PatientEducationSuite:
 
     def run(self, model: ModelHandle, ctx: RunContext) -> SuiteResult:
         items: list[TaskItem] = select_items(self.spec, ctx, _load)
-        outputs = generate(model, [i.prompt for i in items], self.spec, ctx)
+        outputs = generate(model, [i.prompt for i in items], ctx)
         records = []
         for item, output in zip(items, outputs, strict=True):
             scores = readability(output)

@@ -65,7 +65,7 @@ class EntityExtractionSuite:
         notes: list[NerNote] = select_items(self.spec, ctx, read_notes)
         types = self._types(ctx, load_data(self.spec, ctx, read_notes))
         prompts = [self._prompt(n) for n in notes]
-        outputs = generate(model, prompts, self.spec, ctx)
+        outputs = generate(model, prompts, ctx)
         records = []
         for note, text, output in zip(notes, prompts, outputs, strict=True):
             parsed = parse_entities(output, types)

@@ -110,7 +110,6 @@ def load_lexicon(path: Path = ENTITY_LEXICON,
         extra = [g for g in (raw or {}).get("groups", []) if isinstance(g, list)]
     terms: dict[str, tuple[str, str]] = {}
     cased: set[str] = set()
-    where = {}
 
     def add(term: str, canonical: str, etype: str, origin: str) -> None:
         key = term if _is_cased(term) else term.lower()
@@ -120,7 +119,6 @@ def load_lexicon(path: Path = ENTITY_LEXICON,
         terms[key] = (canonical, etype)
         if _is_cased(term):
             cased.add(term)
-        where[key] = origin
 
     for etype, groups in typed.items():
         for i, group in enumerate(groups):

@@ -50,7 +50,7 @@ class ReportGenerationSuite:
     def run(self, model: ModelHandle, ctx: RunContext) -> SuiteResult:
         items: list[TaskItem] = select_items(self.spec, ctx, self._load(ctx))
         template = get_template(self._template(ctx))
-        outputs = generate(model, [i.prompt for i in items], self.spec, ctx)
+        outputs = generate(model, [i.prompt for i in items], ctx)
         refs = [i.reference or "" for i in items]
         rouge, bleu = per_item("rouge_l", outputs, refs), per_item("bleu4", outputs, refs)
         records = []
