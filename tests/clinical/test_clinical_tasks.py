@@ -207,3 +207,26 @@ def test_metrics_recompute_from_records_alone():
     assert isinstance(make_context("clinical-ner"), RunContext)
     with pytest.raises(BadInputError):
         read_spans(DATA / "clinical_ner_demo.bio")
+
+
+def test_the_overlap_check_flags_training_rows_built_from_the_suites_items(tmp_path):
+    from finetune.formatting import row_to_example as to_example
+    from harness.app.preflight.overlap import find_overlap
+    from suites.registry import eval_item_texts
+
+    out = tmp_path / "leak.jsonl"
+    assert main(["data", "--records", str(DATA / "clinical_ner_demo.jsonl"), "--task",
+                 "entity_extraction", "--out", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    train = [(i, to_example(r, "instruction", row_no=i, where="t", system_prompt=None).text)
+             for i, r in enumerate(rows)]
+    leaked = find_overlap(train, {"clinical-ner": eval_item_texts("clinical-ner")})
+    assert len(leaked["clinical-ner"]["items"]) == 30
+    bundled = DATA / "clinical_records_demo.jsonl"
+    assert main(["data", "--records", str(bundled), "--out", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    train = [(i, to_example(r, "instruction", row_no=i, where="t", system_prompt=None).text)
+             for i, r in enumerate(rows)]
+    suites = ("clinical-ner", "clinical-report", "clinical-education")
+    clean = find_overlap(train, {s: eval_item_texts(s) for s in suites})
+    assert all(clean[s]["items"] == [] for s in suites)
