@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
+from chromium_probe import find_chromium, probe
 
 from harness.app.cli import main
 from harness.core.atomic import write_json
@@ -21,12 +22,14 @@ from harness.core.config import MedgateConfig, write_resolved
 from harness.core.records import records_path, write_records
 from harness.core.rundir import RunDir
 from harness.core.summaries import SuiteInfo, SuiteSummary, write_suite_summary
+from reports.render import render_all
 from suites.clinical.extraction import gold_answer
 from suites.clinical.ner_data import read_spans
 from suites.registry import get_suite, make_context
 
 DATA = Path(__file__).resolve().parents[2] / "suites" / "data"
 SUITES = ("clinical-ner", "clinical-report", "clinical-education")
+CHROMIUM = find_chromium()
 
 
 class FixedModel:
@@ -129,3 +132,15 @@ def test_model_card_section_and_unsupported_entities_in_the_evidence_explorer(ru
     assert trained and all(i["variants"][0]["unsupported"] == [] for i in trained)
     ner = next(i for i in items["base"] if i["suite"] == "clinical-ner")
     assert ner["variants"][0]["unsupported"] is None
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not found on PATH (install Debian's "
+                    "chromium: `make setup-test` or `apt-get install -y chromium`)")
+def test_the_evidence_explorer_shows_each_reports_entity_support(run_dir):
+    main(["gate", "--run-dir", str(run_dir), "--policy", "clinical"])
+    render_all(run_dir)
+    report = probe(CHROMIUM, run_dir / "report" / "evidence.html")
+    assert report.loaded and report.console_errors == []
+    # the subject (checkpoint-40) is shown first: its reports state only supported entities
+    assert "every entity supported by the input" in report.text
