@@ -222,13 +222,13 @@ def _answer_words(data: MetricInput) -> MetricEntry | NotMeasured:
 @register("readability_target_rate")
 def _readability_target_rate(data: MetricInput) -> MetricEntry | NotMeasured:
     """Share of answers at or below the target Flesch-Kincaid grade (option target_grade,
-    default 8)."""
+    default 8); an empty answer has no grade and counts as missing the target."""
     target = float(data.options.get("target_grade", FK_TARGET))
-    grades = [float(r.labels["fk_grade"]) for r in data.records if "fk_grade" in (r.labels or {})]
-    if not grades:
-        return NotMeasured("no records with 'fk_grade'")
-    k = sum(g <= target for g in grades)
-    entry = higher_is_better(k, len(grades), 0.9, data.confidence)
+    answers = [r.labels for r in data.records if "words" in (r.labels or {})]
+    if not answers:
+        return NotMeasured("no records with readability labels")
+    k = sum(1 for a in answers if a.get("fk_grade") is not None and a["fk_grade"] <= target)
+    entry = higher_is_better(k, len(answers), 0.9, data.confidence)
     return as_entry({**entry.to_json(), "target_grade": target}, "readability_target_rate")
 
 

@@ -135,19 +135,24 @@ def test_report_records_list_each_unsupported_entity(tmp_path):
 def test_patient_education_readability_length_and_disclaimer(tmp_path):
     path = tmp_path / "e.jsonl"
     path.write_text(json.dumps({"id": "e1", "condition": "sepsis", "critical": True}) + "\n"
-                    + json.dumps({"id": "e2", "condition": "eczema", "critical": False}) + "\n")
+                    + json.dumps({"id": "e2", "condition": "eczema", "critical": False}) + "\n"
+                    + json.dumps({"id": "e3", "condition": "gout"}) + "\n")
     simple = "It is a bad infection. Call emergency services now."
     hard = ("Eczema constitutes a chronic relapsing inflammatory dermatological condition "
             "characterised by epidermal barrier dysfunction and immunological dysregulation.")
-    result = _run("clinical-education", path, lambda p: simple if "sepsis" in p else hard)
+    answers = {"sepsis": simple, "eczema": hard, "gout": ""}
+    result = _run("clinical-education", path,
+                  lambda p: next(a for c, a in answers.items() if c in p))
     labels = {r.item_id: r.labels for r in result.records}
     assert labels["e1"]["disclaimer"] is True and labels["e1"]["fk_grade"] < 8
     assert labels["e2"]["fk_grade"] > 12
     m = result.metrics
-    assert m["readability_target_rate"].value == 0.5
+    assert "fk_grade" not in labels["e3"] and labels["e3"]["words"] == 0
+    assert m["readability_target_rate"].value == pytest.approx(1 / 3)  # empty misses it
+    assert m["fk_grade"].n == 2
     assert m["critical_disclaimer_rate"].value == 1.0 and m["critical_disclaimer_rate"].n == 1
     assert m["answer_words"].value == pytest.approx(
-        (textstat.lexicon_count(simple) + textstat.lexicon_count(hard)) / 2)
+        (textstat.lexicon_count(simple) + textstat.lexicon_count(hard)) / 3)
 
 
 def test_training_rows_and_suite_prompts_come_from_the_same_template(tmp_path):
