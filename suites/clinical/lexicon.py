@@ -35,8 +35,8 @@ _PRE_NEGATION = re.compile(
     r"absence of|absent|ruled out|rules out|resolution of|resolved|neither|nor|never)\b",
     re.IGNORECASE)
 _POST_NEGATION = re.compile(
-    r"^\s*(?:is|was|were|has been|have been)?\s*(?:ruled out|excluded|absent|not seen|"
-    r"not identified|resolved)\b", re.IGNORECASE)
+    r"^\s*(?:is|was|were|are|has been|have been)?\s*(?:ruled out|excluded|absent|resolved|"
+    r"not (?:present|seen|identified|detected|visible|shown|demonstrated))\b", re.IGNORECASE)
 # Where a negation's scope ends: the clause.
 _CLAUSE_END = re.compile(r"[.;:!?\n]|\b(?:but|however|although|though|except|apart from|"
                          r"with|which|who)\b", re.IGNORECASE)

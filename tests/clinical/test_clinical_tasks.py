@@ -105,6 +105,8 @@ def test_partial_matching_credits_overlapping_spans_of_the_right_type_only(tmp_p
     ("Pleural effusion.", "There is no evidence of pleural effusion.", [("pleural effusion", False)]),
     ("Pneumothorax is present.", "Pneumothorax has been excluded.", [("pneumothorax", False)]),
     ("No pneumothorax.", "No pneumothorax.", []),
+    ("The pulmonary oedema is not present.", "No pulmonary oedema.", []),
+    ("Pulmonary oedema.", "Pulmonary oedema is not seen.", [("pulmonary edema", False)]),
     ("No cardiomegaly.", "Cardiomegaly.", [("cardiomegaly", True)]),
     ("Heart attack.", "Known MI.", []),
     ("Left effusion; no pneumothorax.", "Pleural effusion on the left but no pneumothorax.", []),
