@@ -26,6 +26,6 @@ from suites.metrics.registry import (
 )
 from suites.metrics.text import bleu4, perplexity, rouge_l
 
-__all__ = ["MetricInput", "accuracy", "agreement", "clinical", "answer_spread", "bleu4", "brier", "check_metric_names",
-           "choice_probs", "compute_metrics", "ece", "event_metrics", "harm_score", "known_metrics", "macro_f1", "perplexity",
+__all__ = ["MetricInput", "accuracy", "agreement", "answer_spread", "bleu4", "brier", "check_metric_names",
+           "choice_probs", "clinical", "compute_metrics", "ece", "event_metrics", "harm_score", "known_metrics", "macro_f1", "perplexity",
            "recompute_metric", "record_events", "register", "robustness", "rouge_l", "safety", "timing"]
