@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gates.evidence import EvidenceError, ModelEvidence
-from gates.paired import PairedDiff, pair_records, paired_diff
+from gates.paired import PairedDiff, pair_records, pair_scores, paired_diff
 from gates.policy import Check, Policy
 from gates.rate_vs_base import judge_rate_vs_base
 from gates.result import CheckResult
@@ -279,9 +279,13 @@ def _judge_paired(check: Check, policy: Policy, result: CheckResult,
         raise EvidenceError(f"no base model evaluation to pair with for suite '{check.suite}'")
     base.suite(check.suite)  # a crashed or missing base suite fails with its own reason
     model.suite(check.suite)
-    sample = pair_records(model.records(check.suite), base.records(check.suite),
-                          variants=check.variants, model_label=model.label,
-                          base_label=base.label)
+    if check.score is not None:
+        sample = pair_scores(model.records(check.suite), base.records(check.suite),
+                             check.score, model_label=model.label, base_label=base.label)
+    else:
+        sample = pair_records(model.records(check.suite), base.records(check.suite),
+                              variants=check.variants, model_label=model.label,
+                              base_label=base.label)
     d = paired_diff(sample.model, sample.base, n_boot=policy.n_boot, seed=policy.seed,
                     confidence=result.confidence, unpaired_model=sample.unpaired_model,
                     unpaired_base=sample.unpaired_base, clusters=sample.items)
@@ -300,9 +304,10 @@ def _judge_paired(check: Check, policy: Policy, result: CheckResult,
     bound = {"ci_lower": "CI lower", "ci_upper": "CI upper"}.get(result.bound or "", "")
     name = "Δ (base - model)" if check.judge == "delta_vs_base" else "model - base"
     _settle(result, decision, f"{name}{' ' + bound if bound else ''}")
-    result.reason += (f" (acc {fmt(d.acc_model)} vs {fmt(d.acc_base)}, n={d.n} paired items"
+    what = f"mean {check.score}" if check.score else "acc"
+    result.reason += (f" ({what} {fmt(d.acc_model)} vs {fmt(d.acc_base)}, n={d.n} paired items"
                       + (f", {d.n_records} records" if d.n_records != d.n else "")
-                      + f", McNemar p={fmt(d.mcnemar_p)})")
+                      + ("" if check.score else f", McNemar p={fmt(d.mcnemar_p)}") + ")")
     if sample.unpaired_model or sample.unpaired_base:
         result.reason += (f"; unpaired: {sample.unpaired_model} model-only, "
                           f"{sample.unpaired_base} base-only items")

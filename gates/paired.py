@@ -104,6 +104,28 @@ def pair_records(model: Sequence[Record], base: Sequence[Record], *,
                  {k: (r, bool(r.correct)) for k, r in b.items()}, model_label, base_label)
 
 
+def pair_scores(model: Sequence[Record], base: Sequence[Record], score: str, *,
+                model_label: str = "model", base_label: str = "base") -> PairedSample:
+    """Per-record scores (`labels[score]`, e.g. ROUGE-L or a note's entity F1) of both
+    models, paired by (item, variant) as pair_records pairs correctness; a shared record
+    without a finite score is not like for like and raises."""
+    m, b = _index(model, model_label, None), _index(base, base_label, None)
+    sides = []
+    for label, side in ((model_label, m), (base_label, b)):
+        values = {}
+        for key, rec in side.items():
+            value = (rec.labels or {}).get(score)
+            if not isinstance(value, int | float) or isinstance(value, bool) \
+                    or not math.isfinite(value):
+                if key in m.keys() & b.keys():
+                    raise EvidenceError(f"{label}: record '{key[0]}' has no finite "
+                                        f"'{score}' score to pair")
+                value = math.nan
+            values[key] = (rec, float(value))
+        sides.append(values)
+    return _pair(sides[0], sides[1], model_label, base_label)
+
+
 def pair_events(model: Events, base: Events, *, model_label: str = "model",
                 base_label: str = "base") -> PairedSample:
     """Per-record events of a rate (gates read them from the metric's registered events,
@@ -119,8 +141,8 @@ def _index_events(events: Events, label: str) -> dict[tuple[str, str], tuple[Rec
     return {k: (r, flags[k]) for k, r in index.items()}
 
 
-def _pair(m: dict[tuple[str, str], tuple[Record, bool]],
-          b: dict[tuple[str, str], tuple[Record, bool]], model_label: str,
+def _pair(m: dict[tuple[str, str], tuple[Record, float]],
+          b: dict[tuple[str, str], tuple[Record, float]], model_label: str,
           base_label: str) -> PairedSample:
     keys = sorted(m.keys() & b.keys())
     changed = [k for k in keys if m[k][0].prompt_sha256 != b[k][0].prompt_sha256]
@@ -142,7 +164,11 @@ def paired_diff(model_correct: Sequence[float], base_correct: Sequence[float], *
                 clusters: Sequence[str] | None = None) -> PairedDiff:
     """The paired difference; with `clusters` (each record's item) the bootstrap resamples
     items with all their records, and `n` counts items. McNemar's exact p assumes
-    independent records: shown for reference when records share items."""
+    independent records: shown for reference when records share items.
+
+    Scores other than 0/1 (ROUGE-L, a note's entity F1) have no discordant pairs to count
+    exactly: only_model/only_base count the items each side scores higher, McNemar's p is
+    NaN, and the interval is the paired bootstrap alone."""
     x = np.asarray(model_correct, dtype=float)
     y = np.asarray(base_correct, dtype=float)
     records = int(x.size)
@@ -153,6 +179,10 @@ def paired_diff(model_correct: Sequence[float], base_correct: Sequence[float], *
     # One record per item: the plain pair bootstrap (the same resamples as ever).
     diff, lo, hi = paired_bootstrap_diff(x, y, n_boot=n_boot, seed=seed, confidence=confidence,
                                          clusters=clusters if n < records else None)
+    if not np.all(np.isin(x, (0.0, 1.0)) & np.isin(y, (0.0, 1.0))):
+        return PairedDiff(n, float(x.mean()), float(y.mean()), diff, (lo, hi),
+                          int(np.sum(x > y)), int(np.sum(x < y)), math.nan, unpaired_model,
+                          unpaired_base, records)
     only_model = int(np.sum((x == 1) & (y == 0)))
     only_base = int(np.sum((x == 0) & (y == 1)))
     lo, hi = _exact_floor(lo, hi, only_model, only_base, records, confidence)

@@ -68,6 +68,10 @@ class Check(_Strict):
     direction: Direction | None = None
     min_n: int | None = Field(None, ge=0)
     variants: list[str] | None = None
+    # A paired judge pairs per-item correctness, or with `score` a per-item score the
+    # suite writes into each record's labels (e.g. rouge_l, entity_f1): the difference of
+    # mean scores on the same items, paired-bootstrap CI.
+    score: str | None = Field(None, min_length=1)
     gate_on: Literal["any", "cuda"] = "any"
     # A check that passes on a point estimate only screens for gross failures: the policy
     # must say so (`screen: true`), and every document then says "screened, not shown".
@@ -104,9 +108,13 @@ class Check(_Strict):
         elif self.bound is not None:
             raise ValueError(f"'bound' only applies to delta_vs_base/improvement, not "
                              f"'{self.judge}' (the judge itself names the bound)")
-        if self.judge in ACCURACY_JUDGES and self.metric != "accuracy":
+        if self.score is not None and self.judge not in ACCURACY_JUDGES:
+            raise ValueError(f"'score' applies to the paired judges "
+                             f"({', '.join(sorted(ACCURACY_JUDGES))}), not '{self.judge}'")
+        if self.judge in ACCURACY_JUDGES and self.metric != "accuracy" and self.score is None:
             raise ValueError(f"judge '{self.judge}' pairs per-item correctness, so its metric "
-                             f"must be 'accuracy', not '{self.metric}'")
+                             f"must be 'accuracy', not '{self.metric}' (or name a per-item "
+                             "'score' label to pair)")
         if screens(self.judge, self.bound) and not self.screen:
             what = (f"judge '{self.judge}'" + (f" with bound '{self.bound}'"
                                                 if self.bound else ""))

@@ -44,6 +44,13 @@ def _why(record: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _unsupported(record: dict[str, Any]) -> list[str] | None:
+    """The entities a generated report states that its input does not support (None when
+    the suite does not check support), for the reviewer to see item by item."""
+    found = (record.get("labels") or {}).get("unsupported_entities")
+    return [str(e) for e in found] if isinstance(found, list) else None
+
+
 def _short(value: Any) -> str:
     if value is None:
         return ""
@@ -120,7 +127,7 @@ def build_items(data: RunData) -> dict[str, Any]:
                         "output": r.get("output") or "", "flip": flip,
                         "base_pred": _short(base.get("pred")) if base else None,
                         "base_correct": base.get("correct") if base else None,
-                        "why": _why(r), **_flags(r)})
+                        "why": _why(r), "unsupported": _unsupported(r), **_flags(r)})
                 first = clean or recs[0]
                 judge = _judge(first)
                 adj = adjudications.get((tag, suite, item_id, first["variant"]))

@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "suites": ("suites", "list the registered evaluation suites"),
     "release": ("release", "register a promoted run as a version in the release registry"),
     "publish": ("publish", "push a release to the Hugging Face Hub and an MLflow registry"),
+    "data": ("data", "build instruction-tuning data from clinical records with the task templates"),
 }
 
 

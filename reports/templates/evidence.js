@@ -162,6 +162,7 @@
       if (v.harmful) { flags.appendChild(el("span", "flag harmful", "harmful")); }
       if (v.critical) { flags.appendChild(el("span", "flag critical", "critical")); }
       if (v.why) { flags.appendChild(el("div", "meta", v.why)); }
+      if (v.unsupported) { flags.appendChild(el("div", v.unsupported.length ? "bad" : "meta", v.unsupported.length ? "unsupported entities: " + v.unsupported.join("; ") : "every entity supported by the input")); }
       tr.appendChild(flags);
       var text = el("td");
       if (v.output) { text.appendChild(el("pre", null, v.output)); }

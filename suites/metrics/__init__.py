@@ -5,7 +5,7 @@ shape gates and reports read. Importing this package registers every metric: a m
 that registers metrics is listed here.
 """
 
-from suites.metrics import agreement, harm_score, robustness, safety, timing
+from suites.metrics import agreement, clinical, harm_score, robustness, safety, timing
 from suites.metrics.classification import (
     accuracy,
     answer_spread,
@@ -27,5 +27,5 @@ from suites.metrics.registry import (
 from suites.metrics.text import bleu4, perplexity, rouge_l
 
 __all__ = ["MetricInput", "accuracy", "agreement", "answer_spread", "bleu4", "brier", "check_metric_names",
-           "choice_probs", "compute_metrics", "ece", "event_metrics", "harm_score", "known_metrics", "macro_f1", "perplexity",
+           "choice_probs", "clinical", "compute_metrics", "ece", "event_metrics", "harm_score", "known_metrics", "macro_f1", "perplexity",
            "recompute_metric", "record_events", "register", "robustness", "rouge_l", "safety", "timing"]
