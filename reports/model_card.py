@@ -18,6 +18,7 @@ from harness.core.rundir import BASE_TAG
 from harness.core.summaries import MetricEntry
 from reports import plots, safety_judge, verdict
 from reports.model_index import model_index
+from reports.recipe_card import recipe_context
 from reports.rundata import SAFETY_ROLES, RunData
 from reports.signoff import SignoffStatus
 
@@ -259,6 +260,7 @@ def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any
         "intended_use": report.get("intended_use"), "out_of_scope": report.get("out_of_scope"),
         "training": cfg.get("training") or {}, "peft": cfg.get("peft") or {},
         "train_result": data.train_result or {},
+        "recipe": recipe_context(data),
         "results": results, "robustness": _robustness(data, tag),
         "model_index": model_index(title, results, {s: data.suite_info(s) for s in data.suites()},
                                    run_id=data.run.root.resolve().name, tag=tag),

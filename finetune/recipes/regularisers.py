@@ -27,10 +27,6 @@ from harness.core.config import RegularisersConfig
 from harness.core.errors import BadInputError
 
 
-def active(cfg: RegularisersConfig) -> bool:
-    return cfg.ewc.strength > 0 or cfg.l2_sp.strength > 0 or cfg.distill.strength > 0
-
-
 class Regularisers:
     """The configured terms for one model, anchored at its state when constructed."""
 

@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from finetune.datasets import TrainingData, _tokenize
-from finetune.recipes.regularisers import Regularisers, active
+from finetune.recipes.record import configured, regularisers_active
+from finetune.recipes.regularisers import Regularisers
 from finetune.recipes.runtime import RecipeCollator, RecipeState, recipe_trainer_class
 from finetune.recipes.sources import general_source, read_source
 from finetune.recipes.stream import build_stream, stream_needed
 from harness.core.atomic import write_json
-from harness.core.config import MedgateConfig, RecipesConfig
+from harness.core.config import MedgateConfig
 
 
 @dataclass
@@ -27,29 +28,6 @@ class RecipeSetup:
 
     def collator(self, base):
         return RecipeCollator(base) if self.state.stream is not None else base
-
-
-def configured(recipes: RecipesConfig) -> dict[str, Any]:
-    """The recipes a config switches on, in the words lineage and the model card use."""
-    out: dict[str, Any] = {}
-    if recipes.preset:
-        out["preset"] = recipes.preset
-    if recipes.mixture.sources:
-        out["mixture"] = recipes.mixture.model_dump(mode="json")
-    if recipes.tasks.field:
-        out["tasks"] = recipes.tasks.model_dump(mode="json")
-    if recipes.curriculum.order_by != "none":
-        out["curriculum"] = recipes.curriculum.model_dump(mode="json")
-    reg = recipes.regularisers
-    terms = {name: getattr(reg, name).model_dump(mode="json") for name in ("ewc", "l2_sp", "distill")
-             if getattr(reg, name).strength > 0}
-    if terms:
-        out["regularisers"] = {"general_data": reg.general_data, **terms}
-    if recipes.augment.rate > 0:
-        out["augment"] = recipes.augment.model_dump(mode="json")
-    if recipes.layer_lr_ratio > 1:
-        out["layer_lr_ratio"] = recipes.layer_lr_ratio
-    return out
 
 
 def _general_rows(config: MedgateConfig, tokenizer) -> tuple[list[dict], dict[str, Any]]:
@@ -72,7 +50,7 @@ def prepare(config: MedgateConfig, tokenizer, data: TrainingData, model, *, trai
                               difficulty=lambda rows: example_losses(model, rows, fingerprint(spec)))
     regularisers = None
     record: dict[str, Any] = {"configured": configured(config.recipes)}
-    if active(config.recipes.regularisers):
+    if regularisers_active(config.recipes.regularisers):
         general, record["general_data"] = _general_rows(config, tokenizer)
         regularisers = Regularisers(config.recipes.regularisers, model, general,
                                     method=config.peft.method)

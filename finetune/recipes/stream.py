@@ -15,6 +15,7 @@ trainer records what it actually consumed beside it (train/consumed.jsonl).
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Callable
@@ -203,7 +204,7 @@ def _segments(config: MedgateConfig, total: int) -> list[tuple[int, int, float]]
         return [(0, cut, 0.0), (cut, total, 1.0)]
     k = min(LINEAR_SEGMENTS, total)
     bounds = [round(i * total / k) for i in range(k + 1)]
-    return [(a, b, ((a + b) / 2) / total) for a, b in zip(bounds, bounds[1:]) if b > a]
+    return [(a, b, ((a + b) / 2) / total) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def _interleaved_pools(weights: list[float], length: int, seed: int) -> list[int]:
