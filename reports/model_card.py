@@ -402,7 +402,8 @@ def to_json(ctx: dict[str, Any]) -> dict[str, Any]:
         },
         "model_parameters": {"model_architecture": lineage["base_model"],
                              "data": datasets, "input_format": "text prompt",
-                             "output_format": "answer option or generated text"},
+                             "output_format": "answer option or generated text",
+                             "training_recipe": (ctx["recipe"] or {}).get("configured")},
         "quantitative_analysis": {"performance_metrics": metrics},
         "considerations": {
             "users": [{"description": "medical reviewers, ML engineers, regulatory leads"}],
