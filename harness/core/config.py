@@ -363,14 +363,20 @@ class RecipesConfig(Section):
     layer_lr_ratio: float = Field(1.0, ge=1)
 
 
-def preset_values(name: str) -> dict[str, Any]:
-    """The config values of a preset: a name in finetune/presets or a YAML path."""
-    path = Path(name).expanduser()
-    if not path.suffix:
-        path = PRESETS_DIR / f"{name}.yaml"
-    if not path.is_file():
+def preset_values(name: str, source: str = "config") -> dict[str, Any]:
+    """The config values of a preset: a name in finetune/presets or a YAML path. Errors
+    name the key and the config (`source`) that asked for the preset."""
+    try:
+        path = Path(name).expanduser()
+        if not path.suffix:
+            path = PRESETS_DIR / f"{name}.yaml"
+        found = path.is_file()
+    except (ValueError, OSError):  # a NUL byte, a name too long for the file system
+        found = False
+    if not found:
         known = sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
-        raise BadInputError(f"recipes.preset: no preset '{name}' (known: {known})", where=str(path))
+        raise BadInputError(f"key 'recipes.preset': no preset '{name[:80]}' (known: {known}, or a "
+                            "path to a .yaml file)", where=source)
     loaded = read_yaml(path, what="preset file") or {}
     if not isinstance(loaded, dict) or (loaded.get("recipes") or {}).get("preset"):
         raise BadInputError("a preset is a mapping of config sections and names no preset",
@@ -455,7 +461,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         user: dict[str, Any] = _deep_merge({}, loaded) if path is not None else {}
         for assignment in overrides or []:
             apply_override(user, assignment)
-        data = _deep_merge(_deep_merge(dict(base or {}), preset_values(preset)), user)
+        asked = source + (" (with --set)" if overrides else "")
+        data = _deep_merge(_deep_merge(dict(base or {}), preset_values(preset, asked)), user)
     try:
         return MedgateConfig.model_validate(data)
     except ValidationError as exc:
