@@ -34,6 +34,7 @@ def test_every_recipe_runs_through_train_and_gate_on_the_default_model(tmp_path)
     run = tmp_path / "run"
     settings = [
         "training.max_steps=4", "training.save_steps=4", "training.eval_steps=4",
+        "dataset.max_samples=40",
         "evaluation.suites=[general]", "evaluation.limits={general: 24}",
         "output.merge_full_weights=false", f"gates.policy={policy}",
         "recipes.preset=rank-standard",
