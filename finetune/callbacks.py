@@ -65,6 +65,7 @@ class HistoryCallback(TrainerCallback):
                           "tokens_seen": tokens})
         if "eval_loss" in logs:
             entry["eval_loss"] = logs["eval_loss"]
+        entry.update({k: v for k, v in logs.items() if k.startswith("recipe.")})  # finetune.recipes
         final = "train_loss" in logs and "loss" not in logs  # the end-of-training summary
         if final:
             entry.update({"train_runtime_s": logs.get("train_runtime"), "train_loss_mean": logs["train_loss"]})

@@ -212,21 +212,30 @@ def train(config: MedgateConfig, run: RunDir, *, on_checkpoint: CheckpointHook |
         if dropped:
             history_cb.log_line(f"rows dropped: {dropped}")
 
+    from finetune.recipes.setup import prepare  # torch-heavy, like the callbacks
+
+    recipe = prepare(config, tokenizer, data, model, train_dir=run.train_dir, spec=spec, main=main,
+                     resume=resume_from is not None, world_size=int(os.environ.get("WORLD_SIZE", "1")))
     hook_cb = CheckpointHookCallback(on_checkpoint, run.checkpoints_dir, log)
     callbacks: list[Any] = [history_cb, hook_cb]
     if progress and main:
         callbacks.append(RichProgressCallback(history_cb))
     args = training_arguments(config, run, has_validation=data.validation is not None)
+    if recipe.max_steps:
+        args.max_steps = recipe.max_steps  # the recipe's sequence holds exactly these steps
     if args.load_best_model_at_end:
         callbacks.append(EarlyStoppingCallback(
             early_stopping_patience=config.training.early_stopping_patience,
             early_stopping_threshold=config.training.early_stopping_threshold))
 
-    trainer = Trainer(model=model, args=args, train_dataset=data.train, eval_dataset=data.validation,
-                      data_collator=data_collator(config, tokenizer), processing_class=tokenizer,
-                      callbacks=callbacks)
+    trainer = recipe.trainer_class(Trainer)(
+        model=model, args=args, train_dataset=recipe.train_dataset, eval_dataset=data.validation,
+        data_collator=recipe.collator(data_collator(config, tokenizer)), processing_class=tokenizer,
+        callbacks=callbacks)
+    trainer.recipe = recipe.state
     trainer.remove_callback(PrinterCallback)  # it prints log dicts to stdout, where results go
     output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    recipe.state.flush()
     state = trainer.state
     planned = state.max_steps
     stopped_early = hook_cb.stopped_by_hook or state.global_step < planned

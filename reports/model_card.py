@@ -18,6 +18,7 @@ from harness.core.rundir import BASE_TAG
 from harness.core.summaries import MetricEntry
 from reports import plots, safety_judge, verdict
 from reports.model_index import model_index
+from reports.recipe_card import recipe_context
 from reports.release_view import markdown_lines, releases_context
 from reports.review_card import expert_review_context
 from reports.rundata import SAFETY_ROLES, RunData
@@ -261,6 +262,7 @@ def build_context(data: RunData, signoffs: list[SignoffStatus]) -> dict[str, Any
         "intended_use": report.get("intended_use"), "out_of_scope": report.get("out_of_scope"),
         "training": cfg.get("training") or {}, "peft": cfg.get("peft") or {},
         "train_result": data.train_result or {},
+        "recipe": recipe_context(data),
         "results": results, "robustness": _robustness(data, tag),
         "model_index": model_index(title, results, {s: data.suite_info(s) for s in data.suites()},
                                    run_id=data.run.root.resolve().name, tag=tag),
@@ -404,7 +406,8 @@ def to_json(ctx: dict[str, Any]) -> dict[str, Any]:
         },
         "model_parameters": {"model_architecture": lineage["base_model"],
                              "data": datasets, "input_format": "text prompt",
-                             "output_format": "answer option or generated text"},
+                             "output_format": "answer option or generated text",
+                             "training_recipe": (ctx["recipe"] or {}).get("configured")},
         "quantitative_analysis": {"performance_metrics": metrics},
         "considerations": {
             "users": [{"description": "medical reviewers, ML engineers, regulatory leads"}],

@@ -19,6 +19,8 @@ from typing import Any
 from rich.table import Table
 
 from finetune.datasets import read_replay_rows, read_training_rows, read_validation_rows
+from finetune.recipes.preflight import recipe_sources
+from finetune.recipes.record import configured
 from gates import (
     judge_checkpoint,
     judge_run,
@@ -320,6 +322,7 @@ def run_data_preflight(config: MedgateConfig, run: RunDir):
             source_rows, info = found
             extra.append(TrainingSource(role, _source_where(info),
                                         [(row["row"], row["text"]) for row in source_rows]))
+    extra += [TrainingSource(*found) for found in recipe_sources(config)]
     items = {name: eval_item_texts(name, config.evaluation.data.get(name))
              for name in config.evaluation.suites}
     result = run_preflight(texts, items, config=config.preflight, out_path=run.preflight,
@@ -350,6 +353,7 @@ def _lineage(config: MedgateConfig, run: RunDir, preflight) -> dict[str, Any]:
         "fine_tune": _fine_tune(config.peft.method),
         "data": getattr(preflight, "provenance", None),
         "config": config.to_public_dict(),
+        "recipes": configured(config.recipes),
     }
 
 

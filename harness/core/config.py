@@ -243,6 +243,155 @@ class ReportConfig(Section):
         return cleaned
 
 
+# --- training recipes (the lecture's mixture, multi-task, curriculum, forgetting
+# regularisers, augmentation, layer-wise learning rates and presets) ---------------------
+
+MIXTURE_MAIN = "main"  # the name `recipes.mixture.weights` gives the dataset.name rows
+PRESETS_DIR = Path(__file__).resolve().parents[2] / "finetune" / "presets"
+
+
+class MixtureSourceConfig(Section):
+    """One more training source mixed with the main data (a file, folder or hub id)."""
+
+    name: str = Field(min_length=1)
+    dataset: str = Field(min_length=1)
+    split: str = "train"
+
+
+class MixtureConfig(Section):
+    """Domain mixture: each source's share of the examples trained, constant or moving
+    (linear, or one step at `step_at` of training) from `weights` to `end_weights`.
+    Weight names are `main` (dataset.name) and each source's `name`."""
+
+    sources: list[MixtureSourceConfig] = []
+    weights: dict[str, float] = {}
+    end_weights: dict[str, float] | None = None
+    schedule: Literal["constant", "linear", "step"] = "constant"
+    step_at: float = Field(0.5, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _weights_name_sources(self) -> MixtureConfig:
+        if not self.sources:
+            if self.weights or self.end_weights:
+                raise ValueError("recipes.mixture.weights needs recipes.mixture.sources")
+            return self
+        names = [s.name for s in self.sources]
+        if MIXTURE_MAIN in names or len(set(names)) != len(names):
+            raise ValueError(f"recipes.mixture.sources: names must be unique and not "
+                             f"'{MIXTURE_MAIN}', got {names}")
+        expected = {MIXTURE_MAIN, *names}
+        for key, weights in (("weights", self.weights), ("end_weights", self.end_weights)):
+            if weights is None:
+                continue
+            if set(weights) != expected:
+                raise ValueError(f"recipes.mixture.{key} must name exactly {sorted(expected)}, "
+                                 f"got {sorted(weights)}")
+            if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+                raise ValueError(f"recipes.mixture.{key}: weights are >= 0 with a positive sum")
+        if self.schedule != "constant" and self.end_weights is None:
+            raise ValueError(f"recipes.mixture.schedule={self.schedule} needs end_weights")
+        if self.schedule == "constant" and self.end_weights is not None:
+            raise ValueError("recipes.mixture.end_weights needs schedule linear or step")
+        return self
+
+
+class TasksConfig(Section):
+    """Multi-task training: the task of a row is its `field`; tasks are drawn uniformly,
+    in proportion to their size, or with temperature sampling p ~ n^(1/T). A task's
+    template rewrites its prompt; `{input}` stands for the row's own prompt."""
+
+    field: str | None = None
+    weighting: Literal["uniform", "proportional", "temperature"] = "proportional"
+    temperature: float = Field(2.0, gt=0)
+    templates: dict[str, str] = {}
+
+    @field_validator("templates")
+    @classmethod
+    def _templates_take_input(cls, templates: dict[str, str]) -> dict[str, str]:
+        missing = [task for task, text in templates.items() if "{input}" not in text]
+        if missing:
+            raise ValueError(f"a task template must contain {{input}}: {missing}")
+        return templates
+
+
+class CurriculumConfig(Section):
+    """Easy before hard: order by a level field or by the base model's loss on each
+    example; `pacing` admits harder examples from `start_fraction` of the easiest to
+    all of them at `full_at` of training."""
+
+    order_by: Literal["none", "level", "loss"] = "none"
+    level_field: str = "level"
+    levels: list[str] = []  # level names from easiest to hardest; empty: numeric levels
+    pacing: Literal["linear", "root", "step"] = "linear"
+    start_fraction: float = Field(0.25, gt=0, le=1)
+    full_at: float = Field(0.5, gt=0, le=1)
+
+
+class EwcConfig(Section):
+    strength: float = Field(0.0, ge=0)
+    samples: int = Field(32, ge=1)  # general-data examples for the Fisher estimate
+
+
+class L2SPConfig(Section):
+    strength: float = Field(0.0, ge=0)
+
+
+class DistillConfig(Section):
+    strength: float = Field(0.0, ge=0)
+    temperature: float = Field(1.0, gt=0)
+    batch_size: int = Field(2, ge=1)
+
+
+class RegularisersConfig(Section):
+    """Forgetting regularisers added to the training loss; 0 strength is off."""
+
+    general_data: str = "demo"  # general text for EWC's Fisher and distillation
+    ewc: EwcConfig = EwcConfig()
+    l2_sp: L2SPConfig = L2SPConfig()
+    distill: DistillConfig = DistillConfig()
+
+
+class AugmentConfig(Section):
+    """Perturbed copies of training prompts (the robustness suite's engine and guard)."""
+
+    rate: float = Field(0.0, ge=0, le=1)
+    variants: list[str] = ["typo_keyboard", "ocr", "spelling", "synonym"]
+    seed: int = 7
+
+
+class RecipesConfig(Section):
+    preset: str | None = None  # a file in finetune/presets (name without .yaml) or a path
+    mixture: MixtureConfig = MixtureConfig()
+    tasks: TasksConfig = TasksConfig()
+    curriculum: CurriculumConfig = CurriculumConfig()
+    regularisers: RegularisersConfig = RegularisersConfig()
+    augment: AugmentConfig = AugmentConfig()
+    # Discriminative learning rates: the bottom layer trains at learning_rate / ratio,
+    # the top at learning_rate, geometric in between (lecture: 1:10); 1 is off.
+    layer_lr_ratio: float = Field(1.0, ge=1)
+
+
+def preset_values(name: str, source: str = "config") -> dict[str, Any]:
+    """The config values of a preset: a name in finetune/presets or a YAML path. Errors
+    name the key and the config (`source`) that asked for the preset."""
+    try:
+        path = Path(name).expanduser()
+        if not path.suffix:
+            path = PRESETS_DIR / f"{name}.yaml"
+        found = path.is_file()
+    except (ValueError, OSError):  # a NUL byte, a name too long for the file system
+        found = False
+    if not found:
+        known = sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+        raise BadInputError(f"key 'recipes.preset': no preset '{name[:80]}' (known: {known}, or a "
+                            "path to a .yaml file)", where=source)
+    loaded = read_yaml(path, what="preset file") or {}
+    if not isinstance(loaded, dict) or (loaded.get("recipes") or {}).get("preset"):
+        raise BadInputError("a preset is a mapping of config sections and names no preset",
+                            where=str(path))
+    return loaded
+
+
 class MedgateConfig(Section):
     model: ModelConfig = ModelConfig()
     dataset: DatasetConfig = DatasetConfig()
@@ -253,6 +402,7 @@ class MedgateConfig(Section):
     gates: GatesConfig = GatesConfig()
     preflight: PreflightConfig = PreflightConfig()
     report: ReportConfig = ReportConfig()
+    recipes: RecipesConfig = RecipesConfig()
 
     def hf_token(self) -> str | None:
         """The token from config, else from the environment; never stored anywhere."""
@@ -312,6 +462,15 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         data = _deep_merge(data, loaded)
     for assignment in overrides or []:
         apply_override(data, assignment)
+    recipes = data.get("recipes")
+    preset = recipes.get("preset") if isinstance(recipes, dict) else None
+    if isinstance(preset, str) and preset:
+        # over the embedded defaults (`base`), under what the file and --set say
+        user: dict[str, Any] = _deep_merge({}, loaded) if path is not None else {}
+        for assignment in overrides or []:
+            apply_override(user, assignment)
+        asked = source + (" (with --set)" if overrides else "")
+        data = _deep_merge(_deep_merge(dict(base or {}), preset_values(preset, asked)), user)
     try:
         return MedgateConfig.model_validate(data)
     except ValidationError as exc:

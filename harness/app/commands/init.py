@@ -22,6 +22,8 @@ SECTION_HELP = {
     "gates": "Gate policy deciding PROMOTE or BLOCK.",
     "preflight": "Data checks before training: PHI scan and train/test overlap.",
     "report": "Model card and checklist text.",
+    "recipes": "Training recipes (README: Training recipes): mixture, tasks, curriculum, regularisers, "
+               "augmentation, layer-wise learning rates, presets (finetune/presets). All off by default.",
 }
 
 KEY_HELP = {
@@ -78,6 +80,18 @@ KEY_HELP = {
     "report.reviewers_required": "distinct medical reviewers whose approval completes the expert review",
     "report.medical_roles": "sign-off roles that count as medical professionals (case-insensitive, "
                             "exact); other roles are recorded but do not count",
+    "recipes.preset": "few-shot | rank-simple | rank-standard | rank-complex | rank-multitask | a YAML path",
+    "recipes.mixture.sources": "[{name: general, dataset: FILE}]: data mixed with dataset.name (named main)",
+    "recipes.mixture.weights": "{main: 0.8, general: 0.2}: the lecture recommends 80/20",
+    "recipes.mixture.schedule": "constant | linear | step (to end_weights; step at step_at of training)",
+    "recipes.tasks.field": "column naming each row's task (empty = one task)",
+    "recipes.tasks.weighting": "uniform | proportional | temperature (p ~ n^(1/temperature))",
+    "recipes.tasks.templates": "{TASK: 'text with {input}'}: a prompt template per task",
+    "recipes.curriculum.order_by": "none | level (level_field) | loss (the base model's, cached)",
+    "recipes.curriculum.pacing": "linear | root | step: admits start_fraction, all at full_at",
+    "recipes.regularisers.general_data": "general text for EWC's Fisher and distillation (demo = bundled)",
+    "recipes.augment.rate": "share of rows given a perturbed copy (robustness suite's engine and guard)",
+    "recipes.layer_lr_ratio": "bottom:top learning-rate ratio by depth (lecture: 10); 1 = off",
 }
 
 

@@ -135,7 +135,7 @@ def _sha256(rows: list[tuple[int, str]]) -> str:
 
 
 def _checked_source(source: Any, index: int) -> TrainingSource:
-    if not isinstance(source, TrainingSource) or source.role not in ROLES[1:]:
+    if not isinstance(source, TrainingSource) or source.role.split(":")[0] not in ROLES[1:]:
         raise BadInputError(f"extra source {index}: expected a TrainingSource with role "
                             f"{' or '.join(ROLES[1:])}", where="data preflight")
     rows, _ = _validate(source.rows, {})

@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-ROLES = ("train", "replay", "validation")
+# The recipes' inputs (finetune.recipes.preflight) are named "mixture:<source>",
+# "regulariser" and "augmented".
+ROLES = ("train", "replay", "validation", "mixture", "regulariser", "augmented")
 _MAX_EXAMPLES = 5
 
 
