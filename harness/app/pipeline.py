@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from finetune.datasets import read_replay_rows, read_training_rows, read_validation_rows
+from finetune.preference import read_preference_rows
 from gates import (
     judge_checkpoint,
     judge_run,
@@ -257,7 +258,8 @@ def run_data_preflight(config: MedgateConfig, run: RunDir):
     """The data gate: PHI, train/test overlap and row quality, before any model loads,
     on every input of training: the training rows, and the replay and validation rows
     when training reads them (replay holding a suite's items would hollow out its gate)."""
-    rows, provenance = read_training_rows(config)
+    rows, provenance = (read_preference_rows if config.training.method == "dpo"
+                        else read_training_rows)(config)
     texts = [(row["row"], row["text"]) for row in rows]
     extra = []
     for role, reader in (("replay", read_replay_rows), ("validation", read_validation_rows)):
@@ -293,7 +295,8 @@ def _lineage(config: MedgateConfig, run: RunDir, preflight) -> dict[str, Any]:
     return {
         "base_model": spec.describe(),
         "base_fingerprint": fingerprint(spec),
-        "fine_tune": _fine_tune(config.peft.method),
+        "fine_tune": _fine_tune(config.peft.method)
+        + (" by DPO preference tuning" if config.training.method == "dpo" else ""),
         "data": getattr(preflight, "provenance", None),
         "config": config.to_public_dict(),
     }

@@ -104,6 +104,12 @@ class TrainingConfig(Section):
     early_stopping_patience: int = Field(0, ge=0)
     early_stopping_threshold: float = Field(0.0, ge=0)
     early_stopping_metric: str = "eval_loss"
+    # Preference tuning: `dpo` trains on prompt/chosen/rejected pairs (or expert ratings
+    # turned into pairs, finetune.preference) with TRL's DPOTrainer; `sft` is the default.
+    method: Literal["sft", "dpo"] = "sft"
+    dpo_beta: float = Field(0.1, gt=0)
+    # Passed to transformers' TrainingArguments.report_to (e.g. [tensorboard], [mlflow]).
+    report_to: list[str] = []
 
 
 class PeftConfig(Section):
@@ -235,6 +241,17 @@ class ReportConfig(Section):
         return cleaned
 
 
+class TrackingConfig(Section):
+    """Experiment tracking in MLflow: the run's parameters, training metrics, every gate
+    check, the verdict and the reports; the promoted model registered with its verdict.
+    Off unless `enabled`; with no `mlflow_uri`, a local `mlruns/` folder is used."""
+
+    enabled: bool = False
+    mlflow_uri: str | None = None
+    experiment: str = "medgate"
+    register_model: str | None = None  # registered model name (None: not registered)
+
+
 class MedgateConfig(Section):
     model: ModelConfig = ModelConfig()
     dataset: DatasetConfig = DatasetConfig()
@@ -245,6 +262,7 @@ class MedgateConfig(Section):
     gates: GatesConfig = GatesConfig()
     preflight: PreflightConfig = PreflightConfig()
     report: ReportConfig = ReportConfig()
+    tracking: TrackingConfig = TrackingConfig()
 
     def hf_token(self) -> str | None:
         """The token from config, else from the environment; never stored anywhere."""
