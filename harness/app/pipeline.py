@@ -109,8 +109,13 @@ def _evaluate(config: MedgateConfig, run: RunDir, tag: str, *, adapter: Path | N
                           limit=limit, config=config.evaluation, exclude=exclude)
 
 
-def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) -> PipelineOutcome:
-    """Run every stage; with `resume`, keep what a killed run already finished."""
+def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False,
+                 confirm: bool = True) -> PipelineOutcome:
+    """Run every stage; with `resume`, keep what a killed run already finished.
+
+    `confirm=False` stops once the candidates are evaluated (a trial of `medgate tune`,
+    judged by the study on the selection items alone): no confirmation gate, promotion or
+    reports; resuming the run with `confirm=True` later does those from the records."""
     watch = _Stopwatch()
     check_llm_judges(config.evaluation)
     if resume:
@@ -181,6 +186,10 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) ->
             for step, path in checkpoints:
                 _evaluate(config, run, checkpoint_tag(step), adapter=path,
                           limit=config.evaluation.limit, resume=resume, exclude=exclude)
+    if not confirm:
+        write_manifest(run, extra={"status": "candidates evaluated, not confirmed",
+                                   "timings_s": watch.timings})
+        return PipelineOutcome("UNCONFIRMED", None, [], watch.timings)
 
     with watch.stage("gate"):
         # The policy's selection rule chooses unless the config names one (gates.selection).
