@@ -42,7 +42,7 @@ class PreferencePair:
     @property
     def text(self) -> str:
         """Every text of the pair, for the PHI scan and the overlap check."""
-        return "\n".join((self.prompt, self.chosen, self.rejected))
+        return f"{self.prompt}\n{self.chosen}\n{self.rejected}"
 
 
 def _text(row: dict[str, Any], key: str, where: str) -> str:

@@ -33,7 +33,7 @@ def shown_url(url: str) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception as exc:  # sqlalchemy raises ArgumentError and others for a bad URL
+    except Exception as exc:  # noqa: BLE001 - sqlalchemy raises several types for a bad URL
         raise BadInputError(f"--storage is not a database URL ({type(exc).__name__})") from None
 
 

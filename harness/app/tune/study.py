@@ -31,7 +31,7 @@ from typing import Any
 from gates import load_policy
 from harness.app.pipeline import run_pipeline
 from harness.app.tune.objective import TrialOutcome, objectives_for, run_trial
-from harness.app.tune.space import Objective, SearchSpace
+from harness.app.tune.space import SearchSpace
 from harness.app.tune.storage import (
     embedded_url,
     fail_orphaned_trials,
@@ -175,7 +175,7 @@ class Study:
                     outcome = run_trial(config, run_dir, self.objectives, log=err.print)
             except BadInputError:
                 raise  # the study's own input is wrong: every trial would fail alike
-            except Exception as exc:  # a crashed trial is recorded, counted and not retried
+            except Exception as exc:  # noqa: BLE001 - a crashed trial is recorded and counted
                 trial.set_user_attr("error", f"{type(exc).__name__}: {str(exc)[:500]}")
                 trial.set_user_attr("duration_s", round(time.perf_counter() - start, 1))
                 err.print(f"[red]trial {trial.number} failed:[/] {type(exc).__name__}: {exc}",
@@ -278,10 +278,10 @@ class Study:
     def _promote(self, best: Any, outcome: StudyOutcome) -> StudyOutcome:
         run_dir = Path(best.user_attrs.get("run_dir", ""))
         if not (run_dir / "config.resolved.yaml").exists():
-            outcome.reasons = [f"trial {best.number} is the best feasible trial but its run "
-                               f"directory {run_dir} is not on this machine "
-                               f"({best.user_attrs.get('host')}): run the same `medgate tune` "
-                               "there to confirm and promote it"]
+            outcome.reasons = [(f"trial {best.number} is the best feasible trial but its run "
+                                f"directory {run_dir} is not on this machine "
+                                f"({best.user_attrs.get('host')}): run the same `medgate tune` "
+                                "there to confirm and promote it")]
             return outcome
         config = self.config_for([p.override(best.params[p.key]) for p in self.space.params
                                   if p.key in best.params])
@@ -290,11 +290,13 @@ class Study:
             result = run_pipeline(config, RunDir(run_dir), resume=True, confirm=True)
         outcome.verdict = result.verdict
         outcome.promoted_run = str(run_dir) if result.verdict == "PROMOTE" else None
-        outcome.reasons = ([f"trial {best.number} ({result.selected}) passes the full gate on "
-                            "the held-out confirmation items"] if result.verdict == "PROMOTE"
-                           else [f"trial {best.number} was the best feasible trial on the "
-                                 "selection items but the confirmation gate BLOCKs it:",
-                                 *result.reasons])
+        if result.verdict == "PROMOTE":
+            outcome.reasons = [f"trial {best.number} ({result.selected}) passes the full gate "
+                               "on the held-out confirmation items"]
+        else:
+            outcome.reasons = [(f"trial {best.number} was the best feasible trial on the "
+                                "selection items but the confirmation gate BLOCKs it:"),
+                               *result.reasons]
         return outcome
 
 
