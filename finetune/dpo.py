@@ -69,14 +69,14 @@ def load_preference_data(config: MedgateConfig, tokenizer: Any = None) -> Traini
                         texts=[(p.row, p.text) for p in pairs])
 
 
-def dpo_arguments(config: MedgateConfig, kwargs: dict[str, Any]):
-    """The Trainer's arguments as a DPOConfig, with DPO's own settings."""
+def dpo_arguments_class(config: MedgateConfig):
+    """DPOConfig with DPO's own settings bound: the trainer fills in the rest as for SFT."""
+    from functools import partial
+
     from trl import DPOConfig
 
-    kwargs = {**kwargs, "include_num_input_tokens_seen": "no"}
-    # The loss-on-eval early stopping metric of SFT is the same key for DPO (eval_loss).
-    return DPOConfig(**kwargs, beta=config.training.dpo_beta,
-                     max_length=config.training.max_seq_length)
+    return partial(DPOConfig, beta=config.training.dpo_beta,
+                   max_length=config.training.max_seq_length)
 
 
 def dpo_trainer(config: MedgateConfig, model: Any, args: Any, data: TrainingData,

@@ -82,7 +82,12 @@ def training_arguments(config: MedgateConfig, run: RunDir, *, has_validation: bo
     t = config.training
     evaluate = has_validation
     early = t.early_stopping_patience > 0 and has_validation
-    kwargs = dict(
+    args_class = TrainingArguments
+    if t.method == "dpo":
+        from finetune.dpo import dpo_arguments_class
+
+        args_class = dpo_arguments_class(config)
+    return args_class(
         output_dir=str(run.checkpoints_dir),
         num_train_epochs=t.num_epochs,
         max_steps=t.max_steps,
@@ -112,16 +117,12 @@ def training_arguments(config: MedgateConfig, run: RunDir, *, has_validation: bo
         report_to=list(t.report_to) or "none",
         disable_tqdm=True,
         use_cpu=not torch.cuda.is_available(),
-        include_num_input_tokens_seen="all" if t.packing else "non_padding",
+        # DPO batches hold chosen and rejected together: no per-token count is kept for them
+        include_num_input_tokens_seen="no" if t.method == "dpo" else "all" if t.packing else "non_padding",
         dataloader_num_workers=0,
         remove_unused_columns=False,
         ddp_find_unused_parameters=False,
     )
-    if t.method == "dpo":
-        from finetune.dpo import dpo_arguments
-
-        return dpo_arguments(config, kwargs)
-    return TrainingArguments(**kwargs)
 
 
 def data_collator(config: MedgateConfig, tokenizer):

@@ -291,8 +291,8 @@ class Study:
         outcome.verdict = result.verdict
         outcome.promoted_run = str(run_dir) if result.verdict == "PROMOTE" else None
         if result.verdict == "PROMOTE":
-            outcome.reasons = [f"trial {best.number} ({result.selected}) passes the full gate "
-                               "on the held-out confirmation items"]
+            outcome.reasons = [(f"trial {best.number} ({result.selected}) passes the full "
+                                "gate on the held-out confirmation items")]
         else:
             outcome.reasons = [(f"trial {best.number} was the best feasible trial on the "
                                 "selection items but the confirmation gate BLOCKs it:"),
