@@ -59,7 +59,7 @@ def _rank(answer: Any, where: str) -> tuple[int, int, int]:
     ratings = answer.get("ratings")
     if not isinstance(ratings, dict):
         raise BadInputError("an answer has no 'ratings' mapping", where=where)
-    missing = [c for c in CRITERIA if c not in ratings]
+    missing = [c for c in CRITERIA if ratings.get(c) is None]  # datasets fills absent keys with None
     if missing:
         raise BadInputError(f"an answer's ratings lack {missing} (needs {list(CRITERIA)})",
                             where=where)

@@ -11,6 +11,7 @@ machines share one study.
 
 from __future__ import annotations
 
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from harness.core.secrets import register_secret
 
 HEARTBEAT_S = 20
 GRACE_S = 60
+SCHEMA_ATTEMPTS = 4
 EMBEDDED_NAME = "study.db"
 
 
@@ -42,24 +44,34 @@ def open_storage(url: str) -> Any:
     import optuna
     from optuna.storages import RetryFailedTrialCallback
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
 
     # heartbeat_interval and failed_trial_callback are marked experimental by Optuna since
     # 2.9; the study relies on them knowingly, so the warning is not news to the user.
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     password = make_url(url).password if "://" in url else None
     register_secret(password)
-    try:
-        return optuna.storages.RDBStorage(
-            url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
-            failed_trial_callback=RetryFailedTrialCallback(max_retry=2),
-            engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else
-            {"connect_args": {"timeout": 60}})
-    except ImportError as exc:
-        raise BadInputError(f"--storage {shown_url(url)}: the database driver is not "
-                            f"installed ({exc})") from exc
-    except Exception as exc:  # sqlalchemy OperationalError etc.: the user's server or URL
-        raise BadInputError(f"--storage {shown_url(url)}: cannot open the study database "
-                            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
+    for attempt in range(SCHEMA_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(
+                url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+                failed_trial_callback=RetryFailedTrialCallback(max_retry=2),
+                engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else
+                {"connect_args": {"timeout": 60}})
+        except ImportError as exc:
+            raise BadInputError(f"--storage {shown_url(url)}: the database driver is not "
+                                f"installed ({exc})") from exc
+        except Exception as exc:  # the user's server or URL, said below
+            # Workers started together on an empty database race to create Optuna's tables
+            # (PostgreSQL: a unique violation on the type catalogue, or a table that already
+            # exists); the loser retries and finds the tables made.
+            if isinstance(exc, (IntegrityError, ProgrammingError)) and attempt + 1 < SCHEMA_ATTEMPTS:
+                time.sleep(1.0 + attempt)
+                continue
+            raise BadInputError(f"--storage {shown_url(url)}: cannot open the study database "
+                                f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+                                ) from exc
+    raise AssertionError("unreachable")
 
 
 def fail_orphaned_trials(study: Any) -> list[int]:

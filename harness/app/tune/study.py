@@ -30,6 +30,7 @@ from typing import Any
 
 from gates import load_policy
 from harness.app.pipeline import run_pipeline
+from harness.app.tracking import log_run
 from harness.app.tune.objective import TrialOutcome, objectives_for, run_trial
 from harness.app.tune.space import SearchSpace
 from harness.app.tune.storage import (
@@ -288,6 +289,7 @@ class Study:
         err.rule(f"[bold]confirm trial {best.number}[/] (the full gate, held-out items)")
         with RunLock(run_dir, timeout=PROMOTION_WAIT_S):
             result = run_pipeline(config, RunDir(run_dir), resume=True, confirm=True)
+        log_run(config, RunDir(run_dir))  # MLflow, when tracking.enabled
         outcome.verdict = result.verdict
         outcome.promoted_run = str(run_dir) if result.verdict == "PROMOTE" else None
         if result.verdict == "PROMOTE":
