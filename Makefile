@@ -18,6 +18,7 @@ setup:
 setup-test: setup
 	$(PIP) install -q -e ".[test]"
 	@command -v chromium >/dev/null 2>&1 || { (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium could not be installed: browser tests will fail"; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) || echo "postgresql could not be installed: the shared-study tests will fail under CI"; }
 
 # The main job on the embedded default: SmolLM2-135M-Instruct, demo data, default policy.
 demo: setup
