@@ -15,6 +15,9 @@ from mlflow import MlflowClient
 
 from .conftest import environment, tiny_sets
 
+# Whole studies and runs as subprocesses: minutes on two cores.
+pytestmark = pytest.mark.slow
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -61,7 +64,8 @@ def test_run_logged_and_promoted_model_registered(tmp_path, tiny_model_dir, stud
             "--set", f"tracking.mlflow_uri={mlflow_server}",
             "--set", "tracking.experiment=medgate-test",
             "--set", "tracking.register_model=medgate-tiny"]
-    done = subprocess.run(argv, env=environment(tmp_path / "cache"), capture_output=True,
+    done = subprocess.run(argv, check=False, env=environment(tmp_path / "cache"),
+                          capture_output=True,
                           text=True, timeout=900)
     gate = json.loads((run_dir / "gate.json").read_text(encoding="utf-8"))
     assert done.returncode == (0 if gate["verdict"] == "PROMOTE" else 1), done.stderr[-3000:]

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import optuna
+import pytest
 from optuna.trial import TrialState
 
 from .conftest import environment, start, tune_command
+
+# Whole studies and runs as subprocesses: minutes on two cores.
+pytestmark = pytest.mark.slow
 
 TRIALS = 4
 
@@ -39,8 +44,8 @@ def test_two_workers_share_a_postgres_study(tmp_path, tiny_model_dir, study_file
     run_dirs = [t.user_attrs["run_dir"] for t in ran]
     assert len(set(run_dirs)) == TRIALS
     for run_dir in run_dirs:
-        starts = [line for line in open(f"{run_dir}/train/train.log", encoding="utf-8")
-                  if " start model=" in line]
+        log = (Path(run_dir) / "train" / "train.log").read_text(encoding="utf-8")
+        starts = [line for line in log.splitlines() if " start model=" in line]
         assert len(starts) == 1, run_dir
     assert sorted(p.name for p in (study_dir / "trials").iterdir()) == sorted(
         f"trial-{t.number:04d}" for t in ran)

@@ -8,9 +8,13 @@ import json
 import time
 
 import optuna
+import pytest
 from optuna.trial import TrialState
 
 from .conftest import environment, start, tune_command
+
+# Whole studies and runs as subprocesses: minutes on two cores.
+pytestmark = pytest.mark.slow
 
 TRIALS = 3
 
