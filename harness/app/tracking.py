@@ -5,8 +5,9 @@ what the reports show: the resolved config (secrets removed) as parameters, the 
 history as step metrics, every gate check of the deciding verdict (and of every candidate
 on the selection items) with its value and outcome, the verdict as a tag, and the reports
 and gate.json as artifacts. A promoted model is registered in MLflow's model registry
-(`tracking.register_model`) with the gate's verdict as version tags. With no
-`tracking.mlflow_uri`, runs go to a local `mlruns/` folder (MLflow's file store).
+(`tracking.register_model`) with the gate's verdict as version tags. Tracking is on with
+`tracking.enabled` or a `tracking.mlflow_uri`; enabled with no URI, runs go to a local
+`mlruns/` folder (MLflow's file store).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def _history(run: RunDir) -> list[dict[str, Any]]:
 def log_run(config: MedgateConfig, run: RunDir) -> str | None:
     """Log the finished run to MLflow; returns the MLflow run id (None when tracking is
     off). The registered model version, when one is made, is tagged with the verdict."""
-    if not config.tracking.enabled:
+    if not config.tracking.active:
         return None
     import mlflow
     from mlflow import MlflowClient

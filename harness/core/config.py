@@ -111,6 +111,12 @@ class TrainingConfig(Section):
     # Passed to transformers' TrainingArguments.report_to (e.g. [tensorboard], [mlflow]).
     report_to: list[str] = []
 
+    @model_validator(mode="after")
+    def _beta_needs_dpo(self) -> TrainingConfig:
+        if "dpo_beta" in self.model_fields_set and self.method != "dpo":
+            raise ValueError("training.dpo_beta is read only with training.method dpo")
+        return self
+
 
 class PeftConfig(Section):
     """LoRA / PEFT. `qlora` is LoRA on a bitsandbytes-quantised base (NF4 by default)."""
@@ -244,12 +250,24 @@ class ReportConfig(Section):
 class TrackingConfig(Section):
     """Experiment tracking in MLflow: the run's parameters, training metrics, every gate
     check, the verdict and the reports; the promoted model registered with its verdict.
-    Off unless `enabled`; with no `mlflow_uri`, a local `mlruns/` folder is used."""
+    On with `enabled` or a `mlflow_uri`; enabled with no URI, a local `mlruns/` folder."""
 
     enabled: bool = False
     mlflow_uri: str | None = None
     experiment: str = "medgate"
     register_model: str | None = None  # registered model name (None: not registered)
+
+    @property
+    def active(self) -> bool:
+        """Tracking is on when asked for, or when a tracking URI is given."""
+        return self.enabled or self.mlflow_uri is not None
+
+    @model_validator(mode="after")
+    def _registry_needs_tracking(self) -> TrackingConfig:
+        if self.register_model and not self.active:
+            raise ValueError("tracking.register_model needs tracking (tracking.enabled: true "
+                             "or a tracking.mlflow_uri)")
+        return self
 
 
 class MedgateConfig(Section):

@@ -69,7 +69,9 @@ def test_killed_study_continues_without_repeating(tmp_path, tiny_model_dir, stud
         gate = json.loads((best_dir / "gate.json").read_text(encoding="utf-8"))
         assert gate["verdict"] == "PROMOTE" and (best_dir / "promoted").is_dir()
         # the confirmation gate judged the chosen checkpoint on the held-out items
-        assert gate["confirmation"]["tag"] == gate["selected"]
+        assert gate["chosen"] == gate["selected"] and gate["confirmation"]["checks"]
+        assert all(c.get("items", "confirmation") == "confirmation"
+                   for c in gate["confirmation"]["checks"])
         # only the promoted trial was confirmed: no other trial has a verdict or promotion
         others = [p for p in (study_dir / "trials").iterdir() if p != best_dir]
         assert not any((p / "gate.json").exists() or (p / "promoted").exists() for p in others)
