@@ -7,7 +7,7 @@ on the selection items) with its value and outcome, the verdict as a tag, and th
 and gate.json as artifacts. A promoted model is registered in MLflow's model registry
 (`tracking.register_model`) with the gate's verdict as version tags. Tracking is on with
 `tracking.enabled` or a `tracking.mlflow_uri`; enabled with no URI, runs go to a local
-`mlruns/` folder (MLflow's file store).
+`mlruns/` folder (a SQLite store and an artifacts folder).
 """
 
 from __future__ import annotations
@@ -24,8 +24,28 @@ from harness.core.rundir import RunDir
 MAX_PARAM_CHARS = 500  # MLflow's limit on a parameter value in its default stores
 
 
+def local_store() -> Path:
+    return (Path.cwd() / "mlruns").resolve()
+
+
 def tracking_uri(config: MedgateConfig) -> str:
-    return config.tracking.mlflow_uri or (Path.cwd() / "mlruns").resolve().as_uri()
+    """The configured URI, else a SQLite store in ./mlruns (MLflow 3 refuses its plain
+    file store unless told to, and keeps it only in maintenance)."""
+    if config.tracking.mlflow_uri:
+        return config.tracking.mlflow_uri
+    local_store().mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{local_store() / 'mlflow.db'}"
+
+
+def _experiment(config: MedgateConfig) -> None:
+    """Select the experiment, made with its artifacts in ./mlruns/artifacts when the store
+    is the local one (a database store has no folder of its own for them)."""
+    import mlflow
+
+    name = config.tracking.experiment
+    if not config.tracking.mlflow_uri and mlflow.get_experiment_by_name(name) is None:
+        mlflow.create_experiment(name, artifact_location=(local_store() / "artifacts").as_uri())
+    mlflow.set_experiment(name)
 
 
 def _flat(data: Any, prefix: str = "") -> dict[str, str]:
@@ -58,7 +78,7 @@ def log_run(config: MedgateConfig, run: RunDir) -> str | None:
     from mlflow import MlflowClient
 
     mlflow.set_tracking_uri(tracking_uri(config))
-    mlflow.set_experiment(config.tracking.experiment)
+    _experiment(config)
     gate = read_gate(run.gate)
     with mlflow.start_run(run_name=run.root.name) as active:
         mlflow.log_params(_flat(config.to_public_dict()))

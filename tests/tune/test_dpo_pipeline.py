@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from mlflow import MlflowClient
 
 from .conftest import environment, tiny_sets
 
@@ -20,14 +21,15 @@ def _dpo_run(tmp_path, model: str, policy) -> tuple[subprocess.CompletedProcess,
     run_dir = tmp_path / "run"
     argv = [sys.executable, "-m", "harness.app.cli", "train-and-gate", "--run-dir", str(run_dir),
             *tiny_sets(model, policy), "--set", "training.method=dpo",
-            "--set", "training.max_steps=4", "--set", "training.learning_rate=0.001"]
+            "--set", "training.max_steps=4", "--set", "training.learning_rate=0.001",
+            "--set", "tracking.enabled=true"]  # no URI: a local ./mlruns store
     done = subprocess.run(argv, check=False, env=environment(tmp_path / "cache"),
-                          capture_output=True,
-                          text=True, timeout=1800)
+                          capture_output=True, cwd=tmp_path, text=True, timeout=1800)
     return done, run_dir
 
 
 def _check(done, run_dir) -> None:
+    """Gated checkpoints, the method on the card and in MLflow's local store."""
     assert done.returncode in (0, 1), done.stderr[-3000:]
     gate = json.loads((run_dir / "gate.json").read_text(encoding="utf-8"))
     assert sorted(gate["checkpoints"]) == ["checkpoint-2", "checkpoint-4"]
@@ -46,6 +48,13 @@ def _check(done, run_dir) -> None:
                          .read_text(encoding="utf-8"))
     assert adapter["peft_type"] == "LORA"
     assert not (run_dir / "checkpoints" / "checkpoint-2" / "ref").exists()  # no second adapter
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{run_dir.parent / 'mlruns' / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("medgate").experiment_id])
+    assert len(runs) == 1
+    assert runs[0].data.tags["medgate.training_method"] == "dpo"
+    assert runs[0].data.tags["medgate.verdict"] == gate["verdict"]
+    assert runs[0].data.params["training.method"] == "dpo"
 
 
 def test_dpo_on_tiny_model(tmp_path, tiny_model_dir, study_files):
