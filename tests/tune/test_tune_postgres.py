@@ -49,6 +49,8 @@ def test_two_workers_share_a_postgres_study(tmp_path, tiny_model_dir, study_file
         assert len(starts) == 1, run_dir
     assert sorted(p.name for p in (study_dir / "trials").iterdir()) == sorted(
         f"trial-{t.number:04d}" for t in ran)
+    # the workers drew different values (their samplers are not seeded alike)
+    assert len({tuple(sorted(t.params.items())) for t in ran}) == TRIALS
     # both processes took trials from the shared study
     by_pid = Counter(t.user_attrs["pid"] for t in ran)
     assert len(by_pid) == 2, by_pid

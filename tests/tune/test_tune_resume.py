@@ -56,6 +56,8 @@ def test_killed_study_continues_without_repeating(tmp_path, tiny_model_dir, stud
     assert len(retried) == 1 and retried[0].params == interrupted.params
     ran = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     assert len(ran) == TRIALS
+    # the restarted sampler does not replay the first process's draws
+    assert len({tuple(sorted(t.params.items())) for t in ran}) == TRIALS
     # trial 0 finished before the kill and was not trained again
     assert _trained(study_dir / "trials" / "trial-0000") == 1
     assert trials[0].datetime_complete == before[0].datetime_complete

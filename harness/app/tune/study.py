@@ -83,12 +83,16 @@ def _constraint(trial: Any) -> Sequence[float]:
     return trial.user_attrs.get("constraint", [1.0])
 
 
-def _sampler(space: SearchSpace) -> Any:
+def _sampler(space: SearchSpace, offset: int = 0) -> Any:
+    """The space's sampler; its seed moved by `offset` so that a study started again, or
+    a second worker, does not replay the draws of the first (TPE's first trials are
+    random draws from the seed: the same seed would run the finished trials' values again)."""
     import optuna
 
+    seed = None if space.seed is None else space.seed + offset
     if space.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=space.seed)
-    return optuna.samplers.TPESampler(seed=space.seed, constraints_func=_constraint)
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed, constraints_func=_constraint)
 
 
 @dataclass
@@ -202,13 +206,18 @@ class Study:
         trial.set_user_attr("outcome", outcome.to_json())
         trial.set_user_attr("constraint", [0.0 if outcome.feasible else float(max(1, failed))])
 
-    def work(self) -> None:
-        """Run trials until the study has N."""
+    def work(self, *, worker: bool = False) -> None:
+        """Run trials until the study has N (`worker`: one of several processes)."""
         from optuna.trial import FrozenTrial
 
         study = self.open()
         if len(counted(study)) >= self.n_trials:
             return
+        # One process on its own study: reproducible from the seed and the trials so far.
+        # Workers sharing a study also differ by process, or all would draw alike.
+        existing = len(study.get_trials(deepcopy=False))
+        offset = existing if self.embedded and not worker else existing + 7919 * os.getpid()
+        study.sampler = _sampler(self.space, offset)
 
         def enough(study: Any, _trial: FrozenTrial) -> None:
             if len(counted(study)) >= self.n_trials:
@@ -224,7 +233,7 @@ class Study:
         """Run (or continue) the study; `worker`: only take trials (started by another
         `medgate tune`, which finishes the study)."""
         if worker:
-            self.work()
+            self.work(worker=True)
             return StudyOutcome("RUNNING")
         lock = RunLock(self.study_dir) if self.embedded else None
         if lock:
@@ -237,7 +246,7 @@ class Study:
                               "their parameters are queued again", highlight=False)
             children = [self._spawn(worker_argv or []) for _ in range(max(0, workers - 1))]
             try:
-                self.work()
+                self.work(worker=bool(children))
             finally:
                 codes = [child.wait() for child in children]
             if any(codes):
