@@ -2,7 +2,7 @@
 
 Both are Optuna's RDBStorage, with a heartbeat: a trial whose process died (SIGKILL,
 a lost machine) stops beating and is marked failed by the next worker, and Optuna's
-RetryFailedTrialCallback queues its parameters again, so a killed study continues where it
+RetryHeartbeatStaleTrialCallback queues its parameters again, so a killed study continues where it
 was. The embedded file is held by one `medgate tune` (and the workers it starts), so on
 start every trial still marked running belongs to a process that is gone and is failed at
 once rather than after the grace period. A database URL (PostgreSQL) is how several
@@ -42,7 +42,7 @@ def shown_url(url: str) -> str:
 def open_storage(url: str) -> Any:
     """Optuna's RDBStorage on `url` with a heartbeat and retry of dead trials."""
     import optuna
-    from optuna.storages import RetryFailedTrialCallback
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import IntegrityError, ProgrammingError
 
@@ -55,7 +55,7 @@ def open_storage(url: str) -> Any:
         try:
             return optuna.storages.RDBStorage(
                 url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
-                failed_trial_callback=RetryFailedTrialCallback(max_retry=2),
+                failed_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2),
                 engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else
                 {"connect_args": {"timeout": 60}})
         except ImportError as exc:

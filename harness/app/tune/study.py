@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,10 +79,6 @@ def _finished(study: Any) -> int:
     return sum(1 for t in counted(study) if t.state != TrialState.RUNNING)
 
 
-def _constraint(trial: Any) -> Sequence[float]:
-    return trial.user_attrs.get("constraint", [1.0])
-
-
 def _sampler(space: SearchSpace, offset: int = 0) -> Any:
     """The space's sampler; its seed moved by `offset` so that a study started again, or
     a second worker, does not replay the draws of the first (TPE's first trials are
@@ -92,7 +88,8 @@ def _sampler(space: SearchSpace, offset: int = 0) -> Any:
     seed = None if space.seed is None else space.seed + offset
     if space.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, constraints_func=_constraint)
+    # TPE reads each trial's constraint (Trial.set_constraint) and prefers feasible trials.
+    return optuna.samplers.TPESampler(seed=seed)
 
 
 @dataclass
@@ -204,7 +201,9 @@ class Study:
         """The trial's outcome and its constraint (failed checks; <= 0 is feasible)."""
         failed = len(outcome.failing.get(outcome.measured or "", {}))
         trial.set_user_attr("outcome", outcome.to_json())
-        trial.set_user_attr("constraint", [0.0 if outcome.feasible else float(max(1, failed))])
+        value = 0.0 if outcome.feasible else float(max(1, failed))
+        trial.set_constraint("failed_checks", value)
+        trial.set_user_attr("constraint", [value])
 
     def work(self, *, worker: bool = False) -> None:
         """Run trials until the study has N (`worker`: one of several processes)."""
