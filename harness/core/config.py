@@ -113,7 +113,10 @@ class TrainingConfig(Section):
 
     @model_validator(mode="after")
     def _beta_needs_dpo(self) -> TrainingConfig:
-        if "dpo_beta" in self.model_fields_set and self.method != "dpo":
+        # A beta other than the default asks for something only DPO reads (a starter config
+        # that spells out every default is fine).
+        default = type(self).model_fields["dpo_beta"].default
+        if self.dpo_beta != default and self.method != "dpo":
             raise ValueError("training.dpo_beta is read only with training.method dpo")
         return self
 
