@@ -21,6 +21,7 @@ setup-test: setup
 	$(PIP) install -q -e ".[test]"
 	@command -v chromium >/dev/null 2>&1 || { (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium could not be installed: browser tests will fail"; }
 	@command -v pdftoppm >/dev/null 2>&1 || { (apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null) || echo "poppler-utils could not be installed: the bundle PDF tests will fail"; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) || echo "postgresql could not be installed: the shared-study tests will fail under CI"; }
 
 # The main job on the embedded default: SmolLM2-135M-Instruct, demo data, default policy.
 demo: setup

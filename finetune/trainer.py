@@ -82,7 +82,12 @@ def training_arguments(config: MedgateConfig, run: RunDir, *, has_validation: bo
     t = config.training
     evaluate = has_validation
     early = t.early_stopping_patience > 0 and has_validation
-    return TrainingArguments(
+    args_class = TrainingArguments
+    if t.method == "dpo":
+        from finetune.dpo import dpo_arguments_class
+
+        args_class = dpo_arguments_class(config)
+    return args_class(
         output_dir=str(run.checkpoints_dir),
         num_train_epochs=t.num_epochs,
         max_steps=t.max_steps,
@@ -109,10 +114,11 @@ def training_arguments(config: MedgateConfig, run: RunDir, *, has_validation: bo
         load_best_model_at_end=early,
         metric_for_best_model=t.early_stopping_metric if early else None,
         greater_is_better=False if early and "loss" in t.early_stopping_metric else None,
-        report_to="none",
+        report_to=list(t.report_to) or "none",
         disable_tqdm=True,
         use_cpu=not torch.cuda.is_available(),
-        include_num_input_tokens_seen="all" if t.packing else "non_padding",
+        # DPO batches hold chosen and rejected together: no per-token count is kept for them
+        include_num_input_tokens_seen="no" if t.method == "dpo" else "all" if t.packing else "non_padding",
         dataloader_num_workers=0,
         remove_unused_columns=False,
         ddp_find_unused_parameters=False,
@@ -187,7 +193,12 @@ def train(config: MedgateConfig, run: RunDir, *, on_checkpoint: CheckpointHook |
     token = config.hf_token()
     spec = resolve_model(config.model.name, config.model.gguf_file, config.model.revision)
     tokenizer = load_tokenizer(spec, token=token)
-    data = load_training_data(config, tokenizer)
+    if config.training.method == "dpo":
+        from finetune.dpo import load_preference_data
+
+        data = load_preference_data(config, tokenizer)
+    else:
+        data = load_training_data(config, tokenizer)
     check_training_config(config, data.validation is not None)
     if main:
         write_json(run.train_dir / "data.json", data.provenance)
@@ -204,6 +215,7 @@ def train(config: MedgateConfig, run: RunDir, *, on_checkpoint: CheckpointHook |
     log = history_cb.log_line if main else None
     if main:
         history_cb.log_line(f"start model={spec.name} method={config.peft.method} "
+                            f"training={config.training.method} "
                             f"trainable={model_info['trainable_parameters']} "
                             f"train_rows={len(data.train)} validation_rows="
                             f"{len(data.validation) if data.validation is not None else 0}"
@@ -212,8 +224,13 @@ def train(config: MedgateConfig, run: RunDir, *, on_checkpoint: CheckpointHook |
         if dropped:
             history_cb.log_line(f"rows dropped: {dropped}")
 
+    from finetune.recipes.record import configured
     from finetune.recipes.setup import prepare  # torch-heavy, like the callbacks
 
+    if config.training.method == "dpo" and configured(config.recipes):
+        raise BadInputError(f"recipes {sorted(configured(config.recipes))} shape supervised "
+                            "fine-tuning; training.method dpo would read none of them",
+                            where="recipes")
     recipe = prepare(config, tokenizer, data, model, train_dir=run.train_dir, spec=spec, main=main,
                      resume=resume_from is not None, world_size=int(os.environ.get("WORLD_SIZE", "1")))
     hook_cb = CheckpointHookCallback(on_checkpoint, run.checkpoints_dir, log)
@@ -228,11 +245,17 @@ def train(config: MedgateConfig, run: RunDir, *, on_checkpoint: CheckpointHook |
             early_stopping_patience=config.training.early_stopping_patience,
             early_stopping_threshold=config.training.early_stopping_threshold))
 
-    trainer = recipe.trainer_class(Trainer)(
-        model=model, args=args, train_dataset=recipe.train_dataset, eval_dataset=data.validation,
-        data_collator=recipe.collator(data_collator(config, tokenizer)), processing_class=tokenizer,
-        callbacks=callbacks)
-    trainer.recipe = recipe.state
+    if config.training.method == "dpo":
+        from finetune.dpo import dpo_trainer
+
+        trainer = dpo_trainer(config, model, args, data, tokenizer, callbacks)
+    else:
+        trainer = recipe.trainer_class(Trainer)(
+            model=model, args=args, train_dataset=recipe.train_dataset,
+            eval_dataset=data.validation,
+            data_collator=recipe.collator(data_collator(config, tokenizer)),
+            processing_class=tokenizer, callbacks=callbacks)
+        trainer.recipe = recipe.state
     trainer.remove_callback(PrinterCallback)  # it prints log dicts to stdout, where results go
     output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     recipe.state.flush()
@@ -273,7 +296,7 @@ def train(config: MedgateConfig, run: RunDir, *, on_checkpoint: CheckpointHook |
             f"stopped_early={stopped_early}" + (f" reason={stop_reason}" if stop_reason else "")
             + (f" best_checkpoint={best}" if best else ""))
         write_json(run.train_dir / "result.json", {
-            "method": method, "final_step": state.global_step, "planned_steps": planned,
+            "method": method, "training_method": config.training.method, "final_step": state.global_step, "planned_steps": planned,
             "stopped_early": stopped_early, "stop_reason": stop_reason,
             "best_checkpoint": str(best) if best else None,
             "adapter_dir": str(adapter_dir) if adapter_dir else None,

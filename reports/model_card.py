@@ -188,6 +188,7 @@ def _lineage(data: RunData) -> dict[str, Any]:
     rows = {**rows, **{k: prov[k] for k in ("rows_in_source", "rows_read") if k in prov}}
     return {"base_model": model.get("name") or _evaluated_model(data), "revision": model.get("revision"),
             "gguf_file": model.get("gguf_file"), "method": peft.get("method"),
+            "training_method": (cfg.get("training") or {}).get("method"),
             "peft": {k: peft.get(k) for k in ("r", "alpha", "dropout", "target_modules") if k in peft},
             "dataset": dataset.get("name"), "dataset_rows": rows or None,
             "dataset_source": prov.get("source"), "dataset_files": prov.get("files") or [],

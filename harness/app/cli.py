@@ -23,6 +23,7 @@ from harness.core.secrets import redact
 # name -> (module, one-line help). Order is the order `medgate --help` lists them in.
 COMMANDS: dict[str, tuple[str, str]] = {
     "train-and-gate": ("train_and_gate", "preflight, baseline, train, gate every checkpoint, promote or block"),
+    "tune": ("tune", "search hyperparameters with the gate as constraint (Optuna), promote the best"),
     "train": ("train", "fine-tune a model (LoRA, QLoRA, prefix, IA3 or full)"),
     "eval": ("eval", "score a model on suites and write records and a summary"),
     "gate": ("gate", "judge a run's records with a policy (exit 0 PROMOTE, 1 BLOCK)"),

@@ -19,6 +19,7 @@ from typing import Any
 from rich.table import Table
 
 from finetune.datasets import read_replay_rows, read_training_rows, read_validation_rows
+from finetune.preference import read_preference_rows
 from finetune.recipes.preflight import recipe_sources
 from finetune.recipes.record import configured
 from gates import (
@@ -152,8 +153,13 @@ def _device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) -> PipelineOutcome:
-    """Run every stage; with `resume`, keep what a killed run already finished."""
+def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False,
+                 confirm: bool = True) -> PipelineOutcome:
+    """Run every stage; with `resume`, keep what a killed run already finished.
+
+    `confirm=False` stops once the candidates are evaluated (a trial of `medgate tune`,
+    judged by the study on the selection items alone): no confirmation gate, promotion or
+    reports; resuming the run with `confirm=True` later does those from the records."""
     watch = _Stopwatch()
     check_llm_judges(config.evaluation)
     if resume:
@@ -225,6 +231,10 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False) ->
             for step, path in checkpoints:
                 _evaluate(config, run, checkpoint_tag(step), adapter=path,
                           limit=config.evaluation.limit, resume=resume, exclude=exclude)
+    if not confirm:
+        write_manifest(run, extra={"status": "candidates evaluated, not confirmed",
+                                   "timings_s": watch.timings})
+        return PipelineOutcome("UNCONFIRMED", None, [], watch.timings)
 
     if plans.chosen is not None and subset is None:
         # Only the candidate the selection items choose is scored on the confirmation items
@@ -313,7 +323,8 @@ def run_data_preflight(config: MedgateConfig, run: RunDir):
     """The data gate: PHI, train/test overlap and row quality, before any model loads,
     on every input of training: the training rows, and the replay and validation rows
     when training reads them (replay holding a suite's items would hollow out its gate)."""
-    rows, provenance = read_training_rows(config)
+    rows, provenance = (read_preference_rows if config.training.method == "dpo"
+                        else read_training_rows)(config)
     texts = [(row["row"], row["text"]) for row in rows]
     extra = []
     for role, reader in (("replay", read_replay_rows), ("validation", read_validation_rows)):
@@ -350,7 +361,8 @@ def _lineage(config: MedgateConfig, run: RunDir, preflight) -> dict[str, Any]:
     return {
         "base_model": spec.describe(),
         "base_fingerprint": fingerprint(spec),
-        "fine_tune": _fine_tune(config.peft.method),
+        "fine_tune": _fine_tune(config.peft.method)
+        + (" by DPO preference tuning" if config.training.method == "dpo" else ""),
         "data": getattr(preflight, "provenance", None),
         "config": config.to_public_dict(),
         "recipes": configured(config.recipes),

@@ -104,6 +104,21 @@ class TrainingConfig(Section):
     early_stopping_patience: int = Field(0, ge=0)
     early_stopping_threshold: float = Field(0.0, ge=0)
     early_stopping_metric: str = "eval_loss"
+    # Preference tuning: `dpo` trains on prompt/chosen/rejected pairs (or expert ratings
+    # turned into pairs, finetune.preference) with TRL's DPOTrainer; `sft` is the default.
+    method: Literal["sft", "dpo"] = "sft"
+    dpo_beta: float = Field(0.1, gt=0)
+    # Passed to transformers' TrainingArguments.report_to (e.g. [tensorboard], [mlflow]).
+    report_to: list[str] = []
+
+    @model_validator(mode="after")
+    def _beta_needs_dpo(self) -> TrainingConfig:
+        # A beta other than the default asks for something only DPO reads (a starter config
+        # that spells out every default is fine).
+        default = type(self).model_fields["dpo_beta"].default
+        if self.dpo_beta != default and self.method != "dpo":
+            raise ValueError("training.dpo_beta is read only with training.method dpo")
+        return self
 
 
 class PeftConfig(Section):
@@ -392,6 +407,29 @@ def preset_values(name: str, source: str = "config") -> dict[str, Any]:
     return loaded
 
 
+class TrackingConfig(Section):
+    """Experiment tracking in MLflow: the run's parameters, training metrics, every gate
+    check, the verdict and the reports; the promoted model registered with its verdict.
+    On with `enabled` or a `mlflow_uri`; enabled with no URI, a local `mlruns/` folder."""
+
+    enabled: bool = False
+    mlflow_uri: str | None = None
+    experiment: str = "medgate"
+    register_model: str | None = None  # registered model name (None: not registered)
+
+    @property
+    def active(self) -> bool:
+        """Tracking is on when asked for, or when a tracking URI is given."""
+        return self.enabled or self.mlflow_uri is not None
+
+    @model_validator(mode="after")
+    def _registry_needs_tracking(self) -> TrackingConfig:
+        if self.register_model and not self.active:
+            raise ValueError("tracking.register_model needs tracking (tracking.enabled: true "
+                             "or a tracking.mlflow_uri)")
+        return self
+
+
 class MedgateConfig(Section):
     model: ModelConfig = ModelConfig()
     dataset: DatasetConfig = DatasetConfig()
@@ -403,6 +441,7 @@ class MedgateConfig(Section):
     preflight: PreflightConfig = PreflightConfig()
     report: ReportConfig = ReportConfig()
     recipes: RecipesConfig = RecipesConfig()
+    tracking: TrackingConfig = TrackingConfig()
 
     def hf_token(self) -> str | None:
         """The token from config, else from the environment; never stored anywhere."""

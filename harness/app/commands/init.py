@@ -24,6 +24,7 @@ SECTION_HELP = {
     "report": "Model card and checklist text.",
     "recipes": "Training recipes (README: Training recipes): mixture, tasks, curriculum, regularisers, "
                "augmentation, layer-wise learning rates, presets (finetune/presets). All off by default.",
+    "tracking": "Experiment tracking in MLflow: run, gate checks, verdict, registered model.",
 }
 
 KEY_HELP = {
@@ -67,6 +68,11 @@ KEY_HELP = {
     "gates.early_stop.on_failed": "policy checks that end training at the first checkpoint failing them, e.g. [forgetting]",
     "gates.early_stop.metric": "SUITE.METRIC watched for improvement, e.g. general.accuracy (empty = off)",
     "gates.early_stop.patience": "checkpoints without improvement of `metric` before training stops",
+    "training.method": "sft | dpo (preference pairs or expert ratings; reference = base, adapter off)",
+    "training.dpo_beta": "DPO's beta: how far the policy may move from the reference",
+    "training.report_to": "passed to transformers, e.g. [tensorboard] or [mlflow] (empty = none)",
+    "tracking.mlflow_uri": "MLflow tracking server or store (empty = ./mlruns)",
+    "tracking.register_model": "registered model name for a promoted model (empty = not registered)",
     "peft.method": "lora | qlora | prefix | ia3 | full",
     "peft.r": "LoRA rank (lecture: 8 for most medical NLP, 16 for reasoning, 32-64 multi-task)",
     "peft.alpha": "LoRA scaling factor",

@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     refuse_distributed_launch()  # before the config, the run directory or its lock
     from harness.app.judge_check import check_llm_judges
     from harness.app.pipeline import run_pipeline
+    from harness.app.tracking import log_run
     from harness.core.console import err, out
     from harness.core.lock import RunLock
     from harness.core.rundir import RunDir
@@ -76,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     err.print(f"run directory: [bold]{run_dir.root}[/]")
     with RunLock(run_dir.root):
         outcome = run_pipeline(config, run_dir, resume=args.resume)
+    log_run(config, run_dir)  # MLflow, when tracking.enabled
     colour = "green" if outcome.verdict == "PROMOTE" else "red"
     out.print(f"[bold {colour}]{outcome.verdict}[/]" +
               (f" {outcome.selected}" if outcome.selected else ""))
