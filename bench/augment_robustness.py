@@ -55,7 +55,9 @@ def main() -> dict:
                         "--set", "evaluation.suites=[medqa-robust]",
                         "--set", f"evaluation.limits={{medqa-robust: {items}}}",
                         "--set", "output.merge_full_weights=false", "--set", f"gates.policy={policy}",
-                        "--set", f"recipes.augment.rate={rate}"])
+                        "--set", f"recipes.augment.rate={rate}",
+                        # consistency on every item: measured, not gated early
+                        "--set", "evaluation.exhaustive=true"])
             if code not in (0, 1):
                 raise RuntimeError(f"{name}: train-and-gate exited {code}")
             rows.setdefault("base", _consistency(run, "base"))

@@ -51,7 +51,9 @@ def _run(root: Path, name: str, extra: list[str], steps: int, policy: Path) -> d
             "--set", "training.learning_rate=0.05", "--set", f"training.max_steps={steps}",
             "--set", f"training.save_steps={steps}", "--set", f"training.eval_steps={steps}",
             "--set", "evaluation.suites=[general]", "--set", "evaluation.limits={}",
-            "--set", "output.merge_full_weights=false", "--set", f"gates.policy={policy}"]
+            "--set", "output.merge_full_weights=false", "--set", f"gates.policy={policy}",
+            # every general item for every model: the delta is measured, not gated early
+            "--set", "evaluation.exhaustive=true"]
     for setting in extra:
         args += ["--set", setting]
     started = time.time()
