@@ -37,7 +37,7 @@ from typing import Any
 
 from gates.evidence import EvidenceError, ModelEvidence
 from gates.policy import Check, Policy
-from gates.split import confirms
+from gates.split import part_of
 from harness.core.records import Record
 from harness.core.stats import beta_binomial_mixture_excludes, upper_bound
 from harness.core.summaries import finite
@@ -70,10 +70,9 @@ def planned_ids(model: ModelEvidence, suite: str) -> list[str] | None:
     if not isinstance(info, dict) or not isinstance(info.get("planned_ids"), list):
         return None
     ids = [str(i) for i in info["planned_ids"]]
-    if model.part == "all" or model.confirm_fraction <= 0:
+    if model.part == "all":
         return ids
-    held_out = model.part == "confirmation"
-    return [i for i in ids if confirms(i, model.confirm_fraction) == held_out]
+    return [i for i in ids if part_of(i, model.confirm_fraction) == model.part]
 
 
 def scored_items(records: Iterable[Record]) -> int:

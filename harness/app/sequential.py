@@ -28,7 +28,7 @@ from gates.evidence import ModelEvidence
 from gates.policy import Policy
 from gates.result import ItemPart
 from gates.sequential import INFO_KEY, can_settle, suite_settlements
-from gates.split import confirms
+from gates.split import part_of
 from harness.core.backends import ModelHandle
 from harness.core.errors import BadInputError
 from harness.core.records import Record, read_records, records_path
@@ -89,9 +89,10 @@ def block_sizes(total: int, first: int = FIRST_BLOCK) -> list[int]:
     return sizes
 
 
-def planned_item_ids(suite: Any, handle: ModelHandle, ctx: RunContext) -> list[str] | None:
-    """The ids the suite would score under `ctx` (None: it does not select its items
-    through suites.items.select_items, so it cannot be scored in blocks)."""
+def planned_item_ids(suite: Any, handle: ModelHandle, ctx: RunContext) -> list[str]:
+    """The ids the suite would score under `ctx`, asked of suites.items.select_items
+    before any model work; a suite that scores without asking cannot be scored in blocks
+    and is refused."""
     probe = replace(ctx, plan=[])
     try:
         suite.run(handle, probe)
@@ -102,9 +103,7 @@ def planned_item_ids(suite: Any, handle: ModelHandle, ctx: RunContext) -> list[s
 
 
 def _in_part(item_id: str, part: ItemPart, confirm_fraction: float) -> bool:
-    if part == "all" or confirm_fraction <= 0:
-        return True
-    return confirms(item_id, confirm_fraction) == (part == "confirmation")
+    return part == "all" or part_of(item_id, confirm_fraction) == part
 
 
 def _kept_records(eval_dir: Path, name: str, planned: set[str]) -> tuple[list[Record], dict]:
@@ -126,10 +125,9 @@ def _kept_records(eval_dir: Path, name: str, planned: set[str]) -> tuple[list[Re
 
 def run_sequential(suite: Any, name: str, handle: ModelHandle, ctx: RunContext,
                    eval_dir: Path, plan: SequentialPlan,
-                   write_partial: Callable[[SuiteResult], None],
-                   progress: Callable[[int, int], None] | None = None) -> SuiteResult:
+                   write_partial: Callable[[SuiteResult], None]) -> SuiteResult:
     """Score `suite` block by block until no check needs more of the plan's part."""
-    planned = planned_item_ids(suite, handle, ctx) or []
+    planned = planned_item_ids(suite, handle, ctx)
     part = plan.part
     fraction = plan.policy.selection.confirm_fraction
     kept, earlier = _kept_records(eval_dir, name, set(planned))
@@ -150,8 +148,6 @@ def run_sequential(suite: Any, name: str, handle: ModelHandle, ctx: RunContext,
         result = suite.run(handle, replace(ctx, include=frozenset(block)))
         records += result.records
         last, blocks = result, [*blocks, size]
-        if progress is not None:
-            progress(start, len(todo))
         if start >= len(todo):
             continue
         partial = _merged(name, records, last, planned, part, blocks, earlier, fraction,
