@@ -31,7 +31,7 @@ from gates.result import (
 )
 from gates.review import adjudicate, read_reviews
 from gates.select import select_checkpoint
-from gates.sequential import INFO_KEY, run_record
+from gates.sequential import INFO_KEY, planned_ids, run_record
 from gates.split import METHOD as SPLIT_METHOD
 from gates.split import count_items
 from gates.summary_md import write_summary_md
@@ -146,7 +146,11 @@ def _split_record(policy: Policy, base: ModelEvidence, candidates: int,
     items: dict[str, dict[str, int]] = {}
     for suite in dict.fromkeys(c.suite for c in policy.checks):
         try:
-            items[suite] = count_items((r.item_id for r in base.all_records(suite)), fraction)
+            # the items planned: a sequential evaluation scores the confirming ones only
+            # once a candidate is chosen
+            planned = planned_ids(base.on("all"), suite)
+            items[suite] = count_items(planned if planned is not None else
+                                       (r.item_id for r in base.all_records(suite)), fraction)
         except EvidenceError:
             continue  # the checks on that suite fail with the reason
     return SplitRecord(enabled=True, confirm_fraction=fraction, method=SPLIT_METHOD,

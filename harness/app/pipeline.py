@@ -42,7 +42,7 @@ from harness.app.resume import (
     missing_suites,
     remove_partial_files,
 )
-from harness.app.sequential import SequentialPlan, gated_suites, paired_suites
+from harness.app.sequential import SequentialPlan, gated_suites
 from harness.core.backends import open_model
 from harness.core.config import MedgateConfig, write_resolved
 from harness.core.console import err
@@ -120,31 +120,30 @@ def _evaluate(config: MedgateConfig, run: RunDir, tag: str, *, adapter: Path | N
 
 @dataclass(frozen=True)
 class _Plans:
-    """The sequential plans of one run (all None when evaluation is exhaustive)."""
+    """The sequential plans of one run (all None when evaluation is exhaustive).
 
-    base: SequentialPlan | None
-    candidates: SequentialPlan | None
-    chosen: SequentialPlan | None
+    `choosing`: the base and every candidate while the candidates are chosen: the choosing
+    items of the suites a gated check reads, each suite stopped when settled (paired
+    suites score all of them). `final`: the base and the chosen candidate once one is
+    chosen: the confirming items, and the suites no gated check reads (for the report)."""
+
+    choosing: SequentialPlan | None
+    final: SequentialPlan | None
 
 
 def _plans(config: MedgateConfig, policy) -> _Plans:
-    """Base: the suites paired checks read scored whole (every candidate item must find its
-    base), and so are suites no gated check reads (for the report); the rest stop when
-    settled. Candidates, while being chosen: the selection items of the gated suites only.
-    The chosen one: its confirmation items, and the ungated suites whole."""
     if config.evaluation.exhaustive:
-        return _Plans(None, None, None)
+        return _Plans(None, None)
     device = _device()
     gated = gated_suites(policy, device)
     ungated = frozenset(s for s in config.evaluation.suites if s not in gated)
     seed = config.evaluation.seed
-    split = policy.selection.confirm_fraction > 0
-    choosing = "selection" if split else "all"
-    return _Plans(
-        base=SequentialPlan(policy, "all", device, seed, full=paired_suites(policy) | ungated),
-        candidates=SequentialPlan(policy, choosing, device, seed, skip=ungated),
-        chosen=SequentialPlan(policy, "confirmation", device, seed, full=ungated)
-        if split else None)
+    if policy.selection.confirm_fraction > 0:
+        final = SequentialPlan(policy, "confirmation", device, seed, full=ungated)
+    else:  # every gated item was scored while choosing: only the report's suites are left
+        final = SequentialPlan(policy, "all", device, seed, full=ungated, skip=gated)
+    choosing_part = "selection" if policy.selection.confirm_fraction > 0 else "all"
+    return _Plans(SequentialPlan(policy, choosing_part, device, seed, skip=ungated), final)
 
 
 def _device() -> str:
@@ -182,9 +181,10 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False,
     exclude = {name: preflight.excluded_items(name) for name in config.evaluation.suites}
 
     plans = _plans(config, policy)
-    with watch.stage("baseline: base model on every suite"):
+    with watch.stage("baseline: base model on every suite" if plans.choosing is None
+                     else "baseline: base model on the choosing items"):
         _evaluate(config, run, BASE_TAG, adapter=None, limit=config.evaluation.limit,
-                  resume=resume, exclude=exclude, plan=plans.base)
+                  resume=resume, exclude=exclude, plan=plans.choosing)
 
     subset = config.evaluation.checkpoint_limit
     first_limit = subset if subset is not None else config.evaluation.limit
@@ -195,7 +195,7 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False,
         tag = checkpoint_tag(step)
         with _training_rng_kept():
             _evaluate(config, run, tag, adapter=checkpoint_dir, limit=first_limit, resume=resume,
-                      exclude=exclude, plan=plans.candidates)
+                      exclude=exclude, plan=plans.choosing)
         evaluated.add(tag)
         # Judged on the selection items only: the screen and early stopping choose, and the
         # items that confirm the verdict must take no part in choosing.
@@ -223,7 +223,7 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False,
         with watch.stage("evaluation of checkpoints saved before the interruption"):
             for step, path in late:
                 _evaluate(config, run, checkpoint_tag(step), adapter=path, limit=first_limit,
-                          resume=resume, exclude=exclude, plan=plans.candidates)
+                          resume=resume, exclude=exclude, plan=plans.choosing)
 
     candidates = [checkpoint_tag(step) for step, _ in checkpoints]
     if subset is not None:
@@ -236,16 +236,19 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False,
                                    "timings_s": watch.timings})
         return PipelineOutcome("UNCONFIRMED", None, [], watch.timings)
 
-    if plans.chosen is not None and subset is None:
-        # Only the candidate the selection items choose is scored on the confirmation items
-        # (the others are never judged on them); choosing reads the selection items alone.
+    if plans.final is not None and subset is None:
+        # Only the candidate the selection items choose is scored on the confirmation items,
+        # and the base on them only then (the others are never judged on them); choosing
+        # reads the selection items alone.
         chosen = judge_run(run, policy, tags=candidates, selection=config.gates.selection,
                            selection_source="config").chosen
         if chosen is not None:
             path = {checkpoint_tag(step): p for step, p in checkpoints}[chosen]
-            with watch.stage(f"confirmation items: {chosen}"):
+            with watch.stage(f"confirmation items: base and {chosen}"):
+                _evaluate(config, run, BASE_TAG, adapter=None, limit=config.evaluation.limit,
+                          resume=resume, exclude=exclude, plan=plans.final)
                 _evaluate(config, run, chosen, adapter=path, limit=config.evaluation.limit,
-                          resume=resume, exclude=exclude, plan=plans.chosen)
+                          resume=resume, exclude=exclude, plan=plans.final)
 
     with watch.stage("gate"):
         # The policy's selection rule chooses unless the config names one (gates.selection).

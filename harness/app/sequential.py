@@ -68,10 +68,6 @@ def gated_suites(policy: Policy, device: str) -> frozenset[str]:
                      if not (c.gate_on == "cuda" and device != "cuda"))
 
 
-def paired_suites(policy: Policy) -> frozenset[str]:
-    return frozenset(c.suite for c in policy.checks if c.paired)
-
-
 def item_order_key(seed: int, item_id: str) -> str:
     """The position of an item in every model's scoring order: a hash of the seed and the
     id alone, so the order does not depend on the file's order or on the other items."""
@@ -141,7 +137,11 @@ def run_sequential(suite: Any, name: str, handle: ModelHandle, ctx: RunContext,
     start = 0
     settles = any(can_settle(c, plan.device) for c in plan.policy.checks if c.suite == name)
     # a suite no check can settle early (paired checks, screens) is scored in one pass
-    sizes = block_sizes(len(todo), plan.first_block) if settles else [len(todo)] * bool(todo)
+    # a generation suite's first block is one generation batch: a decoding step costs
+    # about the same for 8 prompts as for 32 on a CPU, so smaller first looks save nothing
+    first = handle.generation_batch_size if suite.spec.kind == "generation" \
+        else plan.first_block
+    sizes = block_sizes(len(todo), first) if settles else [len(todo)] * bool(todo)
     for size in sizes:
         block = todo[start:start + size]
         start += size

@@ -60,12 +60,64 @@ def test_sequential_gate_matches_exhaustive_with_fewer_items(tiny_model_dir, tmp
     assert critical["sequential"]["rule"] == "curtailment"
     assert critical["sequential"]["scored"] < critical["sequential"]["planned"]
 
-    # candidates were scored on the selection items only, the base on everything paired
-    for tag in ("checkpoint-2", "checkpoint-4"):
+    # the base and the candidates were scored on every choosing item of the paired suite
+    # and on no confirming one (no candidate was chosen: the tiny model fails the gate)
+    assert seq["chosen"] is None
+    for tag in ("base", "checkpoint-2", "checkpoint-4"):
         seq_n = len(read_records(records_path(tmp_path / "seq" / "evals" / tag, "medqa")))
         full_n = len(read_records(records_path(tmp_path / "full" / "evals" / tag, "medqa")))
-        assert seq_n < full_n == 40
-    base = read_summaries(tmp_path / "seq" / "evals" / "base")
-    assert base["medqa"].info.n_items == 40
-    assert "sequential" not in base["medqa"].info.extra  # paired: scored whole
+        assert seq_n == seq["split"]["items"]["medqa"]["selection"] < full_n == 40
+        info = read_summaries(tmp_path / "seq" / "evals" / tag)["medqa"].info.extra
+        assert info["sequential"]["scored"] == {"selection": seq_n}
 
+
+
+SCREEN_POLICY = """\
+name: forgetting-screen
+description: One screen the tiny model passes, so that a candidate is chosen.
+min_n: 5
+selection: {rule: best_primary, suite: general, metric: accuracy, confirm_fraction: 0.5}
+checks:
+  - name: forgetting
+    suite: general
+    metric: accuracy
+    judge: delta_vs_base
+    bound: point
+    screen: true
+    op: "<="
+    threshold: 0.5
+"""
+
+
+@pytest.mark.slow
+def test_only_the_chosen_candidate_and_the_base_score_the_confirming_items(tiny_model_dir,
+                                                                           tmp_path):
+    """With a policy the tiny model passes, a candidate is chosen: it and the base then
+    score the confirming items and the suite no check reads (medqa), the other candidate
+    never does, and the verdict is the exhaustive run's."""
+    cache = tmp_path / "cache"
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(SCREEN_POLICY)
+    extra = ["--set", f"gates.policy={policy}", "--set", "evaluation.suites=[medqa,general]",
+             "--set", "evaluation.limit=20"]
+    argv = command(tiny_model_dir, tmp_path / "seq") + extra
+    seq_rc = subprocess.run(argv, env=environment(cache), capture_output=True, text=True,
+                            timeout=900, check=False)
+    argv = command(tiny_model_dir, tmp_path / "full") + extra + ["--exhaustive"]
+    full_rc = subprocess.run(argv, env=environment(cache), capture_output=True, text=True,
+                             timeout=900, check=False)
+    assert seq_rc.returncode == full_rc.returncode == 0, seq_rc.stderr[-3000:]
+    seq = json.loads((tmp_path / "seq" / "gate.json").read_text())
+    full = json.loads((tmp_path / "full" / "gate.json").read_text())
+    assert seq["verdict"] == full["verdict"] == "PROMOTE"
+    assert seq["chosen"] == full["chosen"] is not None
+    assert seq["confirmation"]["verdict"] == full["confirmation"]["verdict"]
+    chosen = seq["chosen"]
+    other = next(t for t in seq["checkpoints"] if t != chosen)
+    evals = tmp_path / "seq" / "evals"
+    for tag in ("base", chosen):
+        for suite in ("medqa", "general"):
+            assert len(read_records(records_path(evals / tag, suite))) == 20
+    assert len(read_records(records_path(evals / other, "general"))) == \
+        seq["split"]["items"]["general"]["selection"] < 20
+    assert not records_path(evals / other, "medqa").exists()  # no gated check reads it
