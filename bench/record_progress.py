@@ -19,7 +19,7 @@ from rich.console import Console
 
 from harness.app import evaluation
 from harness.app.cli import main as cli_main
-from harness.core import console
+from harness.core import console, progress
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> Path:
     recorder = Console(record=True, force_terminal=True, width=110, file=io.StringIO(),
                        stderr=True)
     console.err, evaluation.err = recorder, recorder
+    progress.RECORDING = True  # one final frame per bar; other libraries' output not kept
     with tempfile.TemporaryDirectory(prefix="medgate-record-") as tmp:
         code = cli_main(["eval", "--suites", args.suites, "--limit", str(args.limit),
                          "--no-cache", "--run-dir", str(Path(tmp) / "run")])

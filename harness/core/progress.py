@@ -25,6 +25,11 @@ from rich.progress import (
 from rich.text import Text
 from typing_extensions import Self
 
+# Set while the terminal is recorded (rich's record=True, bench/record_progress.py): a
+# recording keeps every redraw (it has no cursor to move back), so each bar is then drawn
+# once, in its final state.
+RECORDING = False
+
 
 class RateColumn(ProgressColumn):
     """Requests per second of the task so far."""
@@ -49,7 +54,7 @@ class SuiteProgress:
         self._progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TaskProgressColumn(), RateColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-            console=console, transient=False, disable=not self.live)
+            console=console, transient=False, disable=not self.live or RECORDING)
         self._task = None
         self._offset_done = 0
         self._offset_total = 0
@@ -76,6 +81,8 @@ class SuiteProgress:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self._progress.stop()
+        if RECORDING and self.live:
+            self.console.print(self._progress.get_renderable())
         if not self.live and kind is None:
             seconds = time.perf_counter() - self._start
             rate = f", {self.requests / seconds:.1f} req/s" if seconds > 0 and self.requests \
