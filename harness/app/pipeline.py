@@ -132,7 +132,9 @@ class _Plans:
 
 
 def _plans(config: MedgateConfig, policy) -> _Plans:
-    if config.evaluation.exhaustive:
+    if config.evaluation.exhaustive or config.evaluation.checkpoint_limit is not None:
+        # checkpoint_limit is its own screen: a quick look while training, then every
+        # candidate scored in full against a base scored in full
         return _Plans(None, None)
     device = _device()
     gated = gated_suites(policy, device)

@@ -174,7 +174,8 @@ class EvaluationConfig(Section):
     # curtailment, and futility by an anytime-valid confidence sequence for rates);
     # candidates are scored on the selection items while they are chosen and only the
     # chosen one on the confirmation items. `exhaustive: true` (--exhaustive) scores every
-    # item of every suite for every model.
+    # item of every suite for every model, as does a run with `checkpoint_limit` (its own
+    # screen while training).
     exhaustive: bool = False
     batch_size: int = Field(8, ge=1)
     # Prompts generated together by the free-text suites (None: batch_size). Each decoding

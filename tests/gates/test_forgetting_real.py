@@ -45,7 +45,10 @@ def test_destructive_learning_rate_is_blocked_for_forgetting_then_repromoted(tmp
                  "--set", "training.save_steps=8", "--set", "training.eval_steps=8",
                  "--set", "evaluation.suites=[general]", "--set", "evaluation.limits={}",
                  "--set", "output.merge_full_weights=false",
-                 "--set", f"gates.policy={policies['strict']}"])
+                 "--set", f"gates.policy={policies['strict']}",
+                 # every item scored: re-judging under another policy may then promote with
+                 # no model (a sequential run has no confirming items for an unchosen model)
+                 "--exhaustive"])
     gate = json.loads((run / "gate.json").read_text())
     forgetting = gate["checkpoints"]["checkpoint-8"]["checks"][0]
     assert code == 1 and gate["verdict"] == "BLOCK"
