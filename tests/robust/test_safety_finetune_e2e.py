@@ -48,7 +48,8 @@ def test_safety_finetune_is_gated_against_its_base(tmp_path, monkeypatch):
                  "--set", "evaluation.suites=[safety, over-refusal]",
                  "--set", "evaluation.limits={over-refusal: 12}",
                  "--set", "evaluation.max_new_tokens=32",
-                 "--set", "training.max_steps=10", "--set", f"gates.policy={policy}"])
+                 "--set", "training.max_steps=10", "--set", f"gates.policy={policy}",
+                 "--exhaustive"])  # every request of both models, as the published numbers
     gate = json.loads((run_dir / "gate.json").read_text())
     assert code == (0 if gate["verdict"] == "PROMOTE" else 1)
     checks = {c["name"]: c for c in gate["checkpoints"]["checkpoint-10"]["checks"]}
