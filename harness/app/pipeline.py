@@ -131,7 +131,8 @@ class _Plans:
     final: SequentialPlan | None
 
 
-def _plans(config: MedgateConfig, policy) -> _Plans:
+def _plans(config: MedgateConfig, policy, compared: frozenset[str]) -> _Plans:
+    """`compared`: the suites candidates are ranked on, scored on every choosing item."""
     if config.evaluation.exhaustive or config.evaluation.checkpoint_limit is not None:
         # checkpoint_limit is its own screen: a quick look while training, then every
         # candidate scored in full against a base scored in full
@@ -141,11 +142,26 @@ def _plans(config: MedgateConfig, policy) -> _Plans:
     ungated = frozenset(s for s in config.evaluation.suites if s not in gated)
     seed = config.evaluation.seed
     if policy.selection.confirm_fraction > 0:
-        final = SequentialPlan(policy, "confirmation", device, seed, full=ungated)
-    else:  # every gated item was scored while choosing: only the report's suites are left
-        final = SequentialPlan(policy, "all", device, seed, full=ungated, skip=gated)
+        final = SequentialPlan(policy, "confirmation", device, seed, full=ungated - compared)
+    else:  # every gated or compared item was scored while choosing: the report's are left
+        final = SequentialPlan(policy, "all", device, seed, full=ungated - compared,
+                               skip=gated | compared)
     choosing_part = "selection" if policy.selection.confirm_fraction > 0 else "all"
-    return _Plans(SequentialPlan(policy, choosing_part, device, seed, skip=ungated), final)
+    return _Plans(SequentialPlan(policy, choosing_part, device, seed, skip=ungated - compared,
+                                 compared=compared), final)
+
+
+def compared_suites(config: MedgateConfig, policy, early_stop: GateEarlyStopping,
+                    extra: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The evaluated suites candidates are ranked on: the selection rule's (best_primary,
+    the config's rule over the policy's), gate early stopping's watched metric, and `extra`
+    (a study's objectives)."""
+    ranked = set(extra)
+    if (config.gates.selection or policy.selection.rule) == "best_primary":
+        ranked.add(policy.selection.suite)
+    if early_stop.active and early_stop.suite is not None:
+        ranked.add(early_stop.suite)
+    return frozenset(ranked) & frozenset(config.evaluation.suites)
 
 
 def _device() -> str:
@@ -155,12 +171,15 @@ def _device() -> str:
 
 
 def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False,
-                 confirm: bool = True) -> PipelineOutcome:
+                 confirm: bool = True, ranked_on: frozenset[str] = frozenset()
+                 ) -> PipelineOutcome:
     """Run every stage; with `resume`, keep what a killed run already finished.
 
     `confirm=False` stops once the candidates are evaluated (a trial of `medgate tune`,
     judged by the study on the selection items alone): no confirmation gate, promotion or
-    reports; resuming the run with `confirm=True` later does those from the records."""
+    reports; resuming the run with `confirm=True` later does those from the records.
+    `ranked_on`: suites the caller ranks candidates on besides the policy's selection
+    metric (a study's objectives): scored on every choosing item, like that metric."""
     watch = _Stopwatch()
     check_llm_judges(config.evaluation)
     if resume:
@@ -182,7 +201,7 @@ def run_pipeline(config: MedgateConfig, run: RunDir, *, resume: bool = False,
         return _block_on_preflight(config, run, preflight, policy, watch)
     exclude = {name: preflight.excluded_items(name) for name in config.evaluation.suites}
 
-    plans = _plans(config, policy)
+    plans = _plans(config, policy, compared_suites(config, policy, early_stop, ranked_on))
     with watch.stage("baseline: base model on every suite" if plans.choosing is None
                      else "baseline: base model on the choosing items"):
         _evaluate(config, run, BASE_TAG, adapter=None, limit=config.evaluation.limit,

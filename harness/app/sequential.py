@@ -14,6 +14,8 @@ per part, the rule that settled each check, block sizes).
 Suites a paired check reads are scored on every planned item of the base model (a
 candidate's items must all find their base), and records already scored for another part
 (a candidate's selection items, before its confirmation) are kept, not scored again.
+Suites candidates are ranked on (the selection metric, early stopping's, a study's
+objectives) are scored on every item of the part whether or not a check gates on them.
 """
 
 from __future__ import annotations
@@ -47,7 +49,11 @@ class SequentialPlan:
     `part`: the items planned for this evaluation (selection, confirmation or all);
     `full`: suites scored whole, as an exhaustive evaluation scores them (the base
     model's suites that paired checks read); `skip`: suites not scored at all (no gated
-    check reads them, and this evaluation only chooses among candidates)."""
+    check reads them, and this evaluation only chooses among candidates); `compared`:
+    suites scored on every item of the part, never stopped early, because candidates are
+    ranked on them (the selection rule's metric, gate early stopping's, a study's
+    objectives): a ranking on a different number of items per candidate would favour
+    whichever stopped on a lucky block."""
 
     policy: Policy
     part: ItemPart
@@ -55,6 +61,7 @@ class SequentialPlan:
     seed: int
     full: frozenset[str] = frozenset()
     skip: frozenset[str] = frozenset()
+    compared: frozenset[str] = frozenset()
     first_block: int = FIRST_BLOCK
 
     @property
@@ -135,8 +142,10 @@ def run_sequential(suite: Any, name: str, handle: ModelHandle, ctx: RunContext,
     stopped_by: dict[str, str | None] = {}
     confidence = plan.policy.confidence
     start = 0
-    settles = any(can_settle(c, plan.device) for c in plan.policy.checks if c.suite == name)
-    # a suite no check can settle early (paired checks, screens) is scored in one pass
+    settles = name not in plan.compared and any(
+        can_settle(c, plan.device) for c in plan.policy.checks if c.suite == name)
+    # a suite no check can settle early (paired checks, screens), or one candidates are
+    # ranked on, is scored in one pass
     # a generation suite's first block is one generation batch: a decoding step costs
     # about the same for 8 prompts as for 32 on a CPU, so smaller first looks save nothing
     first = handle.generation_batch_size if suite.spec.kind == "generation" \

@@ -93,7 +93,9 @@ def run_trial(config: MedgateConfig, run_dir: Path, objectives: list[Objective],
               log: Callable[[str], None] | None = None) -> TrialOutcome:
     """Train, evaluate and judge one trial in `run_dir` (a fresh directory)."""
     run = RunDir.create(run_dir)
-    run_pipeline(config, run, confirm=False)
+    policy = load_policy(config.gates.policy)
+    run_pipeline(config, run, confirm=False, ranked_on=frozenset(
+        o.suite for o in objectives_for(objectives, policy)))
     outcome = judge_trial(config, run, objectives)
     if log:
         log(f"{run.root.name}: {'feasible' if outcome.feasible else 'infeasible'}"

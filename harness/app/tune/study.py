@@ -296,7 +296,8 @@ class Study:
                                   if p.key in best.params])
         err.rule(f"[bold]confirm trial {best.number}[/] (the full gate, held-out items)")
         with RunLock(run_dir, timeout=PROMOTION_WAIT_S):
-            result = run_pipeline(config, RunDir(run_dir), resume=True, confirm=True)
+            result = run_pipeline(config, RunDir(run_dir), resume=True, confirm=True,
+                                  ranked_on=frozenset(o.suite for o in self.objectives))
         log_run(config, RunDir(run_dir))  # MLflow, when tracking.enabled
         outcome.verdict = result.verdict
         outcome.promoted_run = str(run_dir) if result.verdict == "PROMOTE" else None
