@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from finetune.methods import dequantized_source
 from harness.core.errors import BadInputError
 from harness.core.models import ModelSpec, load_model, load_tokenizer
 
@@ -32,8 +31,9 @@ def merge_adapter(base_spec: ModelSpec, adapter_dir: Path, out_dir: Path, fmt: s
     if kind not in MERGEABLE:
         raise BadInputError(f"a {kind} adapter cannot be merged into the weights "
                             f"(only {', '.join(MERGEABLE)} can)", where=str(adapter_dir))
-    # a GGUF base is marked as quantised and cannot be saved; its cached float copy can
-    model = load_model(dequantized_source(base_spec, token), adapter=adapter_dir, dtype="float32",
+    # a GGUF base loads from its dequantized copy (harness.core.models.dequantized_copy):
+    # transformers would mark the GGUF-loaded model as quantised and refuse to save it
+    model = load_model(base_spec, adapter=adapter_dir, dtype="float32",
                        token=token)
     merged = model.merge_and_unload()
     out_dir = Path(out_dir)

@@ -9,45 +9,14 @@ dequantised once into a cache folder keyed by its fingerprint and quantised from
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
 from typing import Any
 
-from harness.core.atomic import write_text
 from harness.core.config import MedgateConfig
 from harness.core.errors import BadInputError
-from harness.core.models import ModelSpec, fingerprint, load_model, load_tokenizer
+from harness.core.models import ModelSpec, dequantized_copy, load_model
 
 FEEDFORWARD_NAMES = ("down_proj", "up_proj", "gate_proj", "fc1", "fc2", "c_fc", "w1", "w2", "w3",
                      "dense_h_to_4h", "dense_4h_to_h", "mlp")
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("MEDGATE_CACHE", Path.home() / ".cache" / "medgate"))
-
-
-def dequantized_source(spec: ModelSpec, token: str | None = None) -> ModelSpec:
-    """A safetensors copy of a GGUF model (made once), for loaders that cannot read GGUF."""
-    if not spec.gguf_file:
-        return spec
-    key = fingerprint(spec).split(":", 1)[1][:16]
-    folder = cache_root() / "dequantized" / key
-    if not (folder / "config.json").exists():
-        model = load_model(spec, token=token)
-        # the tensors are already dequantised; drop the GGUF marker so they can be saved
-        model.hf_quantizer = None
-        if hasattr(model.config, "quantization_config"):
-            del model.config.quantization_config
-        tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-        model.save_pretrained(tmp, safe_serialization=True)
-        load_tokenizer(spec, token=token).save_pretrained(tmp)
-        write_text(tmp / "SOURCE.txt", f"dequantized from {spec.source}/{spec.gguf_file}\n")
-        try:
-            tmp.rename(folder)
-        except OSError:  # another process finished first; its copy is the same bytes
-            shutil.rmtree(tmp, ignore_errors=True)
-    return ModelSpec(name=spec.name, source=str(folder))
 
 
 def quantization_config(config: MedgateConfig):
@@ -103,7 +72,7 @@ def build_model(config: MedgateConfig, spec: ModelSpec, *, token: str | None = N
     dtype = "bfloat16" if config.training.bf16 else config.model.dtype
     info: dict[str, Any] = {"method": pc.method}
     if pc.method == "qlora":
-        source = dequantized_source(spec, token)
+        source = dequantized_copy(spec, token)
         info["quantization"] = {"bits": 8 if pc.quantization == "8bit" else 4,
                                 "quant_type": pc.quant_type if pc.quantization == "4bit" else "int8",
                                 "double_quant": pc.double_quant if pc.quantization == "4bit" else False,
@@ -117,9 +86,8 @@ def build_model(config: MedgateConfig, spec: ModelSpec, *, token: str | None = N
         model = prepare_model_for_kbit_training(
             model, use_gradient_checkpointing=config.training.gradient_checkpointing,
             gradient_checkpointing_kwargs={"use_reentrant": False})
-    else:
-        # transformers marks a GGUF-loaded model as quantised and refuses to train it
-        model = load_model(dequantized_source(spec, token), dtype=dtype, token=token,
+    else:  # a GGUF model loads from its dequantized copy, which transformers will train
+        model = load_model(spec, dtype=dtype, token=token,
                            trust_remote_code=config.model.trust_remote_code)
     model.train()
     model.config.use_cache = False

@@ -12,7 +12,7 @@ import hashlib
 import json
 
 from harness.core.atomic import write_json
-from harness.core.cache import cache_root
+from harness.core.cache_dir import cache_root
 
 
 def _key(fingerprint: str, rows: list[dict]) -> str:

@@ -14,20 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.core.cache_dir import cache_root
 from harness.core.models import _weight_files, fingerprint
 
 SCHEMA = 2  # 2: request-level keys (model identity, request kind and content)
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("MEDGATE_CACHE") or Path.home() / ".cache" / "medgate")
 
 
 def request_key(identity: Sequence[Any], kind: str, content: Any) -> str:
