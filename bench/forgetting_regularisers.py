@@ -9,7 +9,8 @@ paired difference in accuracy from the run without a regulariser (positive: the
 regulariser kept more general knowledge). Writes bench/out/forgetting_regularisers.json.
 
 BENCH_FORGETTING_STEPS (default 8) sets the training steps; the strengths are
-finetune.recipes.record.RECOMMENDED_STRENGTHS.
+finetune.recipes.record.RECOMMENDED_STRENGTHS, each multiplied by BENCH_FORGETTING_SCALE
+(default 1) to look at stronger or weaker settings.
 """
 
 from __future__ import annotations
@@ -68,8 +69,10 @@ def _run(root: Path, name: str, extra: list[str], steps: int, policy: Path) -> d
 
 def main() -> dict:
     steps = int(os.environ.get("BENCH_FORGETTING_STEPS", "8"))
+    scale = float(os.environ.get("BENCH_FORGETTING_SCALE", "1"))
+    strengths = {term: value * scale for term, value in RECOMMENDED_STRENGTHS.items()}
     runs = {"none": []}
-    for term, strength in RECOMMENDED_STRENGTHS.items():
+    for term, strength in strengths.items():
         runs[term] = [f"recipes.regularisers.{term}.strength={strength}"]
     with tempfile.TemporaryDirectory(prefix="medgate-forgetting-") as tmp:
         root = Path(tmp)
@@ -82,7 +85,7 @@ def main() -> dict:
         base = [found["base"][i] for i in items]
         tuned = [found["tuned"][i] for i in items]
         delta, lo, hi = paired_bootstrap_diff(base, tuned, seed=1)
-        row = {"regulariser": name, "strength": RECOMMENDED_STRENGTHS.get(name), "n": len(items),
+        row = {"regulariser": name, "strength": strengths.get(name), "n": len(items),
                "acc_base": sum(base) / len(items), "acc_tuned": sum(tuned) / len(items),
                "delta": delta, "delta_ci": [lo, hi]}
         if name != "none":
@@ -93,9 +96,11 @@ def main() -> dict:
         print("  " + "  ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
                                for k, v in row.items() if not isinstance(v, list)), flush=True)
     result = {"model": "smollm2-135m (embedded default)", "learning_rate": 0.05, "steps": steps,
+              "strength_scale": scale,
               "suite": "general (demo data)", "rows": rows}
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "forgetting_regularisers.json").write_text(json.dumps(result, indent=2))
+    suffix = "" if scale == 1 else f"-x{scale:g}"
+    (OUT / f"forgetting_regularisers{suffix}.json").write_text(json.dumps(result, indent=2))
     return result
 
 
