@@ -18,6 +18,7 @@ from harness.core.rundir import BASE_TAG
 from harness.core.summaries import MetricEntry
 from reports import plots, safety_judge, verdict
 from reports.model_index import model_index
+from reports.recipe_card import markdown_lines as recipe_markdown
 from reports.recipe_card import recipe_context
 from reports.release_view import markdown_lines, releases_context
 from reports.review_card import expert_review_context
@@ -369,6 +370,7 @@ def to_markdown(ctx: dict[str, Any]) -> str:
                          f"{_md_cell(row['agreement_sentence'])}")
     for row in ctx["safety_vs_base"]:
         lines.append(f"- {_md_cell(row['line'])}")
+    lines += recipe_markdown(ctx["recipe"])
     lines += _markdown_gate(ctx)
     lines += markdown_lines(ctx["releases"])
     lines += ["", "## Limitations", ""] + [f"- {item}" for item in ctx["limitations"]]

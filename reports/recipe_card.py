@@ -75,5 +75,39 @@ def recipe_context(data: RunData) -> dict[str, Any] | None:
         "task_loss": _last(history, TASK_LOSS),
         "terms": {k: v for k, v in _last(history, "recipe.").items() if k in TERMS},
         "share_plot": share_plot(history),
+        "last_shares": _last(history, SHARE),
         "recorded": path.exists(),
     }
+
+
+def markdown_lines(recipe: dict[str, Any] | None) -> list[str]:
+    """The same section for model_card.md (the measured shares as their last values: a
+    Markdown card carries no plot)."""
+    if not recipe:
+        return []
+    lines = ["", "## Training recipe", ""]
+    if recipe.get("error"):
+        lines += [recipe["error"], ""]
+    lines += ["| recipe | setting |", "| --- | --- |"]
+    lines += [f"| {name} | `{value}` |" for name, value in recipe["configured"].items()]
+    if recipe.get("examples"):
+        lines += ["", (f"The recipe's sequence held {recipe['examples']} examples, trained in "
+                  "order (consumed examples: `train/consumed.jsonl`; plan: `train/recipes.json`).")]
+    for name, pool in (recipe.get("pools") or {}).items():
+        lines.append(f"- pool {name}: {pool.get('source')}, task {pool.get('task') or '—'}, "
+                     f"{pool.get('rows')} rows")
+    augment = recipe.get("augment")
+    if augment:
+        lines.append(f"- augmentation: {augment.get('copies')} perturbed copies of "
+                     f"{augment.get('rows_considered')} rows (rate {augment.get('rate')})")
+    general = recipe.get("general_data")
+    if general:
+        lines.append(f"- regularisers' general text: {general.get('source')} ({general.get('rows')} "
+                     f"rows{', demo data' if general.get('demo') else ''})")
+    for label, values in (("regulariser terms", recipe.get("terms")),
+                          ("training loss per task", recipe.get("task_loss")),
+                          ("share of each source trained", recipe.get("last_shares"))):
+        if values:
+            lines.append(f"- {label} at the last logging step: "
+                         + ", ".join(f"{k} {v:.4g}" for k, v in sorted(values.items())))
+    return lines

@@ -64,3 +64,6 @@ def test_every_recipe_runs_through_train_and_gate_on_the_default_model(tmp_path)
     assert {"mixture:general", "regulariser", "augmented"} <= set(preflight["sources"])
     card = (run / "report" / "model_card.html").read_text()
     assert "Training recipe" in card and "share of each training source" in card
+    markdown = (run / "report" / "model_card.md").read_text()
+    assert "## Training recipe" in markdown and "| mixture |" in markdown
+    assert "share of each source trained at the last logging step: general" in markdown
