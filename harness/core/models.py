@@ -143,7 +143,8 @@ def dequantized_copy(spec: ModelSpec, token: str | None = None) -> ModelSpec:
     key = fingerprint(spec).split(":", 1)[1][:16]
     folder = cache_root() / "dequantized" / key
     if not (folder / "config.json").exists():
-        model = _from_pretrained(spec, token, {})
+        # float32: the dtype the dequantized tensors come in, whatever a caller asks later
+        model = _from_pretrained(spec, token, {"dtype": torch_dtype("float32")})
         # the tensors are already dequantised; drop the GGUF marker so they can be saved
         model.hf_quantizer = None
         if hasattr(model.config, "quantization_config"):
