@@ -90,9 +90,11 @@ def markdown_lines(recipe: dict[str, Any] | None) -> list[str]:
         lines += [recipe["error"], ""]
     lines += ["| recipe | setting |", "| --- | --- |"]
     lines += [f"| {name} | `{value}` |" for name, value in recipe["configured"].items()]
+    lines.append("")  # the table ends before any paragraph or list
     if recipe.get("examples"):
-        lines += ["", (f"The recipe's sequence held {recipe['examples']} examples, trained in "
-                  "order (consumed examples: `train/consumed.jsonl`; plan: `train/recipes.json`).")]
+        lines += [(f"The recipe's sequence held {recipe['examples']} examples, trained in "
+                   "order (consumed examples: `train/consumed.jsonl`; plan: "
+                   "`train/recipes.json`)."), ""]
     for name, pool in (recipe.get("pools") or {}).items():
         lines.append(f"- pool {name}: {pool.get('source')}, task {pool.get('task') or '—'}, "
                      f"{pool.get('rows')} rows")
