@@ -141,14 +141,17 @@ def _plans(config: MedgateConfig, policy, compared: frozenset[str]) -> _Plans:
     gated = gated_suites(policy, device)
     ungated = frozenset(s for s in config.evaluation.suites if s not in gated)
     seed = config.evaluation.seed
+    report_only = ungated - compared
     if policy.selection.confirm_fraction > 0:
-        final = SequentialPlan(policy, "confirmation", device, seed, full=ungated - compared)
-    else:  # every gated or compared item was scored while choosing: the report's are left
-        final = SequentialPlan(policy, "all", device, seed, full=ungated - compared,
+        choosing = SequentialPlan(policy, "selection", device, seed, skip=report_only,
+                                  compared=compared)
+        final = SequentialPlan(policy, "confirmation", device, seed, full=report_only)
+    else:  # every gated or compared item is scored while choosing: the report's are left
+        choosing = SequentialPlan(policy, "all", device, seed, skip=report_only,
+                                  compared=compared)
+        final = SequentialPlan(policy, "all", device, seed, full=report_only,
                                skip=gated | compared)
-    choosing_part = "selection" if policy.selection.confirm_fraction > 0 else "all"
-    return _Plans(SequentialPlan(policy, choosing_part, device, seed, skip=ungated - compared,
-                                 compared=compared), final)
+    return _Plans(choosing, final)
 
 
 def compared_suites(config: MedgateConfig, policy, early_stop: GateEarlyStopping,
