@@ -35,9 +35,14 @@ class Plan:
     continuations: list[list[int]]
 
 
-def supports_logits_to_keep(model: Any) -> bool:
+def _forward_parameters(model: Any) -> set[str]:
+    """The keyword arguments the model's own forward takes (under a PEFT wrapper)."""
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return "logits_to_keep" in inspect.signature(base.forward).parameters
+    return set(inspect.signature(base.forward).parameters)
+
+
+def supports_logits_to_keep(model: Any) -> bool:
+    return "logits_to_keep" in _forward_parameters(model)
 
 
 def plan_groups(lm: Any, requests: Sequence[tuple[str, str]]) -> list[Plan]:
@@ -143,7 +148,7 @@ def _score_batch(plans: list[Plan], n_cont: int, model: Any, device: Any
         longest = max(len(cont) for plan in plans for cont in plan.continuations)
         if longest == 1:
             return scores
-        cache = first.past_key_values
+        cache = first.cache if _cache_keyword(model) == "cache" else first.past_key_values
         if not hasattr(cache, "batch_repeat_interleave"):
             return None
         cache.batch_repeat_interleave(n_cont)
@@ -158,7 +163,8 @@ def _score_batch(plans: list[Plan], n_cont: int, model: Any, device: Any
         rest_mask = torch.cat([mask.repeat_interleave(n_cont, dim=0),
                                torch.ones((rows, longest - 1), dtype=torch.long)], dim=1)
         rest = model(rest_ids.to(device), attention_mask=rest_mask.to(device),
-                     position_ids=rest_positions.to(device), past_key_values=cache, use_cache=False)
+                     position_ids=rest_positions.to(device), use_cache=False,
+                     **{_cache_keyword(model): cache})
         logprobs = F.log_softmax(rest.logits.float(), dim=-1)
         for index, plan in enumerate(plans):
             for choice, cont in enumerate(plan.continuations):
@@ -166,3 +172,9 @@ def _score_batch(plans: list[Plan], n_cont: int, model: Any, device: Any
                 for position, token in enumerate(cont[1:]):
                     scores[index][choice] += float(logprobs[row, position, token])
     return scores
+
+
+def _cache_keyword(model: Any) -> str:
+    """The forward argument that takes a key/value cache: `cache` in the transformers that
+    renamed `past_key_values` (which there still works, with a deprecation warning)."""
+    return "cache" if "cache" in _forward_parameters(model) else "past_key_values"
