@@ -116,6 +116,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--limit", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2, help="timed rounds per path (median)")
+    parser.add_argument("--dtype", default=None,
+                        help="weights' dtype for every path (default: the embedded default "
+                             "config's model.dtype, what `medgate eval` uses)")
     parser.add_argument("--skip-hflm", action="store_true",
                         help="do not time medgate --no-fast-path (lm-eval's HFLM)")
     args = parser.parse_args(argv if argv is not None else [])
@@ -125,6 +128,7 @@ def main(argv: list[str] | None = None) -> dict:
     from rich.console import Console
     from rich.table import Table
 
+    from harness.app.defaults import load_default_config
     from harness.app.evaluation import evaluate_model
     from harness.core.backends import open_model
     from harness.core.cache import ResultCache
@@ -137,9 +141,10 @@ def main(argv: list[str] | None = None) -> dict:
     data = {args.suite: args.data} if args.data else {}
     ctx = make_context(args.suite, data, limit=args.limit)
     items, _ = get_suite(args.suite).items(ctx)
+    dtype = args.dtype or load_default_config().model.dtype
     spec = resolve_model(args.model)
     start = time.perf_counter()
-    model = load_model(spec)
+    model = load_model(spec, dtype=dtype)
     tokenizer = load_tokenizer(spec)
     load_s = time.perf_counter() - start
     import torch
@@ -153,7 +158,7 @@ def main(argv: list[str] | None = None) -> dict:
         return value, time.perf_counter() - wall, time.process_time() - cpu
 
     def medgate(folder: Path, name: str, fast: bool, model_in_memory: bool = True):
-        handle = open_model(args.model, batch_size=args.batch_size,
+        handle = open_model(args.model, batch_size=args.batch_size, dtype=dtype,
                             cache=ResultCache(folder / f"cache-{name}"))
         if model_in_memory:
             handle._model, handle._tokenizer = model, tokenizer
@@ -213,7 +218,8 @@ def main(argv: list[str] | None = None) -> dict:
     lm_wall = paths["lm-eval direct"]["seconds"]
     ours_wall = paths["medgate eval"]["seconds"]
     result = {
-        "model": args.model, "suite": args.suite, "items": n, "batch_size": args.batch_size,
+        "model": args.model, "dtype": dtype, "suite": args.suite, "items": n,
+        "batch_size": args.batch_size,
         "data": str(ctx.data_path), "demo_data": ctx.is_demo_data,
         "model_load_s": round(load_s, 2), "paths": paths,
         "medgate_cached": {"seconds": round(cached_s, 3), "cpu_seconds": round(cached_cpu, 3),
@@ -229,7 +235,7 @@ def main(argv: list[str] | None = None) -> dict:
         "cached_speedup_incl_load": round((ours_wall + load_s) / cached_s, 1),
         "load_average": os.getloadavg()[0],
     }
-    table = Table(title=f"eval speed: {args.suite}, {n} items, {args.model}"
+    table = Table(title=f"eval speed: {args.suite}, {n} items, {args.model} ({dtype})"
                   + (" (demo data)" if ctx.is_demo_data else ""))
     for column in ("path", "wall s", "items/s", "cpu s", "items/cpu-s", "same predictions"):
         table.add_column(column)

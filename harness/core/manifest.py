@@ -15,6 +15,7 @@ from typing import Any
 
 from harness.core.atomic import write_json
 from harness.core.io import file_sha256
+from harness.core.precision import cpu_computes_bf16
 from harness.core.rundir import RunDir
 
 TRACKED_PACKAGES = ("medgate", "torch", "transformers", "peft", "trl", "accelerate", "bitsandbytes",
@@ -45,6 +46,7 @@ def environment() -> dict[str, Any]:
         if info["cuda"]:
             info["gpu"] = torch.cuda.get_device_name(0)
         info["cpu_threads"] = torch.get_num_threads()
+        info["cpu_bf16"] = cpu_computes_bf16()
     except ImportError:
         info["cuda"] = False
     return info

@@ -22,6 +22,7 @@ from harness.core.atomic import write_text
 from harness.core.cache_dir import cache_root
 from harness.core.errors import BadInputError
 from harness.core.io import file_sha256_memo
+from harness.core.precision import warn_if_emulated
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
 # What the Trainer saves beside a checkpoint's weights to resume training: optimizer and
@@ -177,6 +178,7 @@ def load_model(spec: ModelSpec, *, adapter: str | Path | None = None, dtype: str
                trust_remote_code: bool = False, device_map: Any = None):
     """Load a causal LM (and its PEFT adapter, if given) ready for scoring or training; a
     GGUF model from its dequantized copy (`dequantized_copy`)."""
+    warn_if_emulated(dtype_name(dtype))
     kwargs: dict[str, Any] = {"dtype": torch_dtype(dtype), "trust_remote_code": trust_remote_code}
     if quantization_config is not None:
         kwargs["quantization_config"] = quantization_config

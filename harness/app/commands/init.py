@@ -51,7 +51,8 @@ KEY_HELP = {
     "training.weight_decay": "lecture: 0.01-0.1",
     "training.max_grad_norm": "gradient clipping",
     "training.gradient_checkpointing": "saves activation memory for ~20% speed",
-    "training.bf16": "needs a GPU with bfloat16",
+    "training.bf16": "bfloat16 weights and mixed precision: a GPU with bf16, or a CPU with "
+                     "AVX512-BF16/AMX (elsewhere emulated, slower than float32)",
     "training.packing": "pack each micro batch into one padding-free sequence",
     "training.eval_steps": "validation loss every N steps",
     "training.save_steps": "a checkpoint (and the gate hook) every N steps",
