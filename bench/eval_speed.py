@@ -116,9 +116,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--limit", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2, help="timed rounds per path (median)")
-    parser.add_argument("--dtype", default=None,
-                        help="weights' dtype for every path (default: the embedded default "
-                             "config's model.dtype, what `medgate eval` uses)")
+    parser.add_argument("--dtype", default="auto",
+                        help="weights' dtype for every path (default auto, what `medgate "
+                             "eval` uses without -c: float32 on a CPU)")
     parser.add_argument("--skip-hflm", action="store_true",
                         help="do not time medgate --no-fast-path (lm-eval's HFLM)")
     args = parser.parse_args(argv if argv is not None else [])
@@ -128,7 +128,6 @@ def main(argv: list[str] | None = None) -> dict:
     from rich.console import Console
     from rich.table import Table
 
-    from harness.app.defaults import load_default_config
     from harness.app.evaluation import evaluate_model
     from harness.core.backends import open_model
     from harness.core.cache import ResultCache
@@ -141,7 +140,7 @@ def main(argv: list[str] | None = None) -> dict:
     data = {args.suite: args.data} if args.data else {}
     ctx = make_context(args.suite, data, limit=args.limit)
     items, _ = get_suite(args.suite).items(ctx)
-    dtype = args.dtype or load_default_config().model.dtype
+    dtype = args.dtype
     spec = resolve_model(args.model)
     start = time.perf_counter()
     model = load_model(spec, dtype=dtype)
