@@ -327,7 +327,8 @@ def _no_information(result: CheckResult, records: list[Record], policy: Policy) 
 
 
 def _judge_stopped_suite(check: Check, policy: Policy, result: CheckResult,
-                         model: ModelEvidence, device: str | None) -> None:
+                         model: ModelEvidence, base: ModelEvidence | None,
+                         device: str | None) -> None:
     """A check on a suite whose sequential scoring stopped before its plan ran out takes
     the outcome its settlement shows for the planned items (gates.sequential); one not
     settled on the items scored (a policy other than the one the scoring stopped for)
@@ -337,7 +338,8 @@ def _judge_stopped_suite(check: Check, policy: Policy, result: CheckResult,
         return
     scored, planned = stopped
     settlement = settle_check(check, policy, model, planned, confidence=result.confidence,
-                              device=device if device is not None else model.device())
+                              device=device if device is not None else model.device(),
+                              base=base)
     result.sequential = {"scored": scored, "planned": planned,
                          "rule": settlement.rule if settlement else None}
     if settlement is None:
@@ -374,7 +376,7 @@ def evaluate_check(check: Check, policy: Policy, model: ModelEvidence,
         result.outcome, result.passed = "fail", False
         result.reason = str(exc)
     if check.judge != "expert_agreement":
-        _judge_stopped_suite(check, policy, result, model, device)
+        _judge_stopped_suite(check, policy, result, model, base, device)
     if check.judge != "expert_agreement" and model.adjudicated(check.suite):
         result.reason += (f" [{model.adjudicated(check.suite)} record(s) of {check.suite} "
                           "carry medical reviewers' labels in place of the judge's]")

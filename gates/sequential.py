@@ -17,35 +17,54 @@ check reading the suite still needs items. A check stops needing them by one of 
   model whose true rate meets the threshold is stopped this way with probability at most
   1 - confidence (tests/gates/test_sequential_simulation.py).
 
+- futility, for paired accuracy checks (non-inferiority, forgetting judged on the upper
+  bound of Δ, improvement judged on its lower bound) of a candidate against a base scored
+  on every planned item: a test that bets, item by item in the scoring order, against the
+  true difference being on the passing side of the threshold
+  (harness.core.stats.betting_shows_mean_below on the per-item differences) reaches
+  1/(1 - confidence). Valid under any number of looks for the same reason; a model whose
+  true difference is on the threshold is stopped this way at most 1 - confidence of the
+  time (tests/gates/test_sequential_paired_simulation.py).
+
 A check never stops early to pass except by curtailment, so the sequential gate
 promotes no more often than the exhaustive one: only its false-block rate can grow, by at
-most 1 - confidence per futility-stopped check. Paired checks (non-inferiority,
-forgetting, rate_vs_base) and screens need every planned item; a check not gated on this
-device (gate_on: cuda, on a CPU) needs none.
+most 1 - confidence per futility-stopped check. The base model's paired suites,
+rate_vs_base checks, checks on scores and screens need every planned item; a check not
+gated on this device (gate_on: cuda, on a CPU) needs none.
 
-Settlement is a pure function of the records and the planned item ids (kept in the
-suite's info), so `medgate gate` re-judges a sequentially evaluated run the same way, and
+Settlement is a pure function of the records, the planned item ids and the seed of their
+scoring order (kept in the suite's info), so `medgate gate` re-judges a sequentially evaluated run the same way, and
 a policy whose check is not settled on the items scored fails that check closed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
 from gates.evidence import EvidenceError, ModelEvidence
+from gates.paired import pair_records
 from gates.policy import Check, Policy
 from gates.split import part_of
 from harness.core.records import Record
-from harness.core.stats import beta_binomial_mixture_excludes, upper_bound
+from harness.core.stats import (
+    beta_binomial_mixture_excludes,
+    betting_shows_mean_below,
+    upper_bound,
+)
 from harness.core.summaries import finite
 
 METHOD = ("curtailment (exact: stops when every outcome of the unscored items gives the "
-          "same result) and, for rates, futility by the Beta-binomial mixture confidence "
-          "sequence at the check's confidence (anytime-valid, Ville's inequality); no check "
-          "stops early to pass except by curtailment; paired checks score every planned item")
+          "same result) and futility (anytime-valid, Ville's inequality): for rates by the "
+          "Beta-binomial mixture confidence sequence, for paired accuracy checks by a "
+          "predictable-plug-in betting test on the per-item differences in scoring order, "
+          "each at the check's confidence; no check stops early to pass except by "
+          "curtailment; the base model scores every planned item of a paired suite")
 INFO_KEY = "sequential"
 _LOWER_IS_BETTER = ("<", "<=")
 _HIGHER_IS_BETTER = (">", ">=")
@@ -60,14 +79,25 @@ class Settlement:
     reason: str
 
 
-def planned_ids(model: ModelEvidence, suite: str) -> list[str] | None:
-    """The item ids a sequential evaluation planned for `suite` in the evidence's part of
-    the items; None when the suite was scored exhaustively."""
+def item_order_key(seed: int, item_id: str) -> str:
+    """The position of an item in every model's scoring order: a hash of the seed and the
+    id alone, so the order does not depend on the file's order or on the other items."""
+    return hashlib.sha256(f"medgate-order:{seed}:{item_id}".encode()).hexdigest()
+
+
+def _info(model: ModelEvidence, suite: str) -> dict[str, Any] | None:
     try:
         info = model.suite(suite).info.extra.get(INFO_KEY)
     except EvidenceError:
         return None
-    if not isinstance(info, dict) or not isinstance(info.get("planned_ids"), list):
+    return info if isinstance(info, dict) else None
+
+
+def planned_ids(model: ModelEvidence, suite: str) -> list[str] | None:
+    """The item ids a sequential evaluation planned for `suite` in the evidence's part of
+    the items; None when the suite was scored exhaustively."""
+    info = _info(model, suite)
+    if info is None or not isinstance(info.get("planned_ids"), list):
         return None
     ids = [str(i) for i in info["planned_ids"]]
     if model.part == "all":
@@ -107,23 +137,49 @@ def _label_at(check: Check, successes: int, planned: int, min_n: int,
     return "insufficient" if _compare(check.op, value, threshold) else "fail"
 
 
-def can_settle(check: Check, device: str | None) -> bool:
-    """Whether the check could ever stop needing items before its plan runs out."""
+def paired_futility_threshold(check: Check) -> float | None:
+    """For a paired accuracy check that can stop for futility, the true difference
+    acc(model) - acc(base) below which it fails; None for any other check."""
+    if not check.paired or check.score is not None:
+        return None
+    if check.judge == "non_inferior" and check.margin is not None:
+        return -float(check.margin)
+    if check.threshold is None:
+        return None
+    if check.judge == "delta_vs_base" and check.bound == "ci_upper" \
+            and check.op in _LOWER_IS_BETTER:
+        return -float(check.threshold)  # Δ = base - model above the threshold fails
+    if check.judge == "improvement" and check.bound == "ci_lower" \
+            and check.op in _HIGHER_IS_BETTER:
+        return float(check.threshold)
+    return None
+
+
+def can_settle(check: Check, device: str | None, *, paired: bool = False) -> bool:
+    """Whether the check could ever stop needing items before its plan runs out;
+    `paired`: a base scored on every planned item is there to pair with (never for the
+    base model itself)."""
     if check.gate_on == "cuda" and device != "cuda":
         return True
-    if check.paired or check.threshold is None:
+    if check.paired:
+        return paired and paired_futility_threshold(check) is not None
+    if check.threshold is None:
         return False
     return (check.judge == "ci_upper" and check.op in _LOWER_IS_BETTER) or \
         (check.judge == "ci_lower" and check.op in _HIGHER_IS_BETTER)
 
 
 def settle_check(check: Check, policy: Policy, model: ModelEvidence, planned: int, *,
-                 confidence: float, device: str | None) -> Settlement | None:
-    """The check's settlement on the items scored so far, or None while it needs more."""
+                 confidence: float, device: str | None,
+                 base: ModelEvidence | None = None) -> Settlement | None:
+    """The check's settlement on the items scored so far, or None while it needs more;
+    a paired check needs `base`."""
     if check.gate_on == "cuda" and device != "cuda":
         return Settlement("reported", "not gated",
                           f"gated on cuda, measured on {device}: the verdict needs no items")
-    if check.paired or check.judge not in ("ci_upper", "ci_lower") or check.threshold is None:
+    if check.paired:
+        return settle_paired(check, model, base, planned, confidence=confidence)
+    if check.judge not in ("ci_upper", "ci_lower") or check.threshold is None:
         return None
     wanted = _LOWER_IS_BETTER if check.judge == "ci_upper" else _HIGHER_IS_BETTER
     if check.op not in wanted:
@@ -172,8 +228,58 @@ def settle_rate(check: Check, events: int, n: int, planned: int, *, min_n: int,
     return None
 
 
+def settle_paired(check: Check, model: ModelEvidence, base: ModelEvidence | None,
+                  planned: int, *, confidence: float) -> Settlement | None:
+    """A paired accuracy check's futility settlement, or None while it needs more items:
+    the betting test on the per-item differences, in the scoring order, shows the true
+    difference below the check's threshold at `confidence`."""
+    threshold = paired_futility_threshold(check)
+    info = _info(model, check.suite)
+    seed = info.get("order_seed") if info else None
+    if threshold is None or base is None or not isinstance(seed, int):
+        return None
+    try:
+        records = model.records(check.suite)
+        scored = {r.item_id for r in records}
+        base_records = [r for r in base.on(model.part).records(check.suite)
+                        if r.item_id in scored]
+        sample = pair_records(records, base_records, variants=check.variants)
+    except EvidenceError:
+        return None  # judged (and failed closed) on everything there is
+    if sample.unpaired_model or not len(sample.items):
+        return None
+    diffs = paired_item_differences(sample.items, sample.model - sample.base)
+    order = sorted(diffs, key=lambda item: item_order_key(seed, item))
+    in_order = [diffs[item] for item in order]
+    if not paired_futility(in_order, threshold, confidence):
+        return None
+    n, mean = len(in_order), float(np.mean(in_order))
+    return Settlement("fail", "futility",
+                      f"model - base {mean:+.3g} on {n} of {planned} planned paired items: "
+                      f"the anytime-valid {confidence:.3g} betting test shows the true "
+                      f"difference below {threshold:+g}")
+
+
+def paired_futility(differences: Sequence[float], threshold: float, confidence: float) -> bool:
+    """Whether per-item differences acc(model) - acc(base) in [-1, 1], in scoring order,
+    show the true difference below `threshold` (the betting test on them mapped onto
+    [0, 1]). A pure function: tests/gates/test_sequential_paired_simulation.py runs it."""
+    scaled = [(d + 1.0) / 2.0 for d in differences]
+    return betting_shows_mean_below(scaled, (threshold + 1.0) / 2.0, 1.0 - confidence)
+
+
+def paired_item_differences(items: list[str], differences: np.ndarray) -> dict[str, float]:
+    """Each item's mean of model - base over its paired records (perturbation variants
+    are one item's records): the independent units the test takes in turn."""
+    sums: dict[str, list[float]] = {}
+    for item, value in zip(items, differences, strict=True):
+        sums.setdefault(item, []).append(float(value))
+    return {item: float(np.mean(values)) for item, values in sums.items()}
+
+
 def suite_settlements(policy: Policy, suite: str, model: ModelEvidence, *,
-                      confidence: float, device: str | None
+                      confidence: float, device: str | None,
+                      base: ModelEvidence | None = None
                       ) -> tuple[bool, dict[str, Settlement | None]]:
     """(whether any check still needs items of `suite`, each reading check's settlement)."""
     planned = planned_ids(model, suite)
@@ -187,7 +293,8 @@ def suite_settlements(policy: Policy, suite: str, model: ModelEvidence, *,
     settled: dict[str, Settlement | None] = {}
     for check in checks:
         settled[check.name] = None if n >= len(planned) else settle_check(
-            check, policy, model, len(planned), confidence=confidence, device=device)
+            check, policy, model, len(planned), confidence=confidence, device=device,
+            base=base)
     needs = n < len(planned) and any(s is None for s in settled.values())
     return needs, settled
 

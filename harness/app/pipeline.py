@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +113,8 @@ def _evaluate(config: MedgateConfig, run: RunDir, tag: str, *, adapter: Path | N
                         tag=tag, dtype=config.model.dtype, token=config.hf_token(),
                         batch_size=config.evaluation.batch_size,
                         generation_batch_size=config.evaluation.generation_batch_size)
+    if plan is not None and tag != BASE_TAG:
+        plan = replace(plan, base_dir=run.eval_dir(BASE_TAG))
     return evaluate_model(handle, suites, run.eval_dir(tag), data=dict(config.evaluation.data),
                           limit=limit, config=config.evaluation, exclude=exclude,
                           sequential=plan)

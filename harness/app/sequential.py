@@ -12,7 +12,9 @@ does, the suite stops and says so in its info (`sequential`: planned ids, items 
 per part, the rule that settled each check, block sizes).
 
 Suites a paired check reads are scored on every planned item of the base model (a
-candidate's items must all find their base), and records already scored for another part
+candidate's items must all find their base); a candidate's plan names the base's
+evaluation (`base_dir`), so its paired checks can settle against it. Records already
+scored for another part
 (a candidate's selection items, before its confirmation) are kept, not scored again.
 Suites candidates are ranked on (the selection metric, early stopping's, a study's
 objectives) are scored on every item of the part whether or not a check gates on them.
@@ -20,7 +22,6 @@ objectives) are scored on every item of the part whether or not a check gates on
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import Any
 from gates.evidence import ModelEvidence
 from gates.policy import Policy
 from gates.result import ItemPart
-from gates.sequential import INFO_KEY, can_settle, suite_settlements
+from gates.sequential import INFO_KEY, can_settle, item_order_key, suite_settlements
 from gates.split import part_of
 from harness.core.backends import ModelHandle
 from harness.core.errors import BadInputError
@@ -53,7 +54,9 @@ class SequentialPlan:
     suites scored on every item of the part, never stopped early, because candidates are
     ranked on them (the selection rule's metric, gate early stopping's, a study's
     objectives): a ranking on a different number of items per candidate would favour
-    whichever stopped on a lucky block."""
+    whichever stopped on a lucky block. `base_dir`: the base model's evaluation, scored
+    before any candidate, that a candidate's paired checks settle against (None for the
+    base itself, whose paired suites are scored whole)."""
 
     policy: Policy
     part: ItemPart
@@ -63,6 +66,7 @@ class SequentialPlan:
     skip: frozenset[str] = frozenset()
     compared: frozenset[str] = frozenset()
     first_block: int = FIRST_BLOCK
+    base_dir: Path | None = None
 
     @property
     def confirm_fraction(self) -> float:
@@ -73,12 +77,6 @@ def gated_suites(policy: Policy, device: str) -> frozenset[str]:
     """Suites at least one check gates on this device."""
     return frozenset(c.suite for c in policy.checks
                      if not (c.gate_on == "cuda" and device != "cuda"))
-
-
-def item_order_key(seed: int, item_id: str) -> str:
-    """The position of an item in every model's scoring order: a hash of the seed and the
-    id alone, so the order does not depend on the file's order or on the other items."""
-    return hashlib.sha256(f"medgate-order:{seed}:{item_id}".encode()).hexdigest()
 
 
 def block_sizes(total: int, first: int = FIRST_BLOCK) -> list[int]:
@@ -143,7 +141,8 @@ def run_sequential(suite: Any, name: str, handle: ModelHandle, ctx: RunContext,
     confidence = plan.policy.confidence
     start = 0
     settles = name not in plan.compared and any(
-        can_settle(c, plan.device) for c in plan.policy.checks if c.suite == name)
+        can_settle(c, plan.device, paired=plan.base_dir is not None)
+        for c in plan.policy.checks if c.suite == name)
     # a suite no check can settle early (paired checks, screens), or one candidates are
     # ranked on, is scored in one pass
     # a generation suite's first block is one generation batch: a decoding step costs
@@ -164,8 +163,11 @@ def run_sequential(suite: Any, name: str, handle: ModelHandle, ctx: RunContext,
         write_partial(partial)
         evidence = ModelEvidence(eval_dir, handle.tag, plan.device, part=part,
                                  confirm_fraction=fraction)
+        base = None if plan.base_dir is None else ModelEvidence(
+            plan.base_dir, "base", plan.device, part=part, confirm_fraction=fraction)
         needs, settled = suite_settlements(plan.policy, name, evidence,
-                                           confidence=confidence, device=plan.device)
+                                           confidence=confidence, device=plan.device,
+                                           base=base)
         stopped_by = {k: (s.rule if s else None) for k, s in settled.items()}
         if not needs:
             break
@@ -205,6 +207,7 @@ def _merged(name: str, records: list[Record], last: SuiteResult, planned: list[s
         "scored": scored,
         "part": part,
         "order": f"sha256('medgate-order:{ctx.seed}:' + item_id)",
+        "order_seed": ctx.seed,
         "blocks": {**(earlier.get("blocks") or {}), part: blocks},
         "stopped_by": dict(earlier.get("stopped_by") or {}),
         "complete": complete,
