@@ -191,7 +191,12 @@ def load_model(spec: ModelSpec, *, adapter: str | Path | None = None, dtype: str
         adapter = Path(adapter)
         if not (adapter / "adapter_config.json").exists():
             raise BadInputError(not_an_adapter(adapter), where=str(adapter))
-        model = PeftModel.from_pretrained(model, str(adapter))
+        # The adapter is computed in the weights' dtype. peft's default keeps it in float32
+        # beside bfloat16 weights and casts every adapted layer's input: 14% of a bf16
+        # checkpoint's scoring time on the default model, for a precision training needs
+        # and scoring in bf16 does not (1390 of 1393 predictions unchanged).
+        model = PeftModel.from_pretrained(
+            model, str(adapter), autocast_adapter_dtype=dtype_name(dtype) == "float32")
     model.eval()
     return model
 

@@ -36,3 +36,22 @@ def test_no_warning_where_bf16_is_computed_or_not_asked_for(monkeypatch):
 
 def test_the_manifest_records_whether_the_cpu_computes_bf16():
     assert environment()["cpu_bf16"] is precision.cpu_computes_bf16()
+
+
+def test_an_adapter_is_computed_in_the_dtype_of_the_weights(tiny_model_dir, tmp_path):
+    """bf16 weights get a bf16 adapter (no float32 casts in every adapted layer); float32
+    weights keep it in float32, as trained."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from harness.core.models import ModelSpec, load_model
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"],
+                                    init_lora_weights=False)).save_pretrained(tmp_path / "ad")
+    spec = ModelSpec(name="tiny", source=str(tiny_model_dir))
+    for dtype, expected in (("bfloat16", torch.bfloat16), ("float32", torch.float32),
+                            ("auto", torch.float32)):
+        model = load_model(spec, adapter=tmp_path / "ad", dtype=dtype)
+        lora = {p.dtype for n, p in model.named_parameters() if "lora_" in n}
+        assert lora == {expected}, dtype
