@@ -33,8 +33,9 @@ rate_vs_base checks, checks on scores and screens need every planned item; a che
 gated on this device (gate_on: cuda, on a CPU) needs none.
 
 Settlement is a pure function of the records, the planned item ids and the seed of their
-scoring order (kept in the suite's info), so `medgate gate` re-judges a sequentially evaluated run the same way, and
-a policy whose check is not settled on the items scored fails that check closed.
+scoring order (kept in the suite's info), so `medgate gate` re-judges a sequentially
+evaluated run the same way, and a policy whose check is not settled on the items scored
+fails that check closed.
 """
 
 from __future__ import annotations
