@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness.core.io import file_sha256
+
 OUT = Path(__file__).parent / "out"
 
 
@@ -34,6 +36,10 @@ def _run(run_dir: Path, cache: Path, extra: list[str]) -> dict:
     if done.returncode not in (0, 1):
         raise RuntimeError(f"train-and-gate exited {done.returncode}: {done.stderr[-3000:]}")
     gate = json.loads((run_dir / "gate.json").read_text(encoding="utf-8"))
+    # the adapters each run trained: the two runs' verdicts are comparable check by check
+    # only where they judged the same models
+    adapters = {p.parent.name: file_sha256(p)[:16] for p in
+                sorted((run_dir / "checkpoints").glob("*/adapter_model.safetensors"))}
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     return {"wall_s": round(wall, 1), "exit_code": done.returncode,
             # the largest child process so far: this run's own peak for the first run, the
@@ -41,7 +47,7 @@ def _run(run_dir: Path, cache: Path, extra: list[str]) -> dict:
             "peak_rss_gb": round(peak_kb / 1024 ** 2, 2),
             "verdict": gate["verdict"], "stages_s": manifest.get("timings_s"),
             "not_passed": _not_passed(gate), "outcomes": _outcomes(gate),
-            "sequential": gate.get("sequential")}
+            "sequential": gate.get("sequential"), "adapters_sha256": adapters}
 
 
 def _not_passed(gate: dict) -> dict[str, list[str]]:
@@ -75,13 +81,15 @@ def main(argv: list[str] | None = None) -> dict:
         result["same_verdict"] = seq["verdict"] == full["verdict"]
         result["same_not_passed"] = seq["not_passed"] == full["not_passed"]
         result["same_outcomes"] = seq["outcomes"] == full["outcomes"]
+        result["same_models"] = {tag: digest == full["adapters_sha256"].get(tag)
+                                 for tag, digest in seq["adapters_sha256"].items()}
         result["speedup"] = round(full["wall_s"] / seq["wall_s"], 2)
     for name, run in runs.items():
         print(f"{name}: {run['wall_s']} s, peak RSS {run['peak_rss_gb']} GB, {run['verdict']} "
               f"(exit {run['exit_code']}); stages {run['stages_s']}")
         for tag, names in run["not_passed"].items():
             print(f"  {tag} not passed: {', '.join(names)}")
-    for key in ("same_verdict", "same_not_passed", "same_outcomes", "speedup"):
+    for key in ("same_models", "same_verdict", "same_not_passed", "same_outcomes", "speedup"):
         if key in result:
             print(f"{key}: {result[key]}")
     OUT.mkdir(parents=True, exist_ok=True)

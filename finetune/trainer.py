@@ -8,6 +8,7 @@ adapter and the merged weights where the run directory says they go.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import warnings
@@ -277,6 +278,11 @@ def train(config: MedgateConfig, run: RunDir, *, on_checkpoint: CheckpointHook |
     else:
         trainer.save_model(str(run.adapters_dir))
         adapter_dir = run.adapters_dir
+    # The merge loads the base again, in float32: the trained model, its optimiser and the
+    # Trainer are released first, so the process peaks at training or merging, not at both
+    # (the main job's peak RSS: 4.12 GB with them kept, 3.98 GB released; bench.main_job)
+    del trainer, model, recipe
+    gc.collect()
     if main and adapter_dir is not None and config.output.merge_full_weights:
         if adapter_type(adapter_dir) in MERGEABLE:
             merged_dir = merge_adapter(spec, adapter_dir, run.merged_dir, config.output.merged_save_format,
