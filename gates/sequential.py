@@ -242,8 +242,8 @@ def settle_paired(check: Check, model: ModelEvidence, base: ModelEvidence | None
     try:
         records = model.records(check.suite)
         scored = {r.item_id for r in records}
-        base_records = [r for r in base.on(model.part).records(check.suite)
-                        if r.item_id in scored]
+        on_part = base if base.part == model.part else base.on(model.part)
+        base_records = [r for r in on_part.records(check.suite) if r.item_id in scored]
         sample = pair_records(records, base_records, variants=check.variants)
     except EvidenceError:
         return None  # judged (and failed closed) on everything there is

@@ -150,6 +150,9 @@ def run_sequential(suite: Any, name: str, handle: ModelHandle, ctx: RunContext,
     first = handle.generation_batch_size if suite.spec.kind == "generation" \
         else plan.first_block
     sizes = block_sizes(len(todo), first) if settles else [len(todo)] * bool(todo)
+    # the base's records are read once for every look, not once per block
+    base = None if plan.base_dir is None else ModelEvidence(
+        plan.base_dir, "base", plan.device, part=part, confirm_fraction=fraction)
     for size in sizes:
         block = todo[start:start + size]
         start += size
@@ -163,8 +166,6 @@ def run_sequential(suite: Any, name: str, handle: ModelHandle, ctx: RunContext,
         write_partial(partial)
         evidence = ModelEvidence(eval_dir, handle.tag, plan.device, part=part,
                                  confirm_fraction=fraction)
-        base = None if plan.base_dir is None else ModelEvidence(
-            plan.base_dir, "base", plan.device, part=part, confirm_fraction=fraction)
         needs, settled = suite_settlements(plan.policy, name, evidence,
                                            confidence=confidence, device=plan.device,
                                            base=base)
