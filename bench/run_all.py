@@ -17,7 +17,8 @@ from harness.core.manifest import environment
 OUT = Path(__file__).parent / "out"
 BENCHES = ("bench.judge_quality", "bench.phi_recall", "bench.gate_power",
            "bench.selection_bias", "bench.eval_speed", "bench.cloze_speed",
-           "bench.dtype_agreement", "bench.forgetting_regularisers", "bench.augment_robustness",
+           "bench.dtype_agreement", "bench.batch_invariance",
+           "bench.forgetting_regularisers", "bench.augment_robustness",
            "bench.main_job")
 
 

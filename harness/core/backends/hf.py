@@ -4,10 +4,22 @@ Log-likelihoods are lm-eval's `HFLM.loglikelihood`, unless the handle's `fast_pa
 on: then requests that share a context are answered by this backend's own forward
 passes (harness.core.backends.hf_fast), proven equal to lm-eval's, and only the requests
 that do not fit those passes go to HFLM.
+
+On a CPU, log-likelihoods are computed with eager attention. In bfloat16, torch's fused
+CPU attention (sdpa) gives a prompt different values depending on how far its batch is
+padded (up to 0.54 in a log-probability of the default model, on 21 of 100 MedQA prompts:
+`python -m bench.batch_invariance`), so an item's answer, and a borderline check, would
+depend on which other items shared its batch: a sequential gate's blocks, `--exhaustive`,
+a `--limit`, a batch size. Eager attention gives every item the same answer in any batch,
+bit for bit, at the same speed. (In float32 both differ between batches by at most 4e-5.)
+Generation keeps the model's default: with left padding neither implementation is
+batch-invariant, and on a GPU the matrix kernels themselves depend on the batch's shape.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from harness.core.backends import lmeval_bridge as bridge
@@ -22,6 +34,19 @@ class HFHandle(ModelHandle):
     @property
     def resolved_dtype(self) -> str:
         return dtype_name(self.dtype)
+
+    @property
+    def scoring_attention(self) -> str:
+        """The attention implementation log-likelihoods are computed with ("default": the
+        model's own choice)."""
+        return "eager" if self.device == "cpu" else "default"
+
+    @property
+    def identity(self) -> list[str]:
+        # the rule, not the device it resolved to: naming the device would import torch in
+        # a fully cached re-run, which loads nothing else (answers computed before the rule
+        # differ from its answers, so they are not reused)
+        return [*super().identity, "loglikelihood-attention:eager-on-cpu"]
 
     @property
     def model(self):
@@ -53,14 +78,21 @@ class HFHandle(ModelHandle):
 
     def _loglikelihood(self, requests: list[LoglikelihoodRequest]) -> list[float]:
         answers: dict[int, float] = {}
-        if self.fast_path:
-            answers = answer_shared_contexts(self.lm(), self.model, requests, self.batch_size)
-            self.stats["fast_path_requests"] = self.stats.get("fast_path_requests", 0) + len(answers)
-        rest = [i for i in range(len(requests)) if i not in answers]
-        if rest:  # lm-eval itself answers whatever the fast path does not fit
-            values = bridge.loglikelihood(self.lm(), [requests[i] for i in rest])
-            answers.update(zip(rest, values, strict=True))
+        with attention(self.model, self.scoring_attention):
+            if self.fast_path:
+                answers = answer_shared_contexts(self.lm(), self.model, requests,
+                                                 self.batch_size)
+                self.stats["fast_path_requests"] = (self.stats.get("fast_path_requests", 0)
+                                                    + len(answers))
+            rest = [i for i in range(len(requests)) if i not in answers]
+            if rest:  # lm-eval itself answers whatever the fast path does not fit
+                values = bridge.loglikelihood(self.lm(), [requests[i] for i in rest])
+                answers.update(zip(rest, values, strict=True))
         return [answers[i] for i in range(len(requests))]
+
+    def _loglikelihood_rolling(self, texts: list[str]) -> list[tuple[float, int]]:
+        with attention(self.model, self.scoring_attention):
+            return bridge.loglikelihood_rolling(self.lm(), texts)
 
     def _generate(self, prompts: list[str], settings: GenerationSettings) -> list[str]:
         import torch
@@ -88,3 +120,18 @@ class HFHandle(ModelHandle):
 
     def _chat(self, prompt: str) -> str:
         return self.apply_chat_template([{"role": "user", "content": prompt}])
+
+
+@contextmanager
+def attention(model: Any, implementation: str) -> Iterator[None]:
+    """Compute with `implementation` inside the block ("default": leave the model's)."""
+    if implementation == "default":
+        yield
+        return
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    before = base.config._attn_implementation
+    base.set_attn_implementation(implementation)
+    try:
+        yield
+    finally:
+        base.set_attn_implementation(before)

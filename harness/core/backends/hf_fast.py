@@ -96,7 +96,9 @@ def score_one_pass(plans: list[Plan], model: Any, batch_size: int) -> dict[int, 
         keep = sorted({n - 1 for n in lengths})
         with torch.no_grad():
             logits = model(ids.to(device), logits_to_keep=torch.tensor(keep, device=device)).logits
-        logprobs = F.log_softmax(logits, dim=-1)  # [batch, len(keep), vocab]
+        # in float32, as the shared-context pass does: a bfloat16 log-probability near -5
+        # is a multiple of 1/32, and choices that close would tie on rounding alone
+        logprobs = F.log_softmax(logits.float(), dim=-1)  # [batch, len(keep), vocab]
         for row, plan in enumerate(batch):
             position = keep.index(lengths[row] - 1)
             tokens = [cont[0] for cont in plan.continuations]
