@@ -19,6 +19,7 @@ and compute answers (`_loglikelihood`, `_loglikelihood_rolling`, `_generate`).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import asdict, dataclass
@@ -180,15 +181,21 @@ class ModelHandle:
 
         Missing answers are computed `batch_size` contexts at a time (a context's
         continuations stay together, so a backend can run the context once), longest
-        contexts first so that each batch holds prompts of about one length (little
-        padding), and stored as each batch finishes.
+        contexts first (`context_length`) so that each batch holds prompts of about one
+        length (little padding), and stored as each batch finishes.
         """
         todo = [LoglikelihoodRequest(*r) for r in requests]
+        length = functools.cache(self.context_length)  # once per context, not per choice
         values = self._answer("loglikelihood", [list(r) for r in todo],
                               lambda part: self._loglikelihood([todo[i] for i in part]),
                               group=lambda i: todo[i].context, per_batch=self.batch_size,
-                              order=lambda i: -len(todo[i].context))
+                              order=lambda i: -length(todo[i].context))
         return [float(v) for v in values]
+
+    def context_length(self, context: str) -> int:
+        """How long `context` is for forming batches of one length: characters here; a
+        backend that pads batches of tokens counts tokens."""
+        return len(context)
 
     def loglikelihood_rolling(self, texts: Sequence[str]) -> list[tuple[float, int]]:
         """(log-likelihood sum, token count) per text, through lm-eval's rolling windows."""
