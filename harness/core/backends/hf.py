@@ -18,6 +18,7 @@ batch-invariant, and on a GPU the matrix kernels themselves depend on the batch'
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -107,6 +108,7 @@ class HFHandle(ModelHandle):
         texts = [self._chat(p) if settings.chat_template and tok.chat_template else p
                  for p in prompts]
         outputs: list[str] = []
+        last_position = last_position_kwargs(model)
         side = tok.padding_side
         tok.padding_side = "left"  # decoder-only: pad on the left so generation continues text
         try:
@@ -116,7 +118,8 @@ class HFHandle(ModelHandle):
                             padding=True, add_special_tokens=False).to(model.device)
                 with torch.no_grad():
                     gen = model.generate(**batch, max_new_tokens=settings.max_new_tokens,
-                                         do_sample=False, pad_token_id=tok.pad_token_id)
+                                         do_sample=False, pad_token_id=tok.pad_token_id,
+                                         **last_position)
                 new = gen[:, batch["input_ids"].shape[1]:]
                 outputs.extend(tok.batch_decode(new, skip_special_tokens=True))
         finally:
@@ -125,6 +128,25 @@ class HFHandle(ModelHandle):
 
     def _chat(self, prompt: str) -> str:
         return self.apply_chat_template([{"role": "user", "content": prompt}])
+
+
+def last_position_kwargs(model: Any) -> dict[str, Any]:
+    """`generate`'s keyword that asks for the last position's logits by index.
+
+    transformers' own `logits_to_keep=1` slices the hidden states into a non-contiguous
+    view; when the output projection's weight is frozen (every weight of a PEFT model),
+    torch's matmul does not fold that view into one matrix product but broadcasts the
+    weight over the batch, copying the vocabulary projection once per row. On the default
+    model with a LoRA adapter that is 0.46 GB and 0.5 to 0.9 s more for each batch's
+    first step. An index tensor gathers the rows into a contiguous tensor instead; the
+    tokens generated are the same. Models whose forward takes no `logits_to_keep` get
+    nothing."""
+    import torch
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    if "logits_to_keep" not in inspect.signature(base.forward).parameters:
+        return {}
+    return {"logits_to_keep": torch.tensor([-1], device=base.device)}
 
 
 @contextmanager
