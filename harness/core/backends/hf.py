@@ -18,14 +18,13 @@ batch-invariant, and on a GPU the matrix kernels themselves depend on the batch'
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from harness.core.backends import lmeval_bridge as bridge
 from harness.core.backends.base import GenerationSettings, LoglikelihoodRequest, ModelHandle
-from harness.core.backends.hf_fast import answer_shared_contexts
+from harness.core.backends.hf_fast import answer_shared_contexts, supports_logits_to_keep
 from harness.core.models import dtype_name, load_model
 
 
@@ -143,10 +142,9 @@ def last_position_kwargs(model: Any) -> dict[str, Any]:
     nothing."""
     import torch
 
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    if "logits_to_keep" not in inspect.signature(base.forward).parameters:
+    if not supports_logits_to_keep(model):
         return {}
-    return {"logits_to_keep": torch.tensor([-1], device=base.device)}
+    return {"logits_to_keep": torch.tensor([-1], device=model.device)}
 
 
 @contextmanager
